@@ -1,0 +1,209 @@
+//! A local stand-in for Xero's identity and accounting APIs.
+//!
+//! The facts it follows are in accounting-systems.md §1 and in Xero's OpenAPI files
+//! (xero-identity.yaml, xero_accounting.yaml); every module cites what it models.
+//!
+//! # Endpoints
+//!
+//! The base URL ([`XeroEmulator::url`]) stands for `https://api.xero.com`:
+//!
+//! - `GET /connections`: the tenants the token reaches (camelCase `Connection` objects).
+//! - Under `/api.xro/2.0`: `GET /Organisation`, `/Accounts`, `/TaxRates`, `/Currencies`,
+//!   `/Contacts`; `GET`/`PUT`/`POST /ManualJournals`; `GET /ManualJournals/{id}`;
+//!   `GET /ManualJournals/{id}/Attachments`; `GET`/`PUT`/`POST
+//!   /ManualJournals/{id}/Attachments/{FileName}`.
+//! - Anything else: 404 with an empty body.
+//!
+//! Every endpoint wants `Authorization: Bearer <access token>`; accounting endpoints also
+//! want `Xero-tenant-id: <tenant id>` and answer with Xero's envelope and rate-limit headers.
+//!
+//! # Scenarios
+//!
+//! [`Scenario`]s make the emulator fail the way Xero does. Several can be active at once;
+//! each request checks them in this order: `slow` (delay, then carry on), `unavailable`
+//! (503), `rate-limited` (429), `token-expired` (401), then the token itself, then for
+//! accounting calls `tenant-not-connected` and the tenant header (403), then the
+//! missing-scope scenarios (401 `insufficient_scope`). The remaining scenarios change
+//! what individual endpoints return.
+
+mod attachments;
+mod contacts;
+mod dates;
+mod filter;
+mod gate;
+mod identity;
+mod journals;
+mod responses;
+mod scenario;
+mod seed;
+mod settings;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use self::scenario::Scenario;
+use self::state::Shared;
+pub use crate::server::RecordedRequest;
+use crate::server::{self, RequestLog, Running};
+
+/// Port `preflight emulate xero` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 4011;
+/// The access token the emulator accepts by default.
+pub const DEMO_ACCESS_TOKEN: &str = "xero-demo-access-token";
+/// The tenant (organisation) id the emulator is connected to by default.
+pub const DEMO_TENANT_ID: &str = "b7c1d2e3-0f4a-4b5c-8d6e-7f8091a2b3c4";
+/// The name of the default organisation.
+pub const DEMO_ORGANISATION_NAME: &str = "Acme ApS";
+
+/// Prefix of the accounting API, relative to the base URL.
+const ACCOUNTING_BASE: &str = "/api.xro/2.0";
+
+/// How a Xero emulator behaves.
+#[derive(Clone, Debug)]
+pub struct XeroConfig {
+    /// The only bearer token accepted.
+    pub access_token: String,
+    /// The connected organisation's tenant id, expected in `Xero-tenant-id`.
+    pub tenant_id: String,
+    /// The connected organisation's name (`tenantName`, `Organisation.Name`).
+    pub organisation_name: String,
+    /// Scenarios active from the start; see [`XeroEmulator::set_scenarios`] to change them.
+    pub scenarios: Vec<Scenario>,
+    /// How long the `slow` scenario delays each answer.
+    pub slow_delay: Duration,
+    /// The `Retry-After` seconds the `rate-limited` scenario sends.
+    pub retry_after_secs: u32,
+}
+
+impl Default for XeroConfig {
+    fn default() -> Self {
+        Self {
+            access_token: DEMO_ACCESS_TOKEN.to_owned(),
+            tenant_id: DEMO_TENANT_ID.to_owned(),
+            organisation_name: DEMO_ORGANISATION_NAME.to_owned(),
+            scenarios: Vec::new(),
+            slow_delay: Duration::from_secs(10),
+            retry_after_secs: 1,
+        }
+    }
+}
+
+/// A running Xero emulator; it stops when dropped or on [`XeroEmulator::shutdown`].
+#[derive(Debug)]
+pub struct XeroEmulator {
+    shared: Arc<Shared>,
+    log: RequestLog,
+    server: Running,
+}
+
+impl XeroEmulator {
+    /// Starts an emulator on `listen` (port 0 picks a free port). It accepts requests as
+    /// soon as this returns.
+    pub async fn start(config: XeroConfig, listen: SocketAddr) -> std::io::Result<XeroEmulator> {
+        let shared = Arc::new(Shared::new(config));
+        let log = RequestLog::new();
+        let server = server::serve(log.wrap(router(Arc::clone(&shared))), listen).await?;
+        tracing::info!(url = %server.url(), "Xero emulator listening");
+        Ok(Self {
+            shared,
+            log,
+            server,
+        })
+    }
+
+    /// The base URL plugins are configured with, e.g. `http://127.0.0.1:4011`.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// The bound address, with the real port when port 0 was requested.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Replaces the active scenarios; requests arriving from now on see the new set.
+    pub fn set_scenarios(&self, scenarios: &[Scenario]) {
+        self.shared.set_scenarios(scenarios);
+    }
+
+    /// Every request received so far (up to the newest 10,000), rejected ones included.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.log.snapshot()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.log.clear();
+    }
+
+    /// Stops the emulator and waits until it has stopped.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// All routes, each behind the gate of its API.
+fn router(shared: Arc<Shared>) -> Router {
+    let identity = Router::new()
+        .route("/connections", get(identity::connections))
+        // The OpenAPI file spells the path with a capital C.
+        .route("/Connections", get(identity::connections))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            gate::identity,
+        ));
+    identity
+        .merge(accounting_routes(&shared))
+        .with_state(shared)
+}
+
+fn accounting_routes(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
+    let path = |rest: &str| format!("{ACCOUNTING_BASE}{rest}");
+    let upload_limit = DefaultBodyLimit::max(attachments::MAX_ATTACHMENT_BYTES);
+    Router::new()
+        .route(&path("/Organisation"), get(settings::organisation))
+        .route(&path("/Accounts"), get(settings::accounts))
+        .route(&path("/TaxRates"), get(settings::tax_rates))
+        .route(&path("/Currencies"), get(settings::currencies))
+        .route(&path("/Contacts"), get(contacts::list))
+        .route(
+            &path("/ManualJournals"),
+            get(journals::list)
+                .put(journals::create)
+                .post(journals::upsert),
+        )
+        .route(&path("/ManualJournals/{id}"), get(journals::get_one))
+        .route(
+            &path("/ManualJournals/{id}/Attachments"),
+            get(attachments::list),
+        )
+        .route(
+            &path("/ManualJournals/{id}/Attachments/{file_name}"),
+            get(attachments::download)
+                .put(attachments::upload)
+                .post(attachments::upload)
+                .layer(upload_limit),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(shared),
+            gate::accounting,
+        ))
+}
+
+/// Serialises a model for a response body. The models are plain structs with string keys,
+/// so this cannot fail in practice; if it ever did, the item shows as `null` and is logged.
+fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_else(|error| {
+        tracing::error!(%error, "could not serialise a Xero emulator model");
+        Value::Null
+    })
+}

@@ -1,0 +1,21 @@
+//! A plugin that panics in `validate`: the host must contain the trap, name the
+//! plugin in the error, and keep serving.
+
+use preflight_sdk::{Config, ExportJob, PluginInfo, Report, Validator, export_validator};
+
+/// Panics on every validation.
+pub struct Panics;
+
+impl Validator for Panics {
+    type Settings = serde_json::Value;
+
+    fn info() -> PluginInfo {
+        PluginInfo::new("hostile-panic", env!("CARGO_PKG_VERSION"), "xero").description("panics in validate")
+    }
+
+    fn validate(job: &ExportJob, _config: &Config<Self::Settings>) -> Report {
+        panic!("hostile-panic refuses to validate job {}", job.id)
+    }
+}
+
+export_validator!(Panics);

@@ -1,0 +1,329 @@
+//! Outbound HTTP through the host.
+//!
+//! The host checks every request against the origins granted to the plugin,
+//! attaches the company's credentials, enforces timeouts and budgets, and
+//! buffers the response. This module wraps the raw import in a small builder
+//! and maps what can go wrong to the [`Check`] it means for the job.
+
+use crate::bindings::preflight::plugin::http as wit;
+use crate::{Check, FailureReason};
+
+pub use wit::HttpError;
+
+/// An outbound request under construction.
+#[derive(Debug, Clone)]
+pub struct Request {
+    inner: wit::Request,
+}
+
+impl Request {
+    /// A request with `method` to `url`.
+    pub fn new(method: wit::Method, url: impl Into<String>) -> Self {
+        Request {
+            inner: wit::Request {
+                method,
+                url: url.into(),
+                headers: vec![("accept".to_owned(), "application/json".to_owned())],
+                body: None,
+            },
+        }
+    }
+
+    /// A `GET` request.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new(wit::Method::Get, url)
+    }
+
+    /// A `POST` request.
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new(wit::Method::Post, url)
+    }
+
+    /// A `PUT` request.
+    pub fn put(url: impl Into<String>) -> Self {
+        Self::new(wit::Method::Put, url)
+    }
+
+    /// Adds a header, replacing an earlier one of the same name.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        let name = name.to_ascii_lowercase();
+        self.inner.headers.retain(|(existing, _)| *existing != name);
+        self.inner.headers.push((name, value.into()));
+        self
+    }
+
+    /// Sets the body as JSON.
+    pub fn json<T: serde::Serialize>(self, value: &T) -> Result<Self, serde_json::Error> {
+        let body = serde_json::to_vec(value)?;
+        let mut request = self.header("content-type", "application/json");
+        request.inner.body = Some(body);
+        Ok(request)
+    }
+
+    /// Sends the request and waits for the whole response.
+    pub fn send(self) -> Result<Response, HttpError> {
+        let response = wit::send(&self.inner)?;
+        Ok(Response {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+        })
+    }
+}
+
+/// A complete response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// True for a 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// The body as text, lossily, cut to `max` characters for messages.
+    pub fn text_excerpt(&self, max: usize) -> String {
+        String::from_utf8_lossy(&self.body).chars().take(max).collect()
+    }
+
+    /// The `Retry-After` header in seconds (RFC 9110 §10.2.3): either
+    /// delta-seconds or an HTTP date, which is turned into seconds from now.
+    pub fn retry_after(&self) -> Option<u32> {
+        let value = self.header("retry-after")?.trim();
+        if let Ok(seconds) = value.parse::<u32>() {
+            return Some(seconds);
+        }
+        let at = parse_http_date(value)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        Some(u32::try_from(at.saturating_sub(now)).unwrap_or(u32::MAX))
+    }
+}
+
+/// Sends `GET url` with extra headers and parses a successful JSON answer.
+///
+/// A non-2xx answer is returned as `Err(Fetch::Status)` so the caller can look
+/// at vendor-specific error bodies first and fall back to [`status_check`].
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    url: impl Into<String>,
+    headers: &[(&str, &str)],
+) -> Result<T, Fetch> {
+    let mut request = Request::get(url);
+    for (name, value) in headers {
+        request = request.header(name, *value);
+    }
+    let response = request.send().map_err(Fetch::Transport)?;
+    if !response.is_success() {
+        return Err(Fetch::Status(response));
+    }
+    response.json().map_err(|error| Fetch::Body(response, error))
+}
+
+/// Why [`get_json`] produced no value.
+#[derive(Debug)]
+pub enum Fetch {
+    /// No response (denied, timeout, unreachable, …).
+    Transport(HttpError),
+    /// A response with a non-2xx status.
+    Status(Response),
+    /// A 2xx response whose body is not the expected JSON.
+    Body(Response, serde_json::Error),
+}
+
+impl Fetch {
+    /// The check this failure means for rule `id`, talking to `system` (the
+    /// accounting system's display name), when nothing more specific applies.
+    pub fn check(&self, id: &str, system: &str) -> Check {
+        match self {
+            Fetch::Transport(error) => error_check(id, system, error),
+            Fetch::Status(response) => status_check(id, system, response),
+            Fetch::Body(response, error) => Check::failed(
+                id,
+                FailureReason::AccountingSystemUnreachable,
+                format!(
+                    "{system} answered with something Pleo's integration could not read. \
+                     Try the export again later; if it keeps failing, contact support."
+                ),
+            )
+            .with_hint(format!(
+                "unexpected body from {system} (status {}): {error}; body starts: {}",
+                response.status,
+                response.text_excerpt(200)
+            )),
+        }
+    }
+}
+
+/// The check a transport error means for rule `id`.
+pub fn error_check(id: &str, system: &str, error: &HttpError) -> Check {
+    match error {
+        HttpError::Timeout => Check::unverified(
+            id,
+            FailureReason::AccountingSystemTimeout,
+            format!(
+                "{system} did not answer in time. This is usually temporary: try the export \
+                 again in a few minutes."
+            ),
+        )
+        .with_hint("per-request timeout reached"),
+        HttpError::Unreachable(detail) => Check::unverified(
+            id,
+            FailureReason::AccountingSystemUnreachable,
+            format!(
+                "Pleo's integration could not reach {system}. Check {system}'s status page and \
+                 try the export again later."
+            ),
+        )
+        .with_hint(format!("connection failed: {detail}")),
+        HttpError::TooLarge(limit) => Check::failed(
+            id,
+            FailureReason::AccountingSystemUnreachable,
+            format!(
+                "{system} sent a larger answer than Pleo's integration accepts. Contact support \
+                 if this keeps happening."
+            ),
+        )
+        .with_hint(format!("response body over the {limit}-byte limit")),
+        HttpError::Denied(detail) => plugin_fault(id, system, format!("request denied by the host: {detail}")),
+        HttpError::BudgetExhausted => plugin_fault(id, system, "per-validation request budget exhausted".to_owned()),
+        HttpError::InvalidRequest(detail) => plugin_fault(id, system, format!("invalid request: {detail}")),
+    }
+}
+
+fn plugin_fault(id: &str, system: &str, hint: String) -> Check {
+    Check::failed(
+        id,
+        FailureReason::IntegrationUnusable,
+        format!(
+            "Pleo's {system} integration could not complete its checks. This is not caused by \
+             your {system} setup; contact support."
+        ),
+    )
+    .with_hint(hint)
+}
+
+/// The check an unexpected status means for rule `id`: 429 is a rate limit,
+/// 5xx an outage, 401 an authentication failure, 403 missing access.
+pub fn status_check(id: &str, system: &str, response: &Response) -> Check {
+    let status = response.status;
+    let hint = format!("{system} answered {status}: {}", response.text_excerpt(300));
+    match status {
+        429 => Check::unverified(
+            id,
+            FailureReason::AccountingSystemRateLimit,
+            format!(
+                "{system} is limiting how many requests Pleo's integration may make right now. \
+                 Try the export again in a few minutes."
+            ),
+        )
+        .with_retry_after(response.retry_after()),
+        500..=599 => Check::unverified(
+            id,
+            FailureReason::AccountingSystemUnreachable,
+            format!(
+                "{system} is unavailable at the moment (it answered {status}). Try the export \
+                 again later."
+            ),
+        )
+        .with_retry_after(response.retry_after()),
+        401 => Check::failed(
+            id,
+            FailureReason::AccountingSystemAuthenticationFailure,
+            format!(
+                "{system} no longer accepts Pleo's connection. Reconnect {system} in Pleo's \
+                 integration settings, then export again."
+            ),
+        ),
+        403 => Check::failed(
+            id,
+            FailureReason::AuthorizationFailure,
+            format!(
+                "The {system} user connected to Pleo is not allowed to do this. Ask a {system} \
+                 administrator to grant access, or reconnect with another user."
+            ),
+        ),
+        _ => Check::failed(
+            id,
+            FailureReason::AccountingSystemUnreachable,
+            format!("{system} answered with an unexpected error ({status}). Try the export again later."),
+        ),
+    }
+    .with_hint(hint)
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7)
+/// into seconds since the Unix epoch.
+fn parse_http_date(value: &str) -> Option<u64> {
+    let rest = value.split_once(", ")?.1;
+    let mut parts = rest.split(' ');
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|part| part.parse::<u64>().ok());
+    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day as i64);
+    u64::try_from(days).ok().map(|days| days * 86_400 + hour * 3_600 + minute * 60 + second)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+/// `days_from_civil` algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates_parse_to_epoch_seconds() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 CET"), None);
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+}

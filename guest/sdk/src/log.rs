@@ -1,0 +1,24 @@
+//! Diagnostics. The host tags each line with the plugin and the job, and
+//! bounds how much one validation may write.
+
+use crate::bindings::preflight::plugin::log::{Level, log};
+
+/// Logs at debug level.
+pub fn debug(message: &str) {
+    log(Level::Debug, message);
+}
+
+/// Logs at info level.
+pub fn info(message: &str) {
+    log(Level::Info, message);
+}
+
+/// Logs at warn level.
+pub fn warn(message: &str) {
+    log(Level::Warn, message);
+}
+
+/// Logs at error level.
+pub fn error(message: &str) {
+    log(Level::Error, message);
+}

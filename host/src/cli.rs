@@ -1,0 +1,116 @@
+//! Arguments, exit codes and dispatch of the `preflight` command line.
+
+mod bench;
+mod check;
+mod demo;
+mod emulate;
+mod plugins;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The job may proceed (`check`), or the command succeeded.
+pub const EXIT_OK: u8 = 0;
+/// The job must fail (`check`); the demo's outcomes differ from the expected ones (`demo`).
+pub const EXIT_FAIL: u8 = 1;
+/// The inputs are bad: a file, a flag, a configuration, or a plugin that cannot be loaded.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// The plugin faulted while validating (trap, limit, broken contract).
+pub const EXIT_PLUGIN_FAULT: u8 = 3;
+/// preflight itself failed (could not bind a port, start the runtime, …).
+pub const EXIT_INTERNAL: u8 = 4;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; for `check`: the job may proceed
+  1  for `check`: the job must fail early; for `demo`: an outcome differed from the expected one
+  2  bad input: a file, flag, configuration or plugin that cannot be used (the message names it)
+  3  the plugin faulted while validating (trap, limit, broken contract)
+  4  preflight itself failed (port in use, runtime error)";
+
+/// Pre-export validation for Pleo export jobs, with per-accounting-system
+/// rules as sandboxed WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "preflight", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// Logging flags shared by every subcommand.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log filter in `tracing` syntax (e.g. `info`, `preflight=debug`);
+    /// defaults to $RUST_LOG, else `warn`.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Log line format, written to stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the bundled plugins against emulated accounting systems, one
+    /// company per scenario, and print every outcome.
+    Demo(demo::DemoArgs),
+    /// Validate one job with one plugin and print the report: the plugin
+    /// author's harness.
+    Check(check::CheckArgs),
+    /// Run an accounting-system emulator as a standalone server.
+    Emulate(emulate::EmulateArgs),
+    /// List and inspect plugins.
+    Plugins(plugins::PluginsArgs),
+    /// Run the benchmarks and print figures with their spread.
+    Bench(bench::BenchArgs),
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let code = match cli.command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Check(args) => check::run(args).await,
+        Command::Emulate(args) => emulate::run(args).await,
+        Command::Plugins(args) => plugins::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
+    };
+    ExitCode::from(code)
+}
+
+/// Installs the tracing subscriber on stderr.
+pub fn init_tracing(args: &LogArgs) {
+    let filter = args
+        .log_level
+        .clone()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "warn".to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|error| {
+        eprintln!("warning: ignoring log filter '{filter}': {error}");
+        tracing_subscriber::EnvFilter::new("warn")
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Starts the plugin runtime, or explains why it could not start.
+fn runtime(options: preflight::RuntimeOptions) -> Result<preflight::Runtime, u8> {
+    preflight::Runtime::new(options).map_err(|error| {
+        eprintln!("error: {error}");
+        EXIT_INTERNAL
+    })
+}

@@ -1,0 +1,163 @@
+//! The one wasmtime [`Engine`] of the process, its [`Linker`], the epoch
+//! ticker, and the HTTP client shared by every validation.
+//!
+//! Engine settings: async (host HTTP is awaited; a busy plugin yields at every
+//! epoch tick instead of holding a worker thread), the pooling allocator
+//! (instantiation without mmap per validation), epoch interruption (wall-clock
+//! deadlines without fuel's per-instruction cost).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings::Plugin as PluginWorld;
+use crate::limits::Limits;
+use crate::sandbox::PluginCtx;
+
+/// How the runtime is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Default per-validation limits.
+    pub limits: Limits,
+    /// Plugin instances alive at once (validations in flight); sizes the pool.
+    pub max_instances: u32,
+    /// Epoch tick: how often a running plugin yields and its deadline is
+    /// checked.
+    pub epoch_tick: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            limits: Limits::default(),
+            max_instances: 1_000,
+            epoch_tick: Duration::from_millis(5),
+        }
+    }
+}
+
+/// Why the runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// wasmtime refused the configuration.
+    #[error("could not configure the WebAssembly engine: {0:#}")]
+    Engine(wasmtime::Error),
+    /// The host functions could not be linked.
+    #[error("could not link the host functions: {0:#}")]
+    Link(wasmtime::Error),
+    /// The HTTP client could not be built.
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// The engine, linker and shared HTTP client. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<PluginCtx>,
+    pub(crate) client: reqwest::Client,
+    pub(crate) options: RuntimeOptions,
+    /// Held for its `Drop`, which stops the thread.
+    _ticker: Ticker,
+}
+
+impl Runtime {
+    /// Starts a runtime: builds the engine, links the host functions and
+    /// starts the epoch ticker.
+    pub fn new(options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
+        let engine = Engine::new(&engine_config(&options)).map_err(RuntimeError::Engine)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(RuntimeError::Link)?;
+        PluginWorld::add_to_linker::<_, wasmtime::component::HasSelf<PluginCtx>>(&mut linker, |ctx| ctx)
+            .map_err(RuntimeError::Link)?;
+        let client = reqwest::Client::builder()
+            // Redirects reach the plugin as they are: following one here would
+            // let an allowed origin send the plugin's request elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(options.limits.request_timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let ticker = Ticker::start(engine.clone(), options.epoch_tick);
+        Ok(Runtime {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                client,
+                options,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The options the runtime was started with.
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.inner.options
+    }
+}
+
+fn engine_config(options: &RuntimeOptions) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    let instances = options.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    // A Rust wasm32-wasip2 component has a handful of core instances and
+    // tables and one memory; leave headroom for every plugin in flight.
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(8))
+        .total_stacks(instances)
+        .max_memory_size(options.limits.memory_bytes);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Advances the engine's epoch every tick, on its own thread, until dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine, tick: Duration) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("preflight-epoch".to_owned())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawn the epoch ticker thread");
+        Ticker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

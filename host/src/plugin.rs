@@ -1,0 +1,364 @@
+//! A loaded plugin: compiled once, pre-instantiated once, instantiated fresh in
+//! its own [`Store`] for every call.
+//!
+//! Two error layers meet here. Expected failures of the accounting system are
+//! values in the report. Anything else, a trap, a limit, a report that breaks
+//! the contract, is a [`Fault`] of the plugin, returned as a [`PluginError`]
+//! that names the plugin and its version and never takes the host down.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::Digest as _;
+use wasmtime::component::Component;
+use wasmtime::{Store, UpdateDeadline};
+
+use crate::bindings::{PluginPre, wit_types};
+use crate::config::IntegrationConfig;
+use crate::engine::Runtime;
+use crate::job::ExportJob;
+use crate::limits::{Limit, Limits};
+use crate::report::{ContractBreach, Report, Verdict};
+use crate::sandbox::{Exchange, Grants, Origin, PluginCtx};
+
+/// What a plugin says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginInfo {
+    /// Plugin name.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// The accounting system it validates for.
+    pub accounting_system: String,
+    /// What the accounting system supports, e.g. `vendor-bookkeeping`.
+    pub capabilities: Vec<String>,
+    /// One line for operators.
+    pub description: String,
+}
+
+/// A compiled plugin, ready to instantiate.
+pub struct Plugin {
+    runtime: Runtime,
+    pre: PluginPre<PluginCtx>,
+    info: PluginInfo,
+    label: Arc<str>,
+    digest: String,
+    size: usize,
+    /// Origins granted beyond the configuration's base URL.
+    grants: Arc<[Origin]>,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin").field("info", &self.info).field("digest", &self.digest).finish_non_exhaustive()
+    }
+}
+
+/// Why a plugin could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Not a WebAssembly component, or one wasmtime cannot compile.
+    #[error("{source_name}: not a loadable WebAssembly component: {error:#}")]
+    Compile {
+        /// Where the bytes came from.
+        source_name: String,
+        /// wasmtime's error.
+        error: wasmtime::Error,
+    },
+    /// Imports something the host does not grant, or does not export the
+    /// `preflight:plugin/plugin@0.1.0` world.
+    #[error("{source_name}: does not fit the preflight:plugin@0.1.0 contract: {error:#}")]
+    Contract {
+        /// Where the bytes came from.
+        source_name: String,
+        /// wasmtime's error, naming the import or export.
+        error: wasmtime::Error,
+    },
+    /// `info` faulted.
+    #[error("{source_name}: {error}")]
+    Info {
+        /// Where the bytes came from.
+        source_name: String,
+        /// The fault.
+        error: PluginError,
+    },
+}
+
+/// A plugin fault, naming the plugin and version.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("plugin {plugin}: {fault}")]
+pub struct PluginError {
+    /// `name version` of the plugin.
+    pub plugin: String,
+    /// What went wrong.
+    pub fault: Fault,
+}
+
+/// What went wrong inside a plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Fault {
+    /// The plugin trapped (a panic, an unreachable, a stack overflow, …).
+    #[error("trapped: {0}")]
+    Trap(String),
+    /// The plugin ran into a limit.
+    #[error("stopped at its {0}")]
+    Limit(String),
+    /// The plugin's answer breaks the contract.
+    #[error("broke the contract: {0}")]
+    Contract(String),
+}
+
+/// The result of one validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// `name version` of the plugin that decided.
+    pub plugin: String,
+    /// The plugin's checks.
+    pub report: Report,
+    /// What the host decided from them.
+    pub verdict: Verdict,
+    /// The outbound exchanges the plugin made.
+    pub exchanges: Vec<Exchange>,
+    /// Wall time of the validation, instantiation included.
+    #[serde(serialize_with = "as_millis")]
+    pub elapsed: Duration,
+}
+
+fn as_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64() * 1000.0)
+}
+
+impl Runtime {
+    /// Compiles a component, checks it against the contract, and asks it who it
+    /// is. `source_name` names the bytes in errors (a path, `bundled:xero`).
+    /// `grants` are the origins it may reach beyond the configured base URL.
+    ///
+    /// Compiling is CPU-heavy: async callers should run it on a blocking
+    /// thread.
+    pub async fn load(&self, source_name: &str, bytes: &[u8], grants: Vec<Origin>) -> Result<Plugin, LoadError> {
+        let component = Component::new(self.engine(), bytes).map_err(|error| LoadError::Compile {
+            source_name: source_name.to_owned(),
+            error,
+        })?;
+        let contract = |error| LoadError::Contract {
+            source_name: source_name.to_owned(),
+            error,
+        };
+        let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(contract)?;
+        let pre = PluginPre::new(instance_pre).map_err(contract)?;
+        let mut plugin = Plugin {
+            runtime: self.clone(),
+            pre,
+            info: PluginInfo {
+                name: source_name.to_owned(),
+                version: "?".to_owned(),
+                accounting_system: String::new(),
+                capabilities: Vec::new(),
+                description: String::new(),
+            },
+            label: Arc::from(source_name),
+            digest: hex(&sha2::Sha256::digest(bytes)),
+            size: bytes.len(),
+            grants: grants.into(),
+        };
+        let info = plugin.call_info().await.map_err(|error| LoadError::Info {
+            source_name: source_name.to_owned(),
+            error,
+        })?;
+        plugin.label = Arc::from(format!("{} {}", info.name, info.version));
+        plugin.info = info;
+        Ok(plugin)
+    }
+}
+
+impl Plugin {
+    /// What the plugin said about itself when it was loaded.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// `name version`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// SHA-256 of the component, hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Size of the component in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Validates `job` for the company configured by `config`.
+    pub async fn validate(&self, job: &ExportJob, config: &IntegrationConfig) -> Result<Outcome, PluginError> {
+        self.validate_with(job, config, &self.runtime.options().limits).await
+    }
+
+    /// [`Plugin::validate`] with other limits.
+    pub async fn validate_with(&self, job: &ExportJob, config: &IntegrationConfig, limits: &Limits) -> Result<Outcome, PluginError> {
+        let started = Instant::now();
+        let home = Origin::of(&config.base_url).map_err(|message| self.error(Fault::Contract(message)))?;
+        let grants = Grants {
+            home,
+            extra: Arc::clone(&self.grants),
+            credentials: config.credentials.clone(),
+        };
+        let (job_wit, config_wit) = (job.to_wit(), config.to_wit());
+        let mut store = self.store(job.id.to_string(), limits.clone(), grants);
+        let result = self
+            .run(&mut store, limits, async |instance, store| {
+                instance.preflight_plugin_validator().call_validate(store, &job_wit, &config_wit).await
+            })
+            .await;
+        let exchanges = store.data_mut().take_exchanges();
+        let report = Report::from_wit(result?, limits.report_bytes).map_err(|breach| match breach {
+            ContractBreach::TooLarge { .. } => self.error(Fault::Limit(Limit::ReportSize.describe(limits))),
+            ContractBreach::Invalid(message) => self.error(Fault::Contract(message)),
+        })?;
+        let verdict = report.verdict();
+        Ok(Outcome {
+            plugin: self.label.to_string(),
+            report,
+            verdict,
+            exchanges,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Checks a company's settings offline: `Ok(Err(errors))` lists what is
+    /// wrong with them.
+    pub async fn validate_settings(
+        &self,
+        settings: &serde_json::Value,
+    ) -> Result<Result<(), Vec<wit_types::SettingsError>>, PluginError> {
+        let limits = self.runtime.options().limits.clone();
+        let mut store = self.store(String::new(), limits.clone(), self.no_grants());
+        let json = settings.to_string();
+        self.run(&mut store, &limits, async |instance, store| {
+            instance.preflight_plugin_validator().call_validate_settings(store, &json).await
+        })
+        .await
+    }
+
+    async fn call_info(&self) -> Result<PluginInfo, PluginError> {
+        let limits = self.runtime.options().limits.clone();
+        let mut store = self.store(String::new(), limits.clone(), self.no_grants());
+        let info = self
+            .run(&mut store, &limits, async |instance, store| instance.preflight_plugin_validator().call_info(store).await)
+            .await?;
+        Ok(PluginInfo {
+            name: info.name,
+            version: info.version,
+            accounting_system: info.accounting_system,
+            capabilities: info.capabilities.iter().map(|c| capability_name(*c).to_owned()).collect(),
+            description: info.description,
+        })
+    }
+
+    fn no_grants(&self) -> Grants {
+        Grants {
+            // `info` and `validate-settings` make no requests: an origin that
+            // cannot match any URL keeps every request denied.
+            home: Origin::parse("https://invalid").expect("static origin parses"),
+            extra: Arc::from([]),
+            credentials: crate::config::Credentials::None,
+        }
+    }
+
+    fn store(&self, job_id: String, limits: Limits, grants: Grants) -> Store<PluginCtx> {
+        let ctx = PluginCtx::new(Arc::clone(&self.label), job_id, limits.clone(), grants, self.runtime.inner.client.clone());
+        let mut store = Store::new(self.runtime.engine(), ctx);
+        store.limiter(|ctx| ctx);
+        let deadline = Instant::now() + limits.wall_time;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |mut ctx| {
+            if Instant::now() >= deadline {
+                ctx.data_mut().hit = Some(Limit::WallTime);
+                return Err(wasmtime::Error::msg("wall-time limit reached"));
+            }
+            // Yield at every tick so one busy plugin never holds an executor
+            // thread that other validations need.
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+
+    /// Instantiates the plugin in `store` and runs `call` within the limits,
+    /// turning every way it can go wrong into a [`PluginError`].
+    async fn run<R>(
+        &self,
+        store: &mut Store<PluginCtx>,
+        limits: &Limits,
+        call: impl AsyncFnOnce(crate::bindings::Plugin, &mut Store<PluginCtx>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let work = async {
+            let instance = self.pre.instantiate_async(&mut *store).await?;
+            call(instance, &mut *store).await
+        };
+        // The epoch callback stops a plugin that computes; this timeout stops
+        // one that waits on the host (slow requests add up).
+        match tokio::time::timeout(limits.wall_time, work).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(self.error(self.explain(store.data(), &error, limits))),
+            Err(_) => Err(self.error(Fault::Limit(Limit::WallTime.describe(limits)))),
+        }
+    }
+
+    fn explain(&self, ctx: &PluginCtx, error: &wasmtime::Error, limits: &Limits) -> Fault {
+        if let Some(limit) = ctx.hit {
+            return Fault::Limit(limit.describe(limits));
+        }
+        let mut message = match error.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::StackOverflow) => "stack overflow".to_owned(),
+            Some(trap) => trap.to_string(),
+            None => format!("{error:#}"),
+        };
+        if let Some(stderr) = ctx.stderr_tail() {
+            message = format!("{message}; plugin stderr: {stderr}");
+        }
+        Fault::Trap(message)
+    }
+
+    fn error(&self, fault: Fault) -> PluginError {
+        PluginError {
+            plugin: self.label.to_string(),
+            fault,
+        }
+    }
+}
+
+/// The WIT name of a capability.
+fn capability_name(capability: wit_types::Capability) -> &'static str {
+    match capability {
+        wit_types::Capability::JournalEntries => "journal-entries",
+        wit_types::Capability::VendorBookkeeping => "vendor-bookkeeping",
+        wit_types::Capability::Attachments => "attachments",
+        wit_types::Capability::MultiEntity => "multi-entity",
+    }
+}
+
+impl PluginError {
+    /// The verdict for a job whose plugin faulted: the job is not blamed on the
+    /// company's setup; it fails as `integration_unusable`, and the operator
+    /// gets the fault.
+    pub fn verdict(&self, system: &str) -> Verdict {
+        Verdict::Fail {
+            reason: crate::report::FailureReason::IntegrationUnusable,
+            message: format!(
+                "Pleo's {system} integration could not complete its pre-export checks because of \
+                 a fault in its validation rules. This is not caused by your {system} setup; \
+                 contact support."
+            ),
+            check: "preflight.plugin".to_owned(),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

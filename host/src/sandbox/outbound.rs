@@ -1,0 +1,285 @@
+//! The one path out of the sandbox: the contract's `http.send`.
+//!
+//! Every request is checked before anything is sent: its origin (RFC 6454:
+//! scheme, host, port) must be the configured base URL's or one granted to the
+//! plugin; plain `http` only to loopback; credential headers are the host's,
+//! never the plugin's; the per-validation budget must not be spent. The host
+//! attaches the company's credentials only for the home origin, never follows
+//! redirects, and buffers at most the response-size limit.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderName, HeaderValue};
+
+use super::{Grants, PluginCtx};
+use crate::bindings::wit_http::{self, HttpError};
+use crate::config::Credentials;
+use crate::limits::Limits;
+
+/// Headers a plugin may not set: they carry credentials or belong to the
+/// transport.
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "te",
+    "upgrade",
+    "expect",
+];
+
+/// A web origin: scheme, host and port.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// The origin of `url`; only `http` and `https` URLs with a host have one.
+    pub fn of(url: &url::Url) -> Result<Origin, String> {
+        let scheme = url.scheme();
+        if scheme != "http" && scheme != "https" {
+            return Err(format!("scheme '{scheme}' is not allowed (only http and https)"));
+        }
+        let host = url.host_str().ok_or_else(|| format!("'{url}' has no host"))?;
+        let port = url.port_or_known_default().ok_or_else(|| format!("'{url}' has no port"))?;
+        Ok(Origin {
+            scheme: scheme.to_owned(),
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    /// Parses `scheme://host[:port]`.
+    pub fn parse(text: &str) -> Result<Origin, String> {
+        let url = url::Url::parse(text).map_err(|error| format!("'{text}' is not an origin: {error}"))?;
+        if url.path() != "/" || url.query().is_some() {
+            return Err(format!("'{text}' is not an origin: it has a path or query"));
+        }
+        Origin::of(&url)
+    }
+
+    /// True for loopback hosts (127.0.0.0/8, ::1, localhost), the only ones
+    /// plain `http` may reach: traffic to them never leaves the machine.
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+    }
+}
+
+/// One outbound exchange, as recorded for the outcome.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Exchange {
+    /// Request method.
+    pub method: String,
+    /// Request URL.
+    pub url: String,
+    /// Response status; `None` when no response came.
+    pub status: Option<u16>,
+    /// The transport error, when no response came.
+    pub error: Option<String>,
+    /// Time from sending to the end of the body.
+    pub elapsed: Duration,
+}
+
+/// Outbound state of one validation.
+pub(crate) struct Outbound {
+    grants: Grants,
+    client: reqwest::Client,
+    budget: u32,
+    request_timeout: Duration,
+    response_bytes: usize,
+    pub(crate) exchanges: Vec<Exchange>,
+}
+
+impl Outbound {
+    pub(crate) fn new(grants: Grants, client: reqwest::Client, limits: &Limits) -> Self {
+        Outbound {
+            grants,
+            client,
+            budget: limits.requests,
+            request_timeout: limits.request_timeout,
+            response_bytes: limits.response_bytes,
+            exchanges: Vec::new(),
+        }
+    }
+
+    /// Checks a request and turns it into a reqwest request. Nothing is sent
+    /// when this fails.
+    fn prepare(&mut self, request: &wit_http::Request) -> Result<(reqwest::Request, bool), HttpError> {
+        let url = url::Url::parse(&request.url)
+            .map_err(|error| HttpError::InvalidRequest(format!("'{}' is not a URL: {error}", request.url)))?;
+        let origin = Origin::of(&url).map_err(HttpError::Denied)?;
+        let home = origin == self.grants.home;
+        if !home && !self.grants.extra.contains(&origin) {
+            return Err(HttpError::Denied(format!(
+                "{origin} is not granted (granted: {})",
+                std::iter::once(&self.grants.home).chain(self.grants.extra.iter()).map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        if origin.scheme == "http" && !origin.is_loopback() {
+            return Err(HttpError::Denied(format!("{origin}: plain http is only allowed to loopback addresses")));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(HttpError::InvalidRequest("credentials in the URL are not allowed".to_owned()));
+        }
+        if self.budget == 0 {
+            return Err(HttpError::BudgetExhausted);
+        }
+        let method = match request.method {
+            wit_http::Method::Get => reqwest::Method::GET,
+            wit_http::Method::Head => reqwest::Method::HEAD,
+            wit_http::Method::Post => reqwest::Method::POST,
+            wit_http::Method::Put => reqwest::Method::PUT,
+            wit_http::Method::Patch => reqwest::Method::PATCH,
+            wit_http::Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut prepared = reqwest::Request::new(method, url);
+        let credential_header = match &self.grants.credentials {
+            Credentials::Header { name, .. } => Some(name.as_str()),
+            _ => None,
+        };
+        for (name, value) in &request.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| HttpError::InvalidRequest(format!("'{name}' is not a header name")))?;
+            if FORBIDDEN_HEADERS.contains(&name.as_str()) || credential_header == Some(name.as_str()) {
+                return Err(HttpError::InvalidRequest(format!("header '{name}' is set by the host")));
+            }
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| HttpError::InvalidRequest(format!("header '{name}' has an invalid value")))?;
+            prepared.headers_mut().append(name, value);
+        }
+        if home {
+            attach(&self.grants.credentials, prepared.headers_mut())?;
+        }
+        *prepared.timeout_mut() = Some(self.request_timeout);
+        *prepared.body_mut() = request.body.clone().map(reqwest::Body::from);
+        self.budget -= 1;
+        Ok((prepared, home))
+    }
+
+    /// Sends a prepared request and buffers the response within the limit.
+    async fn execute(&self, request: reqwest::Request) -> Result<wit_http::Response, HttpError> {
+        let mut response = self.client.execute(request).await.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| *name != reqwest::header::SET_COOKIE)
+            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .collect();
+        let limit = self.response_bytes;
+        if response.content_length().is_some_and(|length| length > limit as u64) {
+            return Err(HttpError::TooLarge(limit as u64));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > limit {
+                return Err(HttpError::TooLarge(limit as u64));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(wit_http::Response { status, headers, body })
+    }
+}
+
+/// Sets the company's credentials on a request bound for the home origin.
+fn attach(credentials: &Credentials, headers: &mut reqwest::header::HeaderMap) -> Result<(), HttpError> {
+    let invalid = |_| HttpError::InvalidRequest("the configured credentials are not a valid header value".to_owned());
+    match credentials {
+        Credentials::None => {}
+        Credentials::Bearer(token) => {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(invalid)?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        Credentials::Header { name, value } => {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| HttpError::InvalidRequest(format!("bad header {name}")))?;
+            let mut value = HeaderValue::from_str(value.expose()).map_err(invalid)?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+    }
+    Ok(())
+}
+
+fn transport_error(error: reqwest::Error) -> HttpError {
+    if error.is_timeout() {
+        return HttpError::Timeout;
+    }
+    // reqwest's messages name the URL, never header values.
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    HttpError::Unreachable(text)
+}
+
+impl wit_http::Host for PluginCtx {
+    async fn send(&mut self, request: wit_http::Request) -> Result<wit_http::Response, HttpError> {
+        let method = format!("{:?}", request.method).to_ascii_uppercase();
+        let started = Instant::now();
+        let result = match self.outbound.prepare(&request) {
+            Ok((prepared, _home)) => self.outbound.execute(prepared).await,
+            Err(refused) => {
+                tracing::warn!(plugin = %self.label, job = %self.job_id, url = %request.url, error = ?refused, "outbound request refused");
+                return Err(refused);
+            }
+        };
+        let elapsed = started.elapsed();
+        let (status, error) = match &result {
+            Ok(response) => (Some(response.status), None),
+            Err(error) => (None, Some(format!("{error:?}"))),
+        };
+        tracing::debug!(plugin = %self.label, job = %self.job_id, %method, url = %request.url, ?status, ?elapsed, "outbound request");
+        self.outbound.exchanges.push(Exchange {
+            method,
+            url: request.url,
+            status,
+            error,
+            elapsed,
+        });
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let a = Origin::parse("https://api.xero.com").unwrap();
+        assert_eq!(a, Origin::of(&url::Url::parse("https://API.xero.com:443/connections").unwrap()).unwrap());
+        assert_ne!(a, Origin::parse("http://api.xero.com").unwrap());
+        assert_ne!(a, Origin::parse("https://api.xero.com:8443").unwrap());
+        assert!(Origin::parse("https://api.xero.com/path").is_err());
+        assert!(Origin::parse("file:///etc/passwd").is_err());
+    }
+
+    #[test]
+    fn loopback_is_recognised() {
+        assert!(Origin::parse("http://127.0.0.1:4011").unwrap().is_loopback());
+        assert!(Origin::parse("http://127.8.0.1:1").unwrap().is_loopback());
+        assert!(Origin::parse("http://[::1]:80").unwrap().is_loopback());
+        assert!(Origin::parse("http://localhost:80").unwrap().is_loopback());
+        assert!(!Origin::parse("http://169.254.169.254").unwrap().is_loopback());
+        assert!(!Origin::parse("http://10.0.0.1").unwrap().is_loopback());
+    }
+}
