@@ -27,6 +27,7 @@
 //! what individual endpoints return.
 
 mod attachments;
+mod chart;
 mod contacts;
 mod dates;
 mod filter;
@@ -38,6 +39,7 @@ mod scenario;
 mod seed;
 mod settings;
 mod state;
+mod validation;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

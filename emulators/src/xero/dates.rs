@@ -74,7 +74,7 @@ pub(crate) fn us_timestamp(ms: i64) -> String {
 pub(crate) fn parse_date(text: &str) -> Option<i64> {
     let text = text.trim();
     if let Some(ms) = parse_ms_date(text) {
-        return Some(ms.div_euclid(MS_PER_DAY) * MS_PER_DAY);
+        return Some(start_of_day(ms));
     }
     let date = text.get(..10)?;
     if text.len() > 10 && !text[10..].starts_with('T') {
@@ -93,6 +93,11 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
     let days = days_from_civil(year, month, day);
     // Reject dates like 2023-02-30 that the arithmetic would roll over into March.
     (civil_from_days(days) == (year, month, day)).then_some(days * MS_PER_DAY)
+}
+
+/// Midnight UTC of the day `ms` falls on; journal dates carry no time of day.
+pub(crate) fn start_of_day(ms: i64) -> i64 {
+    ms.div_euclid(MS_PER_DAY) * MS_PER_DAY
 }
 
 /// The milliseconds inside `/Date(1553126400000+0000)/` or `/Date(1553126400000)/`.

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::filter::ListQuery;
 use super::state::{Active, Shared};
-use super::{responses, seed, to_json};
+use super::{chart, responses, seed, to_json};
 
 /// `GET /Organisation`: the connected organisation; `organisation-inactive` suspends it.
 pub(super) async fn organisation(
@@ -29,19 +29,19 @@ pub(super) async fn accounts(
     Extension(active): Extension<Active>,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let accounts = seed::chart(&active).into_iter().map(to_json).collect();
+    let accounts = chart::accounts(&active).into_iter().map(to_json).collect();
     responses::envelope("Accounts", query.apply_where(accounts))
 }
 
 /// `GET /TaxRates`: every tax rate, deleted ones included, as Xero lists them.
 pub(super) async fn tax_rates(Query(query): Query<ListQuery>) -> Response {
-    let rates = seed::TAX_RATES.iter().map(|rate| rate.to_json()).collect();
+    let rates = chart::TAX_RATES.iter().map(|rate| rate.to_json()).collect();
     responses::envelope("TaxRates", query.apply_where(rates))
 }
 
 /// `GET /Currencies`: the currencies enabled for the organisation.
 pub(super) async fn currencies(Query(query): Query<ListQuery>) -> Response {
-    let currencies = seed::CURRENCIES
+    let currencies = chart::CURRENCIES
         .iter()
         .map(|(code, description)| json!({ "Code": code, "Description": description }))
         .collect();

@@ -73,12 +73,16 @@ async fn xero(args: EmulateArgs) -> u8 {
             return EXIT_INTERNAL;
         }
     };
-    println!("listening on {}", emulator.url());
-    println!("access token: {}", config.access_token);
-    println!("tenant id: {} ({})", config.tenant_id, config.organisation_name);
     let active: Vec<String> = config.scenarios.iter().map(ToString::to_string).collect();
-    println!("scenarios: {}", if active.is_empty() { "none (happy path)".to_owned() } else { active.join(", ") });
-    let _ = std::io::stdout().flush();
+    // Whoever started the emulator may stop reading after the first line; a
+    // closed stdout must not stop the server.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on {}", emulator.url())
+        .and_then(|()| writeln!(stdout, "access token: {}", config.access_token))
+        .and_then(|()| writeln!(stdout, "tenant id: {} ({})", config.tenant_id, config.organisation_name))
+        .and_then(|()| writeln!(stdout, "scenarios: {}", if active.is_empty() { "none (happy path)".to_owned() } else { active.join(", ") }))
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     wait_for_shutdown().await;
     emulator.shutdown().await;
     EXIT_OK

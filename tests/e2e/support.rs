@@ -1,0 +1,79 @@
+//! Shared set-up of the end-to-end tests.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use preflight::config::{Credentials, Secret};
+use preflight::job::JobStatus;
+use preflight::{ExportJob, IntegrationConfig, Plugin, Runtime, RuntimeOptions};
+use preflight_emulators::xero::{self, Scenario, XeroConfig, XeroEmulator};
+
+/// Per-request timeout of the tests: short, so the `slow` scenario is quick.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// A runtime sized for a test.
+pub fn runtime() -> Runtime {
+    let mut options = RuntimeOptions::default();
+    options.max_instances = 32;
+    options.limits.request_timeout = REQUEST_TIMEOUT;
+    Runtime::new(options).expect("runtime starts")
+}
+
+/// The bundled Xero plugin, compiled.
+pub async fn xero_plugin(runtime: &Runtime) -> Plugin {
+    let artifact = preflight::bundled::find("xero").expect("xero is bundled");
+    runtime.load("xero", artifact.bytes, Vec::new()).await.expect("xero loads")
+}
+
+/// A plugin from a component file (the hostile ones).
+pub async fn plugin_from(runtime: &Runtime, path: &str) -> Plugin {
+    let bytes = std::fs::read(path).expect("component was built");
+    runtime.load(path, &bytes, Vec::new()).await.expect("plugin loads")
+}
+
+/// A Xero emulator on a free loopback port, in `scenarios`.
+pub async fn xero_emulator(scenarios: &[Scenario]) -> XeroEmulator {
+    let config = XeroConfig {
+        scenarios: scenarios.to_vec(),
+        slow_delay: REQUEST_TIMEOUT * 4,
+        ..XeroConfig::default()
+    };
+    XeroEmulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("emulator starts")
+}
+
+/// A claimed job.
+pub fn job(vendor_based_bookkeeping: bool) -> ExportJob {
+    ExportJob::from_json(
+        &serde_json::json!({
+            "id": "8eb648ab-464b-42a0-ba17-eda703657e33",
+            "companyId": "12abc3d4-e567-490e-9234-abc56e78fabc",
+            "status": "in_progress",
+            "createdAt": "2026-11-25T09:00:00Z",
+            "expiresIn": 3600,
+            "isInteractive": true,
+            "numberOfItems": 3,
+            "vendorBasedBookkeeping": vendor_based_bookkeeping
+        })
+        .to_string(),
+    )
+    .map(|job| {
+        assert_eq!(job.status, JobStatus::InProgress);
+        job
+    })
+    .expect("job parses")
+}
+
+/// The demo company's Xero configuration pointing at `base_url`.
+pub fn xero_config(base_url: &str) -> IntegrationConfig {
+    IntegrationConfig {
+        accounting_system: "xero".to_owned(),
+        base_url: url::Url::parse(base_url).expect("url"),
+        tenant_id: Some(xero::DEMO_TENANT_ID.to_owned()),
+        credentials: Credentials::Bearer(Secret::new(xero::DEMO_ACCESS_TOKEN)),
+        settings: serde_json::json!({
+            "organisationName": xero::DEMO_ORGANISATION_NAME,
+            "accounts": { "expenses": "429", "contra": "800" },
+            "taxType": "INPUT",
+        }),
+    }
+}
