@@ -16,15 +16,21 @@ use std::process::Command;
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("artifacts/ lives in the workspace root").to_path_buf();
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .expect("artifacts/ lives in the workspace root")
+        .to_path_buf();
     let guest = root.join("guest");
     for watched in ["sdk", "plugins", "hostile", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", guest.join(watched).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
 
-    let target_dir = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from).join("guests");
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("guests");
     build_guests(&guest, &target_dir);
 
     let out_dir = target_dir.join(TARGET).join("release");
@@ -42,16 +48,30 @@ fn main() {
         .unwrap();
     }
     let all: Vec<String> = plugins.iter().map(|name| const_name(name)).collect();
-    writeln!(code, "    /// Every bundled plugin.\n    pub const ALL: &[Artifact] = &[{}];\n}}", all.join(", ")).unwrap();
+    writeln!(
+        code,
+        "    /// Every bundled plugin.\n    pub const ALL: &[Artifact] = &[{}];\n}}",
+        all.join(", ")
+    )
+    .unwrap();
 
-    code.push_str("/// Plugins that misbehave on purpose (`guest/hostile/`), by path.\npub mod hostile {\n");
+    code.push_str(
+        "/// Plugins that misbehave on purpose (`guest/hostile/`), by path.\npub mod hostile {\n",
+    );
     for name in members(&guest.join("hostile")) {
         let wasm = component(&out_dir, "preflight-hostile-", &name);
-        writeln!(code, "    /// The `{name}` hostile plugin.\n    pub const {}: &str = {:?};", const_name(&name), wasm.display().to_string()).unwrap();
+        writeln!(
+            code,
+            "    /// The `{name}` hostile plugin.\n    pub const {}: &str = {:?};",
+            const_name(&name),
+            wasm.display().to_string()
+        )
+        .unwrap();
     }
     code.push_str("}\n");
 
-    let generated = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("artifacts.rs");
+    let generated =
+        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("artifacts.rs");
     fs::write(&generated, code).expect("write generated artifacts.rs");
 }
 
@@ -83,7 +103,9 @@ fn build_guests(guest: &Path, target_dir: &Path) {
     ] {
         command.env_remove(variable);
     }
-    let status = command.status().unwrap_or_else(|error| panic!("could not run cargo for the guests: {error}"));
+    let status = command
+        .status()
+        .unwrap_or_else(|error| panic!("could not run cargo for the guests: {error}"));
     if !status.success() {
         panic!(
             "building the guest components failed ({status}); is the {TARGET} target installed? \
@@ -107,7 +129,11 @@ fn members(dir: &Path) -> Vec<String> {
 /// The component file of package `<prefix><name>`.
 fn component(out_dir: &Path, prefix: &str, name: &str) -> PathBuf {
     let path = out_dir.join(format!("{}{}.wasm", prefix, name).replace('-', "_"));
-    assert!(path.is_file(), "the guest build did not produce {}", path.display());
+    assert!(
+        path.is_file(),
+        "the guest build did not produce {}",
+        path.display()
+    );
     path
 }
 

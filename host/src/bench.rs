@@ -28,7 +28,12 @@ pub struct Figure {
 
 impl Figure {
     /// Summarises samples (in `unit`).
-    pub fn from_samples(name: impl Into<String>, unit: &'static str, mut samples: Vec<f64>, target: Option<f64>) -> Figure {
+    pub fn from_samples(
+        name: impl Into<String>,
+        unit: &'static str,
+        mut samples: Vec<f64>,
+        target: Option<f64>,
+    ) -> Figure {
         assert!(!samples.is_empty(), "a figure needs samples");
         samples.sort_by(f64::total_cmp);
         let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
@@ -74,13 +79,19 @@ impl Effort {
 /// context rule decides; no HTTP), torn down after every call.
 pub async fn host_overhead(runtime: &Runtime, effort: Effort) -> Result<Figure, String> {
     let artifact = crate::bundled::find("xero").ok_or("the xero plugin is not bundled")?;
-    let plugin = runtime.load("bundled:xero", artifact.bytes, Vec::new()).await.map_err(|e| e.to_string())?;
+    let plugin = runtime
+        .load("bundled:xero", artifact.bytes, Vec::new())
+        .await
+        .map_err(|e| e.to_string())?;
     let job = offline_job();
     let config = offline_config();
     let mut samples = Vec::with_capacity(effort.iterations);
     for round in 0..effort.warmup + effort.iterations {
         let started = Instant::now();
-        let outcome = plugin.validate(&job, &config).await.map_err(|e| e.to_string())?;
+        let outcome = plugin
+            .validate(&job, &config)
+            .await
+            .map_err(|e| e.to_string())?;
         let elapsed = started.elapsed();
         if outcome.verdict.proceeds() || !outcome.exchanges.is_empty() {
             return Err("the offline path made requests or proceeded; the benchmark measures the wrong thing".to_owned());
@@ -89,7 +100,12 @@ pub async fn host_overhead(runtime: &Runtime, effort: Effort) -> Result<Figure, 
             samples.push(micros(elapsed));
         }
     }
-    Ok(Figure::from_samples("host overhead: instantiate + validate (offline rules)", "µs", samples, Some(30.0)))
+    Ok(Figure::from_samples(
+        "host overhead: instantiate + validate (offline rules)",
+        "µs",
+        samples,
+        Some(30.0),
+    ))
 }
 
 /// Compile time (component bytes to a loaded, smoke-tested plugin) of every
@@ -100,10 +116,22 @@ pub async fn compile_times(runtime: &Runtime, effort: Effort) -> Result<Vec<Figu
         let mut samples = Vec::new();
         for _ in 0..effort.compilations {
             let started = Instant::now();
-            runtime.load(artifact.name, artifact.bytes, Vec::new()).await.map_err(|e| e.to_string())?;
+            runtime
+                .load(artifact.name, artifact.bytes, Vec::new())
+                .await
+                .map_err(|e| e.to_string())?;
             samples.push(started.elapsed().as_secs_f64() * 1000.0);
         }
-        figures.push(Figure::from_samples(format!("compile + load: {} ({} KB)", artifact.name, artifact.bytes.len() / 1024), "ms", samples, None));
+        figures.push(Figure::from_samples(
+            format!(
+                "compile + load: {} ({} KB)",
+                artifact.name,
+                artifact.bytes.len() / 1024
+            ),
+            "ms",
+            samples,
+            None,
+        ));
     }
     Ok(figures)
 }

@@ -5,7 +5,10 @@
 //! back to the executor instead of blocking a worker thread.
 
 mod generated {
-    #![expect(missing_docs, reason = "generated from wit/plugin.wit, whose items are documented there")]
+    #![expect(
+        missing_docs,
+        reason = "generated from wit/plugin.wit, whose items are documented there"
+    )]
 
     wasmtime::component::bindgen!({
         path: "../wit",

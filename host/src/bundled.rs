@@ -58,5 +58,11 @@ pub async fn load(runtime: &Runtime, name: &str) -> Result<Plugin, PluginSourceE
         name: name.to_owned(),
         bundled: all().iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
     })?;
-    Ok(runtime.load(&format!("bundled:{}", artifact.name), artifact.bytes, Vec::new()).await?)
+    Ok(runtime
+        .load(
+            &format!("bundled:{}", artifact.name),
+            artifact.bytes,
+            Vec::new(),
+        )
+        .await?)
 }

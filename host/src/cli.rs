@@ -100,7 +100,9 @@ pub fn init_tracing(args: &LogArgs) {
         eprintln!("warning: ignoring log filter '{filter}': {error}");
         tracing_subscriber::EnvFilter::new("warn")
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match args.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

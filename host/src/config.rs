@@ -156,11 +156,17 @@ impl IntegrationConfig {
     /// Parses and validates a configuration document; an error names the field.
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
         let mut deserializer = serde_json::Deserializer::from_str(json);
-        let raw: RawConfig = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            ConfigError::new(if path == "." { String::new() } else { path }, error.into_inner().to_string())
-        })?;
-        deserializer.end().map_err(|error| ConfigError::new("", error.to_string()))?;
+        let raw: RawConfig =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+                let path = error.path().to_string();
+                ConfigError::new(
+                    if path == "." { String::new() } else { path },
+                    error.into_inner().to_string(),
+                )
+            })?;
+        deserializer
+            .end()
+            .map_err(|error| ConfigError::new("", error.to_string()))?;
         Self::from_raw(raw, "")
     }
 
@@ -170,37 +176,66 @@ impl IntegrationConfig {
         let field = |name: &str| format!("{prefix}{name}");
         let accounting_system = raw.accounting_system.trim().to_ascii_lowercase();
         if accounting_system.is_empty()
-            || !accounting_system.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            || !accounting_system
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
             return Err(ConfigError::new(
                 field("accountingSystem"),
-                format!("'{}' is not an accounting system id (letters, digits and '-')", raw.accounting_system),
+                format!(
+                    "'{}' is not an accounting system id (letters, digits and '-')",
+                    raw.accounting_system
+                ),
             ));
         }
-        let base_url = url::Url::parse(raw.base_url.trim())
-            .map_err(|error| ConfigError::new(field("baseUrl"), format!("'{}' is not a URL: {error}", raw.base_url)))?;
+        let base_url = url::Url::parse(raw.base_url.trim()).map_err(|error| {
+            ConfigError::new(
+                field("baseUrl"),
+                format!("'{}' is not a URL: {error}", raw.base_url),
+            )
+        })?;
         Origin::of(&base_url).map_err(|message| ConfigError::new(field("baseUrl"), message))?;
         if !raw.settings.is_object() {
             return Err(ConfigError::new(field("settings"), "must be a JSON object"));
         }
         let credentials = match raw.credentials {
             None => Credentials::None,
-            Some(RawCredentials::Bearer { token, token_env }) => {
-                Credentials::Bearer(secret(token, token_env, &field("credentials.token"), &field("credentials.tokenEnv"))?)
-            }
-            Some(RawCredentials::Header { name, value, value_env }) => {
+            Some(RawCredentials::Bearer { token, token_env }) => Credentials::Bearer(secret(
+                token,
+                token_env,
+                &field("credentials.token"),
+                &field("credentials.tokenEnv"),
+            )?),
+            Some(RawCredentials::Header {
+                name,
+                value,
+                value_env,
+            }) => {
                 let header = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
-                    .map_err(|_| ConfigError::new(field("credentials.name"), format!("'{name}' is not a header name")))?;
+                    .map_err(|_| {
+                        ConfigError::new(
+                            field("credentials.name"),
+                            format!("'{name}' is not a header name"),
+                        )
+                    })?;
                 Credentials::Header {
                     name: header.as_str().to_owned(),
-                    value: secret(value, value_env, &field("credentials.value"), &field("credentials.valueEnv"))?,
+                    value: secret(
+                        value,
+                        value_env,
+                        &field("credentials.value"),
+                        &field("credentials.valueEnv"),
+                    )?,
                 }
             }
         };
         Ok(IntegrationConfig {
             accounting_system,
             base_url,
-            tenant_id: raw.tenant_id.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
+            tenant_id: raw
+                .tenant_id
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty()),
             credentials,
             settings: raw.settings,
         })
@@ -218,16 +253,30 @@ impl IntegrationConfig {
 }
 
 /// A secret given inline or by the name of an environment variable.
-fn secret(inline: Option<String>, env: Option<String>, inline_field: &str, env_field: &str) -> Result<Secret, ConfigError> {
+fn secret(
+    inline: Option<String>,
+    env: Option<String>,
+    inline_field: &str,
+    env_field: &str,
+) -> Result<Secret, ConfigError> {
     match (inline, env) {
         (Some(value), None) if !value.is_empty() => Ok(Secret::new(value)),
         (Some(_), None) => Err(ConfigError::new(inline_field, "is empty")),
         (None, Some(variable)) => match std::env::var(&variable) {
             Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
-            _ => Err(ConfigError::new(env_field, format!("environment variable {variable} is not set"))),
+            _ => Err(ConfigError::new(
+                env_field,
+                format!("environment variable {variable} is not set"),
+            )),
         },
-        (Some(_), Some(_)) => Err(ConfigError::new(env_field, format!("give either {inline_field} or {env_field}, not both"))),
-        (None, None) => Err(ConfigError::new(inline_field, format!("missing: give {inline_field} or {env_field}"))),
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            env_field,
+            format!("give either {inline_field} or {env_field}, not both"),
+        )),
+        (None, None) => Err(ConfigError::new(
+            inline_field,
+            format!("missing: give {inline_field} or {env_field}"),
+        )),
     }
 }
 
@@ -250,11 +299,15 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let error = IntegrationConfig::from_json(r#"{"accountingSystem": "xero", "baseUrl": "nope"}"#).unwrap_err();
+        let error =
+            IntegrationConfig::from_json(r#"{"accountingSystem": "xero", "baseUrl": "nope"}"#)
+                .unwrap_err();
         assert_eq!(error.field, "baseUrl");
 
-        let error = IntegrationConfig::from_json(r#"{"accountingSystem": "xero", "baseUrl": "https://x.io", "tenant": "t"}"#)
-            .unwrap_err();
+        let error = IntegrationConfig::from_json(
+            r#"{"accountingSystem": "xero", "baseUrl": "https://x.io", "tenant": "t"}"#,
+        )
+        .unwrap_err();
         assert!(error.message.contains("unknown field `tenant`"), "{error}");
 
         let error = IntegrationConfig::from_json(

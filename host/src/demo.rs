@@ -37,17 +37,72 @@ pub struct DemoCompany {
 pub const XERO_COMPANIES: &[DemoCompany] = &[
     company("Acme ApS", &[], false, None),
     company("Acme ApS (vendor bookkeeping)", &[], true, None),
-    company("Expired Token A/S", &[Scenario::TokenExpired], false, Some(FailureReason::AccountingSystemAuthenticationFailure)),
-    company("Disconnected GmbH", &[Scenario::TenantNotConnected], false, Some(FailureReason::MissingConfiguration)),
-    company("Practice & Partners", &[Scenario::PracticeTenant], false, Some(FailureReason::InvalidConfiguration)),
-    company("No Journals Ltd", &[Scenario::MissingScope], false, Some(FailureReason::MissingConfiguration)),
-    company("No Suppliers AB", &[Scenario::MissingContactsScope], true, Some(FailureReason::MissingConfiguration)),
-    company("No Receipts Oy", &[Scenario::MissingAttachmentsScope], false, Some(FailureReason::MissingConfiguration)),
-    company("Busy Books BV", &[Scenario::RateLimited], false, Some(FailureReason::AccountingSystemRateLimit)),
-    company("Outage SARL", &[Scenario::Unavailable], false, Some(FailureReason::AccountingSystemUnreachable)),
-    company("Slowpoke SpA", &[Scenario::Slow], false, Some(FailureReason::AccountingSystemTimeout)),
-    company("Suspended Sp. z o.o.", &[Scenario::OrganisationInactive], false, Some(FailureReason::InvalidConfiguration)),
-    company("Missing Accounts AS", &[Scenario::AccountsMissing], false, Some(FailureReason::MissingConfiguration)),
+    company(
+        "Expired Token A/S",
+        &[Scenario::TokenExpired],
+        false,
+        Some(FailureReason::AccountingSystemAuthenticationFailure),
+    ),
+    company(
+        "Disconnected GmbH",
+        &[Scenario::TenantNotConnected],
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Practice & Partners",
+        &[Scenario::PracticeTenant],
+        false,
+        Some(FailureReason::InvalidConfiguration),
+    ),
+    company(
+        "No Journals Ltd",
+        &[Scenario::MissingScope],
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "No Suppliers AB",
+        &[Scenario::MissingContactsScope],
+        true,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "No Receipts Oy",
+        &[Scenario::MissingAttachmentsScope],
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Busy Books BV",
+        &[Scenario::RateLimited],
+        false,
+        Some(FailureReason::AccountingSystemRateLimit),
+    ),
+    company(
+        "Outage SARL",
+        &[Scenario::Unavailable],
+        false,
+        Some(FailureReason::AccountingSystemUnreachable),
+    ),
+    company(
+        "Slowpoke SpA",
+        &[Scenario::Slow],
+        false,
+        Some(FailureReason::AccountingSystemTimeout),
+    ),
+    company(
+        "Suspended Sp. z o.o.",
+        &[Scenario::OrganisationInactive],
+        false,
+        Some(FailureReason::InvalidConfiguration),
+    ),
+    company(
+        "Missing Accounts AS",
+        &[Scenario::AccountsMissing],
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
     DemoCompany {
         name: "Unmapped Ltd",
         scenarios: &[],
@@ -102,8 +157,10 @@ pub const DEMO_REQUEST_TIMEOUT: Duration = Duration::from_millis(750);
 /// Validates one job per company, all at once, each against its own Xero
 /// emulator on loopback.
 pub async fn run_xero(plugin: Arc<Plugin>) -> std::io::Result<Vec<DemoRow>> {
-    let mut limits = crate::limits::Limits::default();
-    limits.request_timeout = DEMO_REQUEST_TIMEOUT;
+    let limits = crate::limits::Limits {
+        request_timeout: DEMO_REQUEST_TIMEOUT,
+        ..crate::limits::Limits::default()
+    };
     let mut tasks = tokio::task::JoinSet::new();
     for (index, company) in XERO_COMPANIES.iter().enumerate() {
         let config = XeroConfig {
@@ -159,8 +216,12 @@ fn row(job: &ExportJob, company: &DemoCompany, verdict: &Verdict, millis: f64) -
 /// A pending-then-claimed job of the company at `index`.
 fn demo_job(index: usize, company: &DemoCompany) -> ExportJob {
     ExportJob {
-        id: uuid::Uuid::from_u128(0x0000_48ab_464b_42a0_ba17_eda7_0365_7e33 | (index as u128 + 1) << 112),
-        company_id: uuid::Uuid::from_u128(0x0000_c3d4_e567_490e_9234_abc5_6e78_fabc | (index as u128 + 1) << 112),
+        id: uuid::Uuid::from_u128(
+            0x0000_48ab_464b_42a0_ba17_eda7_0365_7e33 | (index as u128 + 1) << 112,
+        ),
+        company_id: uuid::Uuid::from_u128(
+            0x0000_c3d4_e567_490e_9234_abc5_6e78_fabc | (index as u128 + 1) << 112,
+        ),
         status: JobStatus::InProgress,
         created_at: "2026-11-25T09:00:00Z".to_owned(),
         expires_in: 3600,
@@ -181,7 +242,9 @@ fn demo_config(base_url: &str, company: &DemoCompany) -> IntegrationConfig {
     IntegrationConfig {
         accounting_system: "xero".to_owned(),
         base_url: url::Url::parse(base_url).expect("emulator URLs parse"),
-        tenant_id: company.tenant_configured.then(|| xero::DEMO_TENANT_ID.to_owned()),
+        tenant_id: company
+            .tenant_configured
+            .then(|| xero::DEMO_TENANT_ID.to_owned()),
         credentials: Credentials::Bearer(Secret::new(xero::DEMO_ACCESS_TOKEN)),
         settings: serde_json::json!({
             "organisationName": company.name,

@@ -76,8 +76,11 @@ impl Runtime {
         let engine = Engine::new(&engine_config(&options)).map_err(RuntimeError::Engine)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(RuntimeError::Link)?;
-        PluginWorld::add_to_linker::<_, wasmtime::component::HasSelf<PluginCtx>>(&mut linker, |ctx| ctx)
-            .map_err(RuntimeError::Link)?;
+        PluginWorld::add_to_linker::<_, wasmtime::component::HasSelf<PluginCtx>>(
+            &mut linker,
+            |ctx| ctx,
+        )
+        .map_err(RuntimeError::Link)?;
         let client = reqwest::Client::builder()
             // Redirects reach the plugin as they are: following one here would
             // let an allowed origin send the plugin's request elsewhere.

@@ -103,7 +103,11 @@ impl ExportJob {
         serde_path_to_error::deserialize(value).map_err(|error| {
             let path = error.path().to_string();
             JobError {
-                path: if path == "." { prefix.trim_end_matches('.').to_owned() } else { format!("{prefix}{path}") },
+                path: if path == "." {
+                    prefix.trim_end_matches('.').to_owned()
+                } else {
+                    format!("{prefix}{path}")
+                },
                 message: error.into_inner().to_string(),
             }
         })
@@ -160,15 +164,27 @@ mod tests {
         let unknown_status = JOB.replace("in_progress", "done");
         let error = ExportJob::from_json(&format!(r#"{{"data": {unknown_status}}}"#)).unwrap_err();
         assert_eq!(error.path, "data.status");
-        assert!(error.message.contains("unknown variant `done`"), "{}", error.message);
+        assert!(
+            error.message.contains("unknown variant `done`"),
+            "{}",
+            error.message
+        );
 
         let missing = JOB.replace(r#""numberOfItems": 12,"#, "");
         let error = ExportJob::from_json(&missing).unwrap_err();
-        assert!(error.to_string().contains("missing field `numberOfItems`"), "{error}");
+        assert!(
+            error.to_string().contains("missing field `numberOfItems`"),
+            "{error}"
+        );
 
         let bad_id = JOB.replace("8eb648ab-464b", "not-a-uuid");
         assert_eq!(ExportJob::from_json(&bad_id).unwrap_err().path, "id");
 
-        assert!(ExportJob::from_json("{").unwrap_err().message.contains("not valid JSON"));
+        assert!(
+            ExportJob::from_json("{")
+                .unwrap_err()
+                .message
+                .contains("not valid JSON")
+        );
     }
 }

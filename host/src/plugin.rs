@@ -52,7 +52,10 @@ pub struct Plugin {
 
 impl fmt::Debug for Plugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Plugin").field("info", &self.info).field("digest", &self.digest).finish_non_exhaustive()
+        f.debug_struct("Plugin")
+            .field("info", &self.info)
+            .field("digest", &self.digest)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,16 +140,26 @@ impl Runtime {
     ///
     /// Compiling is CPU-heavy: async callers should run it on a blocking
     /// thread.
-    pub async fn load(&self, source_name: &str, bytes: &[u8], grants: Vec<Origin>) -> Result<Plugin, LoadError> {
-        let component = Component::new(self.engine(), bytes).map_err(|error| LoadError::Compile {
-            source_name: source_name.to_owned(),
-            error,
-        })?;
+    pub async fn load(
+        &self,
+        source_name: &str,
+        bytes: &[u8],
+        grants: Vec<Origin>,
+    ) -> Result<Plugin, LoadError> {
+        let component =
+            Component::new(self.engine(), bytes).map_err(|error| LoadError::Compile {
+                source_name: source_name.to_owned(),
+                error,
+            })?;
         let contract = |error| LoadError::Contract {
             source_name: source_name.to_owned(),
             error,
         };
-        let instance_pre = self.inner.linker.instantiate_pre(&component).map_err(contract)?;
+        let instance_pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(contract)?;
         let pre = PluginPre::new(instance_pre).map_err(contract)?;
         let mut plugin = Plugin {
             runtime: self.clone(),
@@ -195,14 +208,25 @@ impl Plugin {
     }
 
     /// Validates `job` for the company configured by `config`.
-    pub async fn validate(&self, job: &ExportJob, config: &IntegrationConfig) -> Result<Outcome, PluginError> {
-        self.validate_with(job, config, &self.runtime.options().limits).await
+    pub async fn validate(
+        &self,
+        job: &ExportJob,
+        config: &IntegrationConfig,
+    ) -> Result<Outcome, PluginError> {
+        self.validate_with(job, config, &self.runtime.options().limits)
+            .await
     }
 
     /// [`Plugin::validate`] with other limits.
-    pub async fn validate_with(&self, job: &ExportJob, config: &IntegrationConfig, limits: &Limits) -> Result<Outcome, PluginError> {
+    pub async fn validate_with(
+        &self,
+        job: &ExportJob,
+        config: &IntegrationConfig,
+        limits: &Limits,
+    ) -> Result<Outcome, PluginError> {
         let started = Instant::now();
-        let home = Origin::of(&config.base_url).map_err(|message| self.error(Fault::Contract(message)))?;
+        let home =
+            Origin::of(&config.base_url).map_err(|message| self.error(Fault::Contract(message)))?;
         let grants = Grants {
             home,
             extra: Arc::clone(&self.grants),
@@ -212,14 +236,20 @@ impl Plugin {
         let mut store = self.store(job.id.to_string(), limits.clone(), grants);
         let result = self
             .run(&mut store, limits, async |instance, store| {
-                instance.preflight_plugin_validator().call_validate(store, &job_wit, &config_wit).await
+                instance
+                    .preflight_plugin_validator()
+                    .call_validate(store, &job_wit, &config_wit)
+                    .await
             })
             .await;
         let exchanges = store.data_mut().take_exchanges();
-        let report = Report::from_wit(result?, limits.report_bytes).map_err(|breach| match breach {
-            ContractBreach::TooLarge { .. } => self.error(Fault::Limit(Limit::ReportSize.describe(limits))),
-            ContractBreach::Invalid(message) => self.error(Fault::Contract(message)),
-        })?;
+        let report =
+            Report::from_wit(result?, limits.report_bytes).map_err(|breach| match breach {
+                ContractBreach::TooLarge { .. } => {
+                    self.error(Fault::Limit(Limit::ReportSize.describe(limits)))
+                }
+                ContractBreach::Invalid(message) => self.error(Fault::Contract(message)),
+            })?;
         let verdict = report.verdict();
         Ok(Outcome {
             plugin: self.label.to_string(),
@@ -240,7 +270,10 @@ impl Plugin {
         let mut store = self.store(String::new(), limits.clone(), self.no_grants());
         let json = settings.to_string();
         self.run(&mut store, &limits, async |instance, store| {
-            instance.preflight_plugin_validator().call_validate_settings(store, &json).await
+            instance
+                .preflight_plugin_validator()
+                .call_validate_settings(store, &json)
+                .await
         })
         .await
     }
@@ -249,13 +282,19 @@ impl Plugin {
         let limits = self.runtime.options().limits.clone();
         let mut store = self.store(String::new(), limits.clone(), self.no_grants());
         let info = self
-            .run(&mut store, &limits, async |instance, store| instance.preflight_plugin_validator().call_info(store).await)
+            .run(&mut store, &limits, async |instance, store| {
+                instance.preflight_plugin_validator().call_info(store).await
+            })
             .await?;
         Ok(PluginInfo {
             name: info.name,
             version: info.version,
             accounting_system: info.accounting_system,
-            capabilities: info.capabilities.iter().map(|c| capability_name(*c).to_owned()).collect(),
+            capabilities: info
+                .capabilities
+                .iter()
+                .map(|c| capability_name(*c).to_owned())
+                .collect(),
             description: info.description,
         })
     }
@@ -271,7 +310,13 @@ impl Plugin {
     }
 
     fn store(&self, job_id: String, limits: Limits, grants: Grants) -> Store<PluginCtx> {
-        let ctx = PluginCtx::new(Arc::clone(&self.label), job_id, limits.clone(), grants, self.runtime.inner.client.clone());
+        let ctx = PluginCtx::new(
+            Arc::clone(&self.label),
+            job_id,
+            limits.clone(),
+            grants,
+            self.runtime.inner.client.clone(),
+        );
         let mut store = Store::new(self.runtime.engine(), ctx);
         store.limiter(|ctx| ctx);
         let deadline = Instant::now() + limits.wall_time;

@@ -40,7 +40,9 @@ impl FailureReason {
             FailureReason::InvalidConfiguration => "invalid_configuration",
             FailureReason::MissingConfiguration => "missing_configuration",
             FailureReason::AccountingSystemUnreachable => "accounting_system_unreachable",
-            FailureReason::AccountingSystemAuthenticationFailure => "accounting_system_authentication_failure",
+            FailureReason::AccountingSystemAuthenticationFailure => {
+                "accounting_system_authentication_failure"
+            }
             FailureReason::AccountingSystemRateLimit => "accounting_system_rate_limit",
             FailureReason::AccountingSystemTimeout => "accounting_system_timeout",
             FailureReason::AuthorizationFailure => "authorization_failure",
@@ -63,7 +65,9 @@ impl From<wit_types::FailureReason> for FailureReason {
             W::InvalidConfiguration => FailureReason::InvalidConfiguration,
             W::MissingConfiguration => FailureReason::MissingConfiguration,
             W::AccountingSystemUnreachable => FailureReason::AccountingSystemUnreachable,
-            W::AccountingSystemAuthenticationFailure => FailureReason::AccountingSystemAuthenticationFailure,
+            W::AccountingSystemAuthenticationFailure => {
+                FailureReason::AccountingSystemAuthenticationFailure
+            }
             W::AccountingSystemRateLimit => FailureReason::AccountingSystemRateLimit,
             W::AccountingSystemTimeout => FailureReason::AccountingSystemTimeout,
             W::AuthorizationFailure => FailureReason::AuthorizationFailure,
@@ -170,7 +174,10 @@ impl Verdict {
 impl Report {
     /// Converts and checks a plugin's report; `Err` says how it breaks the
     /// contract.
-    pub(crate) fn from_wit(report: wit_types::Report, max_bytes: usize) -> Result<Report, ContractBreach> {
+    pub(crate) fn from_wit(
+        report: wit_types::Report,
+        max_bytes: usize,
+    ) -> Result<Report, ContractBreach> {
         let size: usize = report
             .checks
             .iter()
@@ -191,13 +198,21 @@ impl Report {
                 };
                 let blocks = matches!(status, CheckStatus::Failed | CheckStatus::Unverified);
                 if check.id.trim().is_empty() {
-                    return Err(ContractBreach::Invalid("a check has an empty id".to_owned()));
+                    return Err(ContractBreach::Invalid(
+                        "a check has an empty id".to_owned(),
+                    ));
                 }
                 if blocks && check.reason.is_none() {
-                    return Err(ContractBreach::Invalid(format!("check '{}' is {status:?} without a reason", check.id)));
+                    return Err(ContractBreach::Invalid(format!(
+                        "check '{}' is {status:?} without a reason",
+                        check.id
+                    )));
                 }
                 if blocks && check.message.trim().is_empty() {
-                    return Err(ContractBreach::Invalid(format!("check '{}' is {status:?} without a message", check.id)));
+                    return Err(ContractBreach::Invalid(format!(
+                        "check '{}' is {status:?} without a message",
+                        check.id
+                    )));
                 }
                 Ok(Check {
                     id: check.id,
@@ -225,7 +240,9 @@ impl Report {
         }
         if let Some(check) = first(CheckStatus::Unverified) {
             return Verdict::Retry {
-                reason: check.reason.unwrap_or(FailureReason::AccountingSystemUnreachable),
+                reason: check
+                    .reason
+                    .unwrap_or(FailureReason::AccountingSystemUnreachable),
                 message: check.message.clone(),
                 check: check.id.clone(),
                 retry_after: check.retry_after,
@@ -269,9 +286,21 @@ mod tests {
         let report = Report {
             checks: vec![
                 check("a", CheckStatus::Passed, None),
-                check("b", CheckStatus::Unverified, Some(FailureReason::AccountingSystemTimeout)),
-                check("c", CheckStatus::Failed, Some(FailureReason::MissingConfiguration)),
-                check("d", CheckStatus::Failed, Some(FailureReason::InvalidConfiguration)),
+                check(
+                    "b",
+                    CheckStatus::Unverified,
+                    Some(FailureReason::AccountingSystemTimeout),
+                ),
+                check(
+                    "c",
+                    CheckStatus::Failed,
+                    Some(FailureReason::MissingConfiguration),
+                ),
+                check(
+                    "d",
+                    CheckStatus::Failed,
+                    Some(FailureReason::InvalidConfiguration),
+                ),
             ],
         };
         assert_eq!(
@@ -289,17 +318,36 @@ mod tests {
         let report = Report {
             checks: vec![
                 check("a", CheckStatus::Skipped, None),
-                check("b", CheckStatus::Unverified, Some(FailureReason::AccountingSystemRateLimit)),
+                check(
+                    "b",
+                    CheckStatus::Unverified,
+                    Some(FailureReason::AccountingSystemRateLimit),
+                ),
             ],
         };
-        assert_eq!(report.verdict().reason(), Some(FailureReason::AccountingSystemRateLimit));
+        assert_eq!(
+            report.verdict().reason(),
+            Some(FailureReason::AccountingSystemRateLimit)
+        );
         assert!(matches!(report.verdict(), Verdict::Retry { .. }));
-        assert!(Report { checks: vec![check("a", CheckStatus::Passed, None)] }.verdict().proceeds());
+        assert!(
+            Report {
+                checks: vec![check("a", CheckStatus::Passed, None)]
+            }
+            .verdict()
+            .proceeds()
+        );
     }
 
     #[test]
     fn reasons_use_pleo_wire_names() {
-        assert_eq!(serde_json::to_string(&FailureReason::AccountingSystemRateLimit).unwrap(), "\"accounting_system_rate_limit\"");
-        assert_eq!(FailureReason::IntegrationUnusable.as_str(), "integration_unusable");
+        assert_eq!(
+            serde_json::to_string(&FailureReason::AccountingSystemRateLimit).unwrap(),
+            "\"accounting_system_rate_limit\""
+        );
+        assert_eq!(
+            FailureReason::IntegrationUnusable.as_str(),
+            "integration_unusable"
+        );
     }
 }

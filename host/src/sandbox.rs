@@ -55,9 +55,17 @@ pub struct Grants {
 
 impl PluginCtx {
     /// Store data for validating `job_id` with the plugin called `label`.
-    pub(crate) fn new(label: Arc<str>, job_id: String, limits: Limits, grants: Grants, client: reqwest::Client) -> Self {
+    pub(crate) fn new(
+        label: Arc<str>,
+        job_id: String,
+        limits: Limits,
+        grants: Grants,
+        client: reqwest::Client,
+    ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
-        let wasi = wasmtime_wasi::WasiCtxBuilder::new().stderr(stderr.clone()).build();
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .stderr(stderr.clone())
+            .build();
         let outbound = outbound::Outbound::new(grants, client, &limits);
         PluginCtx {
             wasi,
@@ -94,7 +102,10 @@ impl PluginCtx {
 
 impl fmt::Debug for PluginCtx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PluginCtx").field("plugin", &self.label).field("job", &self.job_id).finish_non_exhaustive()
+        f.debug_struct("PluginCtx")
+            .field("plugin", &self.label)
+            .field("job", &self.job_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -108,7 +119,12 @@ impl WasiView for PluginCtx {
 }
 
 impl ResourceLimiter for PluginCtx {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.limits.memory_bytes {
             self.hit = Some(Limit::Memory);
             return Ok(false);
@@ -116,7 +132,12 @@ impl ResourceLimiter for PluginCtx {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // Tables hold function references; a plugin needing more than this is
         // either broken or hostile.
         Ok(desired <= 100_000)

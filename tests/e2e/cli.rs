@@ -13,7 +13,10 @@ fn examples() -> PathBuf {
 }
 
 fn preflight(args: &[&str]) -> Output {
-    Command::new(PREFLIGHT).args(args).output().expect("preflight runs")
+    Command::new(PREFLIGHT)
+        .args(args)
+        .output()
+        .expect("preflight runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -27,7 +30,10 @@ impl TempFile {
     fn new(name: &str, contents: &str) -> TempFile {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("preflight-e2e-{}-{unique}-{name}", std::process::id()));
+        let path = std::env::temp_dir().join(format!(
+            "preflight-e2e-{}-{unique}-{name}",
+            std::process::id()
+        ));
         std::fs::write(&path, contents).expect("write temp file");
         TempFile(path)
     }
@@ -58,16 +64,28 @@ impl Emulator {
             .spawn()
             .expect("emulator starts");
         let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut first).expect("first line");
-        let url = first.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line was {first:?}")).to_owned();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut first)
+            .expect("first line");
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line was {first:?}"))
+            .to_owned();
         Emulator { child, url }
     }
 
     /// `examples/xero/config.json` pointed at this emulator.
     fn config(&self) -> TempFile {
         let example = std::fs::read_to_string(examples().join("config.json")).unwrap();
-        assert!(example.contains("http://127.0.0.1:4011"), "the example targets the documented default port");
-        TempFile::new("config.json", &example.replace("http://127.0.0.1:4011", &self.url))
+        assert!(
+            example.contains("http://127.0.0.1:4011"),
+            "the example targets the documented default port"
+        );
+        TempFile::new(
+            "config.json",
+            &example.replace("http://127.0.0.1:4011", &self.url),
+        )
     }
 }
 
@@ -80,7 +98,15 @@ impl Drop for Emulator {
 
 fn check(config: &str, extra: &[&str]) -> Output {
     let job = examples().join("job.json");
-    let mut args = vec!["check", "--plugin", "xero", "--job", job.to_str().unwrap(), "--config", config];
+    let mut args = vec![
+        "check",
+        "--plugin",
+        "xero",
+        "--job",
+        job.to_str().unwrap(),
+        "--config",
+        config,
+    ];
     args.extend_from_slice(extra);
     preflight(&args)
 }
@@ -91,7 +117,12 @@ fn walkthrough_happy_path_exits_zero() {
     let config = emulator.config();
     let output = check(config.path(), &[]);
     let stdout = text(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
     assert!(stdout.contains("verdict: proceed"), "{stdout}");
     assert!(stdout.contains("xero.permissions.contacts"), "{stdout}");
 }
@@ -100,22 +131,68 @@ fn walkthrough_happy_path_exits_zero() {
 fn walkthrough_every_scenario_exits_one_with_reason_and_message() {
     let listed = preflight(&["emulate", "xero", "--list-scenarios"]);
     assert_eq!(listed.status.code(), Some(0));
-    let names: Vec<String> = text(&listed.stdout).lines().filter_map(|line| line.split_whitespace().next().map(str::to_owned)).collect();
+    let names: Vec<String> = text(&listed.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect();
     let expected = [
-        ("token-expired", "accounting_system_authentication_failure", "Reconnect Xero: the connection expired on"),
-        ("tenant-not-connected", "missing_configuration", "'Acme ApS' is not connected"),
-        ("practice-tenant", "invalid_configuration", "is a Xero practice"),
+        (
+            "token-expired",
+            "accounting_system_authentication_failure",
+            "Reconnect Xero: the connection expired on",
+        ),
+        (
+            "tenant-not-connected",
+            "missing_configuration",
+            "'Acme ApS' is not connected",
+        ),
+        (
+            "practice-tenant",
+            "invalid_configuration",
+            "is a Xero practice",
+        ),
         ("missing-scope", "missing_configuration", "manual journals"),
-        ("missing-contacts-scope", "missing_configuration", "contacts (suppliers)"),
-        ("missing-attachments-scope", "missing_configuration", "attachments"),
-        ("rate-limited", "accounting_system_rate_limit", "Xero is limiting how many requests"),
-        ("unavailable", "accounting_system_unreachable", "Xero is unavailable"),
-        ("slow", "accounting_system_timeout", "Xero did not answer in time"),
-        ("organisation-inactive", "invalid_configuration", "is not active"),
-        ("accounts-missing", "missing_configuration", "Xero account 429 (used for expenses) does not exist"),
+        (
+            "missing-contacts-scope",
+            "missing_configuration",
+            "contacts (suppliers)",
+        ),
+        (
+            "missing-attachments-scope",
+            "missing_configuration",
+            "attachments",
+        ),
+        (
+            "rate-limited",
+            "accounting_system_rate_limit",
+            "Xero is limiting how many requests",
+        ),
+        (
+            "unavailable",
+            "accounting_system_unreachable",
+            "Xero is unavailable",
+        ),
+        (
+            "slow",
+            "accounting_system_timeout",
+            "Xero did not answer in time",
+        ),
+        (
+            "organisation-inactive",
+            "invalid_configuration",
+            "is not active",
+        ),
+        (
+            "accounts-missing",
+            "missing_configuration",
+            "Xero account 429 (used for expenses) does not exist",
+        ),
     ];
     let documented: Vec<&str> = expected.iter().map(|(name, _, _)| *name).collect();
-    assert_eq!(names, documented, "every listed scenario is covered by the walkthrough table");
+    assert_eq!(
+        names, documented,
+        "every listed scenario is covered by the walkthrough table"
+    );
 
     std::thread::scope(|scope| {
         for (scenario, reason, message) in expected {
@@ -124,8 +201,16 @@ fn walkthrough_every_scenario_exits_one_with_reason_and_message() {
                 let config = emulator.config();
                 let output = check(config.path(), &["--request-timeout-ms", "500"]);
                 let stdout = text(&output.stdout);
-                assert_eq!(output.status.code(), Some(1), "{scenario}: {stdout}\n{}", text(&output.stderr));
-                assert!(stdout.contains(&format!("failureReasonType: {reason}")), "{scenario}: {stdout}");
+                assert_eq!(
+                    output.status.code(),
+                    Some(1),
+                    "{scenario}: {stdout}\n{}",
+                    text(&output.stderr)
+                );
+                assert!(
+                    stdout.contains(&format!("failureReasonType: {reason}")),
+                    "{scenario}: {stdout}"
+                );
                 assert!(stdout.contains(message), "{scenario}: {stdout}");
             });
         }
@@ -138,32 +223,74 @@ fn json_output_carries_checks_verdict_and_exchanges() {
     let config = emulator.config();
     let output = check(config.path(), &["--json"]);
     assert_eq!(output.status.code(), Some(1));
-    let outcome: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let outcome: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
     assert_eq!(outcome["verdict"]["verdict"], "fail");
     assert_eq!(outcome["verdict"]["reason"], "missing_configuration");
     assert_eq!(outcome["verdict"]["check"], "xero.accounts.expenses");
-    assert!(outcome["exchanges"].as_array().unwrap().iter().all(|e| e["status"] == 200));
+    assert!(
+        outcome["exchanges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == 200)
+    );
     assert!(outcome["report"]["checks"].as_array().unwrap().len() >= 8);
 }
 
 #[test]
 fn malformed_job_names_the_file_and_the_field() {
     let example = std::fs::read_to_string(examples().join("job.json")).unwrap();
-    let config = TempFile::new("config.json", &std::fs::read_to_string(examples().join("config.json")).unwrap());
+    let config = TempFile::new(
+        "config.json",
+        &std::fs::read_to_string(examples().join("config.json")).unwrap(),
+    );
 
     let missing = TempFile::new("job.json", &example.replace("\"numberOfItems\": 12,", ""));
-    let output_missing = preflight(&["check", "--plugin", "xero", "--job", missing.path(), "--config", config.path()]);
+    let output_missing = preflight(&[
+        "check",
+        "--plugin",
+        "xero",
+        "--job",
+        missing.path(),
+        "--config",
+        config.path(),
+    ]);
     let stderr = text(&output_missing.stderr);
     assert_eq!(output_missing.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(missing.path()) && stderr.contains("missing field `numberOfItems`"), "{stderr}");
+    assert!(
+        stderr.contains(missing.path()) && stderr.contains("missing field `numberOfItems`"),
+        "{stderr}"
+    );
 
     let unknown = TempFile::new("job.json", &example.replace("\"in_progress\"", "\"done\""));
-    let output = preflight(&["check", "--plugin", "xero", "--job", unknown.path(), "--config", config.path()]);
+    let output = preflight(&[
+        "check",
+        "--plugin",
+        "xero",
+        "--job",
+        unknown.path(),
+        "--config",
+        config.path(),
+    ]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(unknown.path()) && stderr.contains("data.status") && stderr.contains("unknown variant `done`"), "{stderr}");
+    assert!(
+        stderr.contains(unknown.path())
+            && stderr.contains("data.status")
+            && stderr.contains("unknown variant `done`"),
+        "{stderr}"
+    );
 
-    let output = preflight(&["check", "--plugin", "xero", "--job", "no/such/job.json", "--config", config.path()]);
+    let output = preflight(&[
+        "check",
+        "--plugin",
+        "xero",
+        "--job",
+        "no/such/job.json",
+        "--config",
+        config.path(),
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("no/such/job.json"));
 }
@@ -173,18 +300,47 @@ fn malformed_config_names_the_file_and_the_field() {
     let job = examples().join("job.json");
     let example = std::fs::read_to_string(examples().join("config.json")).unwrap();
     let cases = [
-        (example.replace("\"tenantId\"", "\"tenant\""), "unknown field `tenant`"),
-        (example.replace("http://127.0.0.1:4011", "not a url"), "baseUrl"),
-        (example.replace("\"429\"", "\"4 29\""), "settings.accounts.expenses"),
-        (example.replace("\"contra\": \"800\"", "\"contra\": 800"), "settings.accounts.contra"),
-        (example.replace("\"token\": \"xero-demo-access-token\"", "\"tokenEnv\": \"PREFLIGHT_E2E_UNSET_VARIABLE\""), "credentials.tokenEnv"),
+        (
+            example.replace("\"tenantId\"", "\"tenant\""),
+            "unknown field `tenant`",
+        ),
+        (
+            example.replace("http://127.0.0.1:4011", "not a url"),
+            "baseUrl",
+        ),
+        (
+            example.replace("\"429\"", "\"4 29\""),
+            "settings.accounts.expenses",
+        ),
+        (
+            example.replace("\"contra\": \"800\"", "\"contra\": 800"),
+            "settings.accounts.contra",
+        ),
+        (
+            example.replace(
+                "\"token\": \"xero-demo-access-token\"",
+                "\"tokenEnv\": \"PREFLIGHT_E2E_UNSET_VARIABLE\"",
+            ),
+            "credentials.tokenEnv",
+        ),
     ];
     for (contents, field) in cases {
         let config = TempFile::new("config.json", &contents);
-        let output = preflight(&["check", "--plugin", "xero", "--job", job.to_str().unwrap(), "--config", config.path()]);
+        let output = preflight(&[
+            "check",
+            "--plugin",
+            "xero",
+            "--job",
+            job.to_str().unwrap(),
+            "--config",
+            config.path(),
+        ]);
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{field}: {stderr}");
-        assert!(stderr.contains(config.path()) && stderr.contains(field), "{field}: {stderr}");
+        assert!(
+            stderr.contains(config.path()) && stderr.contains(field),
+            "{field}: {stderr}"
+        );
     }
 }
 
@@ -192,12 +348,28 @@ fn malformed_config_names_the_file_and_the_field() {
 fn unknown_plugin_and_broken_component_are_bad_input() {
     let job = examples().join("job.json");
     let config = examples().join("config.json");
-    let output = preflight(&["check", "--plugin", "sage", "--job", job.to_str().unwrap(), "--config", config.to_str().unwrap()]);
+    let output = preflight(&[
+        "check",
+        "--plugin",
+        "sage",
+        "--job",
+        job.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("no bundled plugin of that name (bundled: xero)"));
 
     let broken = TempFile::new("broken.wasm", "not a component");
-    let output = preflight(&["check", "--plugin", broken.path(), "--job", job.to_str().unwrap(), "--config", config.to_str().unwrap()]);
+    let output = preflight(&[
+        "check",
+        "--plugin",
+        broken.path(),
+        "--job",
+        job.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("not a loadable WebAssembly component"));
 }
@@ -207,10 +379,21 @@ fn a_trapping_plugin_exits_three_naming_it() {
     let emulator = Emulator::xero(&[]);
     let config = emulator.config();
     let job = examples().join("job.json");
-    let output = preflight(&["check", "--plugin", preflight_artifacts::hostile::PANIC, "--job", job.to_str().unwrap(), "--config", config.path()]);
+    let output = preflight(&[
+        "check",
+        "--plugin",
+        preflight_artifacts::hostile::PANIC,
+        "--job",
+        job.to_str().unwrap(),
+        "--config",
+        config.path(),
+    ]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("plugin hostile-panic 0.1.0: trapped"), "{stderr}");
+    assert!(
+        stderr.contains("plugin hostile-panic 0.1.0: trapped"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -218,20 +401,45 @@ fn plugins_list_describes_the_bundled_plugins() {
     let output = preflight(&["plugins", "list", "--json"]);
     assert_eq!(output.status.code(), Some(0));
     let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let xero = rows.as_array().unwrap().iter().find(|row| row["name"] == "xero").expect("xero listed");
+    let xero = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == "xero")
+        .expect("xero listed");
     assert_eq!(xero["accounting_system"], "xero");
     assert_eq!(xero["sha256"].as_str().unwrap().len(), 64);
-    assert!(xero["capabilities"].as_array().unwrap().iter().any(|c| c == "vendor-bookkeeping"));
+    assert!(
+        xero["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "vendor-bookkeeping")
+    );
 }
 
 #[test]
 fn demo_reaches_every_expected_outcome() {
     let output = preflight(&["demo", "--json"]);
     let stdout = text(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", text(&output.stderr));
-    let rows: Vec<serde_json::Value> = stdout.lines().map(|line| serde_json::from_str(line).expect("one JSON object per line")).collect();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
     assert_eq!(rows.len(), preflight::demo::XERO_COMPANIES.len());
-    assert!(rows.iter().all(|row| row["as_expected"] == true), "{stdout}");
+    assert!(
+        rows.iter().all(|row| row["as_expected"] == true),
+        "{stdout}"
+    );
     assert!(rows.iter().any(|row| row["verdict"] == "proceed"));
-    assert!(rows.iter().any(|row| row["reason"] == "accounting_system_timeout"));
+    assert!(
+        rows.iter()
+            .any(|row| row["reason"] == "accounting_system_timeout")
+    );
 }

@@ -18,10 +18,19 @@ async fn requests_outside_the_granted_origin_are_denied_and_never_sent() {
     let mut config = support::xero_config(&emulator.url());
     config.base_url = url::Url::parse(&emulator.url()).unwrap();
 
-    let outcome = plugin.validate(&support::job(false), &config).await.expect("denials are values, not faults");
+    let outcome = plugin
+        .validate(&support::job(false), &config)
+        .await
+        .expect("denials are values, not faults");
     assert!(outcome.report.checks.len() >= 3, "{:#?}", outcome.report);
     for check in &outcome.report.checks {
-        assert_eq!(check.status, CheckStatus::Failed, "{} was not refused: {}", check.id, check.message);
+        assert_eq!(
+            check.status,
+            CheckStatus::Failed,
+            "{} was not refused: {}",
+            check.id,
+            check.message
+        );
         assert!(
             check.message.starts_with("denied:") || check.message.starts_with("invalid-request:"),
             "{}: {}",
@@ -29,8 +38,18 @@ async fn requests_outside_the_granted_origin_are_denied_and_never_sent() {
             check.message
         );
     }
-    assert!(outcome.report.checks.iter().any(|c| c.message.contains("169.254.169.254")));
-    assert!(outcome.exchanges.is_empty(), "nothing may be sent: {:?}", outcome.exchanges);
+    assert!(
+        outcome
+            .report
+            .checks
+            .iter()
+            .any(|c| c.message.contains("169.254.169.254"))
+    );
+    assert!(
+        outcome.exchanges.is_empty(),
+        "nothing may be sent: {:?}",
+        outcome.exchanges
+    );
     assert!(emulator.requests().is_empty());
     assert!(bystander.requests().is_empty());
 }
@@ -44,19 +63,36 @@ async fn a_trap_names_the_plugin_and_the_host_keeps_serving() {
     let config = support::xero_config(&emulator.url());
     let job = support::job(false);
 
-    let error = panicking.validate(&job, &config).await.expect_err("a panic is a fault");
+    let error = panicking
+        .validate(&job, &config)
+        .await
+        .expect_err("a panic is a fault");
     assert_eq!(error.plugin, "hostile-panic 0.1.0");
     match &error.fault {
-        Fault::Trap(message) => assert!(message.contains("hostile-panic refuses to validate job"), "{message}"),
+        Fault::Trap(message) => assert!(
+            message.contains("hostile-panic refuses to validate job"),
+            "{message}"
+        ),
         other => panic!("expected a trap, got {other:?}"),
     }
-    assert!(error.to_string().starts_with("plugin hostile-panic 0.1.0: trapped"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("plugin hostile-panic 0.1.0: trapped"),
+        "{error}"
+    );
     let verdict = error.verdict("Xero");
-    assert_eq!(verdict.reason(), Some(preflight::FailureReason::IntegrationUnusable));
+    assert_eq!(
+        verdict.reason(),
+        Some(preflight::FailureReason::IntegrationUnusable)
+    );
 
     // The same runtime validates the next job, and the faulty plugin can be
     // called again: no state leaks between validations.
-    let outcome = xero.validate(&job, &config).await.expect("the host still serves");
+    let outcome = xero
+        .validate(&job, &config)
+        .await
+        .expect("the host still serves");
     assert!(outcome.verdict.proceeds(), "{:?}", outcome.verdict);
     assert!(panicking.validate(&job, &config).await.is_err());
 }
@@ -66,21 +102,47 @@ async fn credentials_are_attached_by_the_host_only() {
     let runtime = support::runtime();
     let plugin = support::xero_plugin(&runtime).await;
     let emulator = support::xero_emulator(&[]).await;
-    let outcome = plugin.validate(&support::job(false), &support::xero_config(&emulator.url())).await.unwrap();
+    let outcome = plugin
+        .validate(&support::job(false), &support::xero_config(&emulator.url()))
+        .await
+        .unwrap();
     let token = preflight_emulators::xero::DEMO_ACCESS_TOKEN;
     for request in emulator.requests() {
-        let authorization = request.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.clone());
-        assert_eq!(authorization, Some(format!("Bearer {token}")), "{}", request.path);
+        let authorization = request
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.clone());
+        assert_eq!(
+            authorization,
+            Some(format!("Bearer {token}")),
+            "{}",
+            request.path
+        );
     }
     let printed = serde_json::to_string(&outcome).unwrap();
-    assert!(!printed.contains(token), "the outcome must not carry the token");
+    assert!(
+        !printed.contains(token),
+        "the outcome must not carry the token"
+    );
 }
 
 #[tokio::test]
 async fn a_broken_component_is_refused_with_its_name() {
     let runtime = support::runtime();
-    let error = runtime.load("garbage.wasm", b"\0asm not really", Vec::new()).await.expect_err("garbage is refused");
-    assert!(error.to_string().starts_with("garbage.wasm: not a loadable WebAssembly component"), "{error}");
-    let error = runtime.load("empty.wasm", b"", Vec::new()).await.expect_err("empty is refused");
+    let error = runtime
+        .load("garbage.wasm", b"\0asm not really", Vec::new())
+        .await
+        .expect_err("garbage is refused");
+    assert!(
+        error
+            .to_string()
+            .starts_with("garbage.wasm: not a loadable WebAssembly component"),
+        "{error}"
+    );
+    let error = runtime
+        .load("empty.wasm", b"", Vec::new())
+        .await
+        .expect_err("empty is refused");
     assert!(error.to_string().starts_with("empty.wasm:"), "{error}");
 }

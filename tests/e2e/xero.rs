@@ -35,20 +35,41 @@ async fn xero_scenarios(
     let plugin = support::xero_plugin(&runtime).await;
     let emulator = support::xero_emulator(scenarios).await;
     let outcome = plugin
-        .validate(&support::job(vendor_based_bookkeeping), &support::xero_config(&emulator.url()))
+        .validate(
+            &support::job(vendor_based_bookkeeping),
+            &support::xero_config(&emulator.url()),
+        )
         .await
         .expect("the Xero plugin never faults");
 
     assert_eq!(outcome.verdict.reason(), reason, "{:#?}", outcome.report);
     if reason.is_some() {
-        let actual = outcome.verdict.message().expect("a failing verdict has a message");
-        assert!(actual.contains(message), "message {actual:?} lacks {message:?}");
+        let actual = outcome
+            .verdict
+            .message()
+            .expect("a failing verdict has a message");
+        assert!(
+            actual.contains(message),
+            "message {actual:?} lacks {message:?}"
+        );
     }
-    let contacts = outcome.report.checks.iter().find(|c| c.id == "xero.permissions.contacts").expect("contacts rule reported");
+    let contacts = outcome
+        .report
+        .checks
+        .iter()
+        .find(|c| c.id == "xero.permissions.contacts")
+        .expect("contacts rule reported");
     if !vendor_based_bookkeeping {
-        assert_eq!(contacts.status, CheckStatus::Skipped, "vendor checks run only for vendor bookkeeping");
+        assert_eq!(
+            contacts.status,
+            CheckStatus::Skipped,
+            "vendor checks run only for vendor bookkeeping"
+        );
     }
-    assert!(!outcome.exchanges.is_empty(), "the plugin talked to the emulator");
+    assert!(
+        !outcome.exchanges.is_empty(),
+        "the plugin talked to the emulator"
+    );
     emulator.shutdown().await;
 }
 
@@ -57,9 +78,14 @@ async fn rate_limit_carries_retry_after() {
     let runtime = support::runtime();
     let plugin = support::xero_plugin(&runtime).await;
     let emulator = support::xero_emulator(&[Scenario::RateLimited]).await;
-    let outcome = plugin.validate(&support::job(false), &support::xero_config(&emulator.url())).await.unwrap();
+    let outcome = plugin
+        .validate(&support::job(false), &support::xero_config(&emulator.url()))
+        .await
+        .unwrap();
     match outcome.verdict {
-        Verdict::Retry { retry_after, check, .. } => {
+        Verdict::Retry {
+            retry_after, check, ..
+        } => {
             assert_eq!(retry_after, Some(1), "the emulator sends Retry-After: 1");
             assert_eq!(check, "xero.connection");
         }
@@ -72,9 +98,18 @@ async fn happy_path_checks_everything_and_sends_the_tenant() {
     let runtime = support::runtime();
     let plugin = support::xero_plugin(&runtime).await;
     let emulator = support::xero_emulator(&[]).await;
-    let outcome = plugin.validate(&support::job(true), &support::xero_config(&emulator.url())).await.unwrap();
+    let outcome = plugin
+        .validate(&support::job(true), &support::xero_config(&emulator.url()))
+        .await
+        .unwrap();
     assert!(outcome.verdict.proceeds());
-    let passed: Vec<&str> = outcome.report.checks.iter().filter(|c| c.status == CheckStatus::Passed).map(|c| c.id.as_str()).collect();
+    let passed: Vec<&str> = outcome
+        .report
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Passed)
+        .map(|c| c.id.as_str())
+        .collect();
     for rule in [
         "xero.connection",
         "xero.tenant",
@@ -86,14 +121,29 @@ async fn happy_path_checks_everything_and_sends_the_tenant() {
         "xero.accounts.contra",
         "xero.tax-type",
     ] {
-        assert!(passed.contains(&rule), "{rule} did not pass: {:#?}", outcome.report);
+        assert!(
+            passed.contains(&rule),
+            "{rule} did not pass: {:#?}",
+            outcome.report
+        );
     }
     let requests = emulator.requests();
-    let accounting: Vec<_> = requests.iter().filter(|r| r.path.starts_with("/api.xro/2.0/")).collect();
+    let accounting: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/api.xro/2.0/"))
+        .collect();
     assert!(!accounting.is_empty());
     for request in accounting {
-        let tenant = request.headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("xero-tenant-id"));
-        assert_eq!(tenant.map(|(_, v)| v.as_str()), Some(preflight_emulators::xero::DEMO_TENANT_ID), "{}", request.path);
+        let tenant = request
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("xero-tenant-id"));
+        assert_eq!(
+            tenant.map(|(_, v)| v.as_str()),
+            Some(preflight_emulators::xero::DEMO_TENANT_ID),
+            "{}",
+            request.path
+        );
     }
 }
 
@@ -104,9 +154,21 @@ async fn missing_tenant_fails_without_any_request() {
     let emulator = support::xero_emulator(&[]).await;
     let mut config = support::xero_config(&emulator.url());
     config.tenant_id = None;
-    let outcome = plugin.validate(&support::job(false), &config).await.unwrap();
-    assert_eq!(outcome.verdict.reason(), Some(FailureReason::MissingConfiguration));
-    assert!(outcome.verdict.message().unwrap().contains("No Xero organisation is selected"));
+    let outcome = plugin
+        .validate(&support::job(false), &config)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.verdict.reason(),
+        Some(FailureReason::MissingConfiguration)
+    );
+    assert!(
+        outcome
+            .verdict
+            .message()
+            .unwrap()
+            .contains("No Xero organisation is selected")
+    );
     assert!(emulator.requests().is_empty());
 }
 
@@ -117,10 +179,26 @@ async fn unusable_settings_fail_with_the_field_named() {
     let emulator = support::xero_emulator(&[]).await;
     let mut config = support::xero_config(&emulator.url());
     config.settings = serde_json::json!({ "accounts": { "expenses": "429" } });
-    let outcome = plugin.validate(&support::job(false), &config).await.unwrap();
-    assert_eq!(outcome.verdict.reason(), Some(FailureReason::MissingConfiguration));
-    assert!(outcome.verdict.message().unwrap().contains("accounts"), "{:?}", outcome.verdict);
+    let outcome = plugin
+        .validate(&support::job(false), &config)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.verdict.reason(),
+        Some(FailureReason::MissingConfiguration)
+    );
+    assert!(
+        outcome.verdict.message().unwrap().contains("accounts"),
+        "{:?}",
+        outcome.verdict
+    );
 
-    let errors = plugin.validate_settings(&serde_json::json!({ "accounts": { "expenses": "4 29", "contra": "800" } })).await.unwrap().unwrap_err();
+    let errors = plugin
+        .validate_settings(
+            &serde_json::json!({ "accounts": { "expenses": "4 29", "contra": "800" } }),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!(errors[0].field, "accounts.expenses");
 }

@@ -103,7 +103,10 @@ impl Response {
 
     /// The body as text, lossily, cut to `max` characters for messages.
     pub fn text_excerpt(&self, max: usize) -> String {
-        String::from_utf8_lossy(&self.body).chars().take(max).collect()
+        String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(max)
+            .collect()
     }
 
     /// The `Retry-After` header in seconds (RFC 9110 §10.2.3): either
@@ -138,7 +141,9 @@ pub fn get_json<T: serde::de::DeserializeOwned>(
     if !response.is_success() {
         return Err(Fetch::Status(response));
     }
-    response.json().map_err(|error| Fetch::Body(response, error))
+    response
+        .json()
+        .map_err(|error| Fetch::Body(response, error))
 }
 
 /// Why [`get_json`] produced no value.
@@ -206,9 +211,17 @@ pub fn error_check(id: &str, system: &str, error: &HttpError) -> Check {
             ),
         )
         .with_hint(format!("response body over the {limit}-byte limit")),
-        HttpError::Denied(detail) => plugin_fault(id, system, format!("request denied by the host: {detail}")),
-        HttpError::BudgetExhausted => plugin_fault(id, system, "per-validation request budget exhausted".to_owned()),
-        HttpError::InvalidRequest(detail) => plugin_fault(id, system, format!("invalid request: {detail}")),
+        HttpError::Denied(detail) => {
+            plugin_fault(id, system, format!("request denied by the host: {detail}"))
+        }
+        HttpError::BudgetExhausted => plugin_fault(
+            id,
+            system,
+            "per-validation request budget exhausted".to_owned(),
+        ),
+        HttpError::InvalidRequest(detail) => {
+            plugin_fault(id, system, format!("invalid request: {detail}"))
+        }
     }
 }
 
@@ -267,7 +280,9 @@ pub fn status_check(id: &str, system: &str, response: &Response) -> Check {
         _ => Check::failed(
             id,
             FailureReason::AccountingSystemUnreachable,
-            format!("{system} answered with an unexpected error ({status}). Try the export again later."),
+            format!(
+                "{system} answered with an unexpected error ({status}). Try the export again later."
+            ),
         ),
     }
     .with_hint(hint)
@@ -295,13 +310,19 @@ fn parse_http_date(value: &str) -> Option<u64> {
         _ => return None,
     };
     let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':').map(|part| part.parse::<u64>().ok());
+    let mut clock = parts
+        .next()?
+        .split(':')
+        .map(|part| part.parse::<u64>().ok());
     let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
+    {
         return None;
     }
     let days = days_from_civil(year, month, day as i64);
-    u64::try_from(days).ok().map(|days| days * 86_400 + hour * 3_600 + minute * 60 + second)
+    u64::try_from(days)
+        .ok()
+        .map(|days| days * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
@@ -321,7 +342,10 @@ mod tests {
 
     #[test]
     fn http_dates_parse_to_epoch_seconds() {
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
         assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 CET"), None);
         assert_eq!(parse_http_date("yesterday"), None);

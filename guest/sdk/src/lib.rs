@@ -221,13 +221,21 @@ pub mod __private {
             Ok(settings) => settings,
             Err(error) => {
                 let mut report = Report::new();
-                report.push(settings::error_check(&rule, &info.accounting_system, &error));
+                report.push(settings::error_check(
+                    &rule,
+                    &info.accounting_system,
+                    &error,
+                ));
                 return report.into();
             }
         };
         if let Some(error) = V::check_settings(&settings).into_iter().next() {
             let mut report = Report::new();
-            report.push(settings::error_check(&rule, &info.accounting_system, &error));
+            report.push(settings::error_check(
+                &rule,
+                &info.accounting_system,
+                &error,
+            ));
             return report.into();
         }
         let config = Config {

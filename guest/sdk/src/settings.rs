@@ -44,7 +44,10 @@ pub fn error_check(id: &str, system: &str, error: &SettingsError) -> Check {
             error.message
         ),
     )
-    .with_hint(format!("settings rejected at '{}': {}", error.field, error.message))
+    .with_hint(format!(
+        "settings rejected at '{}': {}",
+        error.field, error.message
+    ))
 }
 
 #[cfg(test)]
@@ -69,7 +72,11 @@ mod tests {
     fn errors_name_the_field_path() {
         let error = parse::<Settings>(r#"{"accounts": {}}"#).unwrap_err();
         assert_eq!(error.field, "accounts");
-        assert!(error.message.contains("missing field `expenses`"), "{}", error.message);
+        assert!(
+            error.message.contains("missing field `expenses`"),
+            "{}",
+            error.message
+        );
 
         let error = parse::<Settings>(r#"{"accounts": {"expenses": 4}}"#).unwrap_err();
         assert_eq!(error.field, "accounts.expenses");

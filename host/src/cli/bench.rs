@@ -18,7 +18,11 @@ pub struct BenchArgs {
 
 /// Runs `preflight bench`.
 pub async fn run(args: BenchArgs) -> u8 {
-    let effort = if args.quick { Effort::QUICK } else { Effort::FULL };
+    let effort = if args.quick {
+        Effort::QUICK
+    } else {
+        Effort::FULL
+    };
     let runtime = match super::runtime(preflight::RuntimeOptions::default()) {
         Ok(runtime) => runtime,
         Err(code) => return code,
@@ -39,16 +43,38 @@ pub async fn run(args: BenchArgs) -> u8 {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&figures).expect("figures serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&figures).expect("figures serialise")
+        );
         return EXIT_OK;
     }
-    println!("{} on {} cores{}", env!("CARGO_PKG_NAME"), std::thread::available_parallelism().map_or(1, |n| n.get()), if args.quick { " (quick: rough figures)" } else { "" });
-    println!("{:<58} {:>10} {:>10} {:>10} {:>8}", "FIGURE", "MEDIAN", "P10", "P90", "TARGET");
+    println!(
+        "{} on {} cores{}",
+        env!("CARGO_PKG_NAME"),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        if args.quick {
+            " (quick: rough figures)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "{:<58} {:>10} {:>10} {:>10} {:>8}",
+        "FIGURE", "MEDIAN", "P10", "P90", "TARGET"
+    );
     for figure in &figures {
         let target = figure.target.map(|t| format!("≤{t}")).unwrap_or_default();
         println!(
             "{:<58} {:>8.1}{:<2} {:>8.1}{:<2} {:>8.1}{:<2} {:>8}",
-            figure.name, figure.median, figure.unit, figure.p10, figure.unit, figure.p90, figure.unit, target
+            figure.name,
+            figure.median,
+            figure.unit,
+            figure.p10,
+            figure.unit,
+            figure.p90,
+            figure.unit,
+            target
         );
     }
     EXIT_OK

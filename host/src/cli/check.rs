@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use preflight::report::CheckStatus;
-use preflight::{ExportJob, IntegrationConfig, Outcome, RuntimeOptions, Verdict};
+use preflight::{ExportJob, IntegrationConfig, Limits, Outcome, RuntimeOptions, Verdict};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_OK, EXIT_PLUGIN_FAULT};
 
@@ -43,10 +43,15 @@ pub async fn run(args: CheckArgs) -> u8 {
         }
     };
     let (job, config) = inputs;
-    let mut options = RuntimeOptions::default();
-    options.limits.wall_time = Duration::from_millis(args.wall_time_ms);
-    options.limits.request_timeout = Duration::from_millis(args.request_timeout_ms);
-    options.max_instances = 4;
+    let options = RuntimeOptions {
+        limits: Limits {
+            wall_time: Duration::from_millis(args.wall_time_ms),
+            request_timeout: Duration::from_millis(args.request_timeout_ms),
+            ..Limits::default()
+        },
+        max_instances: 4,
+        ..RuntimeOptions::default()
+    };
     let runtime = match super::runtime(options) {
         Ok(runtime) => runtime,
         Err(code) => return code,
@@ -72,8 +77,16 @@ pub async fn run(args: CheckArgs) -> u8 {
         Ok(Ok(())) => {}
         Ok(Err(errors)) => {
             for error in errors {
-                let field = if error.field.is_empty() { String::new() } else { format!(".{}", error.field) };
-                eprintln!("error: {}: settings{field}: {}", args.config.display(), error.message);
+                let field = if error.field.is_empty() {
+                    String::new()
+                } else {
+                    format!(".{}", error.field)
+                };
+                eprintln!(
+                    "error: {}: settings{field}: {}",
+                    args.config.display(),
+                    error.message
+                );
             }
             return EXIT_BAD_INPUT;
         }
@@ -85,16 +98,27 @@ pub async fn run(args: CheckArgs) -> u8 {
     match plugin.validate(&job, &config).await {
         Ok(outcome) => {
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&outcome).expect("outcomes serialise"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&outcome).expect("outcomes serialise")
+                );
             } else {
                 print_table(&outcome);
             }
-            if outcome.verdict.proceeds() { EXIT_OK } else { EXIT_FAIL }
+            if outcome.verdict.proceeds() {
+                EXIT_OK
+            } else {
+                EXIT_FAIL
+            }
         }
         Err(error) => {
             if args.json {
-                let fault = serde_json::json!({ "plugin": error.plugin, "fault": error.fault.to_string() });
-                println!("{}", serde_json::to_string_pretty(&fault).expect("faults serialise"));
+                let fault =
+                    serde_json::json!({ "plugin": error.plugin, "fault": error.fault.to_string() });
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&fault).expect("faults serialise")
+                );
             }
             eprintln!("error: {error}");
             EXIT_PLUGIN_FAULT
@@ -104,10 +128,15 @@ pub async fn run(args: CheckArgs) -> u8 {
 
 fn read_inputs(args: &CheckArgs) -> Result<(ExportJob, IntegrationConfig), String> {
     let job = read(&args.job)?;
-    let job = ExportJob::from_json(&job).map_err(|error| format!("{}: {error}", args.job.display()))?;
+    let job =
+        ExportJob::from_json(&job).map_err(|error| format!("{}: {error}", args.job.display()))?;
     let config = read(&args.config)?;
     let config = IntegrationConfig::from_json(&config).map_err(|error| {
-        let field = if error.field.is_empty() { "the configuration".to_owned() } else { error.field };
+        let field = if error.field.is_empty() {
+            "the configuration".to_owned()
+        } else {
+            error.field
+        };
         format!("{}: {field}: {}", args.config.display(), error.message)
     })?;
     Ok((job, config))
@@ -119,10 +148,25 @@ fn read(path: &Path) -> Result<String, String> {
 
 /// Prints the checks, then the verdict.
 fn print_table(outcome: &Outcome) {
-    let id_width = outcome.report.checks.iter().map(|c| c.id.len()).max().unwrap_or(5).max(5);
-    println!("plugin {} · {:.1} ms · {} request(s)", outcome.plugin, outcome.elapsed.as_secs_f64() * 1000.0, outcome.exchanges.len());
+    let id_width = outcome
+        .report
+        .checks
+        .iter()
+        .map(|c| c.id.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!(
+        "plugin {} · {:.1} ms · {} request(s)",
+        outcome.plugin,
+        outcome.elapsed.as_secs_f64() * 1000.0,
+        outcome.exchanges.len()
+    );
     println!();
-    println!("{:<id_width$}  {:<10}  {:<40}  MESSAGE", "CHECK", "STATUS", "REASON");
+    println!(
+        "{:<id_width$}  {:<10}  {:<40}  MESSAGE",
+        "CHECK", "STATUS", "REASON"
+    );
     for check in &outcome.report.checks {
         let status = match check.status {
             CheckStatus::Passed => "passed",
@@ -131,7 +175,10 @@ fn print_table(outcome: &Outcome) {
             CheckStatus::Unverified => "UNVERIFIED",
         };
         let reason = check.reason.map(|r| r.as_str()).unwrap_or("");
-        println!("{:<id_width$}  {status:<10}  {reason:<40}  {}", check.id, check.message);
+        println!(
+            "{:<id_width$}  {status:<10}  {reason:<40}  {}",
+            check.id, check.message
+        );
         if let Some(hint) = &check.hint {
             println!("{:<id_width$}  {:<10}  {:<40}  hint: {hint}", "", "", "");
         }
@@ -139,13 +186,24 @@ fn print_table(outcome: &Outcome) {
     println!();
     match &outcome.verdict {
         Verdict::Proceed => println!("verdict: proceed (the job may go on to item processing)"),
-        Verdict::Fail { reason, message, check } => {
+        Verdict::Fail {
+            reason,
+            message,
+            check,
+        } => {
             println!("verdict: fail ({check})");
             println!("failureReasonType: {reason}");
             println!("failureReason: {message}");
         }
-        Verdict::Retry { reason, message, check, retry_after } => {
-            let after = retry_after.map(|s| format!(", retry after {s} s")).unwrap_or_default();
+        Verdict::Retry {
+            reason,
+            message,
+            check,
+            retry_after,
+        } => {
+            let after = retry_after
+                .map(|s| format!(", retry after {s} s"))
+                .unwrap_or_default();
             println!("verdict: fail unless a retry succeeds ({check}: transient{after})");
             println!("failureReasonType: {reason}");
             println!("failureReason: {message}");

@@ -47,14 +47,22 @@ pub async fn run(args: DemoArgs) -> u8 {
         EXIT_OK
     } else {
         for row in unexpected {
-            eprintln!("unexpected outcome for {}: {} {:?}", row.company, row.verdict, row.reason);
+            eprintln!(
+                "unexpected outcome for {}: {} {:?}",
+                row.company, row.verdict, row.reason
+            );
         }
         EXIT_FAIL
     }
 }
 
 fn print_table(rows: &[DemoRow]) {
-    let company_width = rows.iter().map(|row| row.company.len()).max().unwrap_or(7).max(7);
+    let company_width = rows
+        .iter()
+        .map(|row| row.company.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
     println!(
         "{:<8}  {:<company_width$}  {:<6}  {:<16}  {:<40}  {:>8}  MESSAGE",
         "JOB", "COMPANY", "SYSTEM", "VERDICT", "REASON", "TIME"
@@ -73,5 +81,9 @@ fn print_table(rows: &[DemoRow]) {
     }
     let proceeding = rows.iter().filter(|row| row.reason.is_none()).count();
     println!();
-    println!("{} jobs: {proceeding} may proceed, {} fail early", rows.len(), rows.len() - proceeding);
+    println!(
+        "{} jobs: {proceeding} may proceed, {} fail early",
+        rows.len(),
+        rows.len() - proceeding
+    );
 }

@@ -65,7 +65,9 @@ async fn xero(args: EmulateArgs) -> u8 {
         slow_delay: std::time::Duration::from_millis(args.slow_ms),
         ..XeroConfig::default()
     };
-    let listen = args.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], xero::DEFAULT_PORT)));
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], xero::DEFAULT_PORT)));
     let emulator = match XeroEmulator::start(config.clone(), listen).await {
         Ok(emulator) => emulator,
         Err(error) => {
@@ -79,8 +81,24 @@ async fn xero(args: EmulateArgs) -> u8 {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "listening on {}", emulator.url())
         .and_then(|()| writeln!(stdout, "access token: {}", config.access_token))
-        .and_then(|()| writeln!(stdout, "tenant id: {} ({})", config.tenant_id, config.organisation_name))
-        .and_then(|()| writeln!(stdout, "scenarios: {}", if active.is_empty() { "none (happy path)".to_owned() } else { active.join(", ") }))
+        .and_then(|()| {
+            writeln!(
+                stdout,
+                "tenant id: {} ({})",
+                config.tenant_id, config.organisation_name
+            )
+        })
+        .and_then(|()| {
+            writeln!(
+                stdout,
+                "scenarios: {}",
+                if active.is_empty() {
+                    "none (happy path)".to_owned()
+                } else {
+                    active.join(", ")
+                }
+            )
+        })
         .and_then(|()| stdout.flush());
     drop(stdout);
     wait_for_shutdown().await;
@@ -93,13 +111,14 @@ async fn wait_for_shutdown() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}

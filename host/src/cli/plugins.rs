@@ -41,14 +41,19 @@ struct Row {
 /// Runs `preflight plugins`.
 pub async fn run(args: PluginsArgs) -> u8 {
     let PluginsCommand::List { plugins, json } = args.command;
-    let mut options = preflight::RuntimeOptions::default();
-    options.max_instances = 4;
+    let options = preflight::RuntimeOptions {
+        max_instances: 4,
+        ..preflight::RuntimeOptions::default()
+    };
     let runtime = match super::runtime(options) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
     let names: Vec<String> = if plugins.is_empty() {
-        preflight::bundled::all().iter().map(|artifact| artifact.name.to_owned()).collect()
+        preflight::bundled::all()
+            .iter()
+            .map(|artifact| artifact.name.to_owned())
+            .collect()
     } else {
         plugins
     };
@@ -71,10 +76,16 @@ pub async fn run(args: PluginsArgs) -> u8 {
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows).expect("rows serialise"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).expect("rows serialise")
+        );
         return EXIT_OK;
     }
-    println!("{:<12} {:<9} {:<18} {:>9}  {:<16}  CAPABILITIES", "NAME", "VERSION", "ACCOUNTING SYSTEM", "SIZE", "SHA256");
+    println!(
+        "{:<12} {:<9} {:<18} {:>9}  {:<16}  CAPABILITIES",
+        "NAME", "VERSION", "ACCOUNTING SYSTEM", "SIZE", "SHA256"
+    );
     for row in rows {
         println!(
             "{:<12} {:<9} {:<18} {:>7}KB  {:<16}  {}",

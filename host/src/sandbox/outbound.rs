@@ -46,10 +46,16 @@ impl Origin {
     pub fn of(url: &url::Url) -> Result<Origin, String> {
         let scheme = url.scheme();
         if scheme != "http" && scheme != "https" {
-            return Err(format!("scheme '{scheme}' is not allowed (only http and https)"));
+            return Err(format!(
+                "scheme '{scheme}' is not allowed (only http and https)"
+            ));
         }
-        let host = url.host_str().ok_or_else(|| format!("'{url}' has no host"))?;
-        let port = url.port_or_known_default().ok_or_else(|| format!("'{url}' has no port"))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("'{url}' has no host"))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| format!("'{url}' has no port"))?;
         Ok(Origin {
             scheme: scheme.to_owned(),
             host: host.to_ascii_lowercase(),
@@ -59,7 +65,8 @@ impl Origin {
 
     /// Parses `scheme://host[:port]`.
     pub fn parse(text: &str) -> Result<Origin, String> {
-        let url = url::Url::parse(text).map_err(|error| format!("'{text}' is not an origin: {error}"))?;
+        let url =
+            url::Url::parse(text).map_err(|error| format!("'{text}' is not an origin: {error}"))?;
         if url.path() != "/" || url.query().is_some() {
             return Err(format!("'{text}' is not an origin: it has a path or query"));
         }
@@ -119,22 +126,34 @@ impl Outbound {
 
     /// Checks a request and turns it into a reqwest request. Nothing is sent
     /// when this fails.
-    fn prepare(&mut self, request: &wit_http::Request) -> Result<(reqwest::Request, bool), HttpError> {
-        let url = url::Url::parse(&request.url)
-            .map_err(|error| HttpError::InvalidRequest(format!("'{}' is not a URL: {error}", request.url)))?;
+    fn prepare(
+        &mut self,
+        request: &wit_http::Request,
+    ) -> Result<(reqwest::Request, bool), HttpError> {
+        let url = url::Url::parse(&request.url).map_err(|error| {
+            HttpError::InvalidRequest(format!("'{}' is not a URL: {error}", request.url))
+        })?;
         let origin = Origin::of(&url).map_err(HttpError::Denied)?;
         let home = origin == self.grants.home;
         if !home && !self.grants.extra.contains(&origin) {
             return Err(HttpError::Denied(format!(
                 "{origin} is not granted (granted: {})",
-                std::iter::once(&self.grants.home).chain(self.grants.extra.iter()).map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                std::iter::once(&self.grants.home)
+                    .chain(self.grants.extra.iter())
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         if origin.scheme == "http" && !origin.is_loopback() {
-            return Err(HttpError::Denied(format!("{origin}: plain http is only allowed to loopback addresses")));
+            return Err(HttpError::Denied(format!(
+                "{origin}: plain http is only allowed to loopback addresses"
+            )));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(HttpError::InvalidRequest("credentials in the URL are not allowed".to_owned()));
+            return Err(HttpError::InvalidRequest(
+                "credentials in the URL are not allowed".to_owned(),
+            ));
         }
         if self.budget == 0 {
             return Err(HttpError::BudgetExhausted);
@@ -155,11 +174,16 @@ impl Outbound {
         for (name, value) in &request.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| HttpError::InvalidRequest(format!("'{name}' is not a header name")))?;
-            if FORBIDDEN_HEADERS.contains(&name.as_str()) || credential_header == Some(name.as_str()) {
-                return Err(HttpError::InvalidRequest(format!("header '{name}' is set by the host")));
+            if FORBIDDEN_HEADERS.contains(&name.as_str())
+                || credential_header == Some(name.as_str())
+            {
+                return Err(HttpError::InvalidRequest(format!(
+                    "header '{name}' is set by the host"
+                )));
             }
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| HttpError::InvalidRequest(format!("header '{name}' has an invalid value")))?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                HttpError::InvalidRequest(format!("header '{name}' has an invalid value"))
+            })?;
             prepared.headers_mut().append(name, value);
         }
         if home {
@@ -173,16 +197,28 @@ impl Outbound {
 
     /// Sends a prepared request and buffers the response within the limit.
     async fn execute(&self, request: reqwest::Request) -> Result<wit_http::Response, HttpError> {
-        let mut response = self.client.execute(request).await.map_err(transport_error)?;
+        let mut response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(transport_error)?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
             .filter(|(name, _)| *name != reqwest::header::SET_COOKIE)
-            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let limit = self.response_bytes;
-        if response.content_length().is_some_and(|length| length > limit as u64) {
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
             return Err(HttpError::TooLarge(limit as u64));
         }
         let mut body = Vec::new();
@@ -192,22 +228,35 @@ impl Outbound {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(wit_http::Response { status, headers, body })
+        Ok(wit_http::Response {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
 /// Sets the company's credentials on a request bound for the home origin.
-fn attach(credentials: &Credentials, headers: &mut reqwest::header::HeaderMap) -> Result<(), HttpError> {
-    let invalid = |_| HttpError::InvalidRequest("the configured credentials are not a valid header value".to_owned());
+fn attach(
+    credentials: &Credentials,
+    headers: &mut reqwest::header::HeaderMap,
+) -> Result<(), HttpError> {
+    let invalid = |_| {
+        HttpError::InvalidRequest(
+            "the configured credentials are not a valid header value".to_owned(),
+        )
+    };
     match credentials {
         Credentials::None => {}
         Credentials::Bearer(token) => {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(invalid)?;
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(invalid)?;
             value.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
         Credentials::Header { name, value } => {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| HttpError::InvalidRequest(format!("bad header {name}")))?;
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| HttpError::InvalidRequest(format!("bad header {name}")))?;
             let mut value = HeaderValue::from_str(value.expose()).map_err(invalid)?;
             value.set_sensitive(true);
             headers.insert(name, value);
@@ -266,7 +315,10 @@ mod tests {
     #[test]
     fn origins_compare_scheme_host_and_port() {
         let a = Origin::parse("https://api.xero.com").unwrap();
-        assert_eq!(a, Origin::of(&url::Url::parse("https://API.xero.com:443/connections").unwrap()).unwrap());
+        assert_eq!(
+            a,
+            Origin::of(&url::Url::parse("https://API.xero.com:443/connections").unwrap()).unwrap()
+        );
         assert_ne!(a, Origin::parse("http://api.xero.com").unwrap());
         assert_ne!(a, Origin::parse("https://api.xero.com:8443").unwrap());
         assert!(Origin::parse("https://api.xero.com/path").is_err());
@@ -275,11 +327,19 @@ mod tests {
 
     #[test]
     fn loopback_is_recognised() {
-        assert!(Origin::parse("http://127.0.0.1:4011").unwrap().is_loopback());
+        assert!(
+            Origin::parse("http://127.0.0.1:4011")
+                .unwrap()
+                .is_loopback()
+        );
         assert!(Origin::parse("http://127.8.0.1:1").unwrap().is_loopback());
         assert!(Origin::parse("http://[::1]:80").unwrap().is_loopback());
         assert!(Origin::parse("http://localhost:80").unwrap().is_loopback());
-        assert!(!Origin::parse("http://169.254.169.254").unwrap().is_loopback());
+        assert!(
+            !Origin::parse("http://169.254.169.254")
+                .unwrap()
+                .is_loopback()
+        );
         assert!(!Origin::parse("http://10.0.0.1").unwrap().is_loopback());
     }
 }

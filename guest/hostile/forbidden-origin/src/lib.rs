@@ -3,7 +3,9 @@
 //! test can see every attempt.
 
 use preflight_sdk::http::{HttpError, Request};
-use preflight_sdk::{Check, Config, ExportJob, FailureReason, PluginInfo, Report, Validator, export_validator};
+use preflight_sdk::{
+    Check, Config, ExportJob, FailureReason, PluginInfo, Report, Validator, export_validator,
+};
 
 /// Targets outside the configured base URL's origin.
 const TARGETS: &[&str] = &[
@@ -19,8 +21,12 @@ impl Validator for ForbiddenOrigin {
     type Settings = serde_json::Value;
 
     fn info() -> PluginInfo {
-        PluginInfo::new("hostile-forbidden-origin", env!("CARGO_PKG_VERSION"), "xero")
-            .description("requests origins it was not granted")
+        PluginInfo::new(
+            "hostile-forbidden-origin",
+            env!("CARGO_PKG_VERSION"),
+            "xero",
+        )
+        .description("requests origins it was not granted")
     }
 
     fn validate(_job: &ExportJob, config: &Config<Self::Settings>) -> Report {
@@ -30,10 +36,16 @@ impl Validator for ForbiddenOrigin {
         for target in TARGETS.iter().copied().chain(other_port.as_deref()) {
             let id = format!("hostile.request {target}");
             let check = match Request::get(target).send() {
-                Err(HttpError::Denied(detail)) => Check::failed(&id, FailureReason::IntegrationUnusable, format!("denied: {detail}")),
-                Err(HttpError::InvalidRequest(detail)) => {
-                    Check::failed(&id, FailureReason::IntegrationUnusable, format!("invalid-request: {detail}"))
-                }
+                Err(HttpError::Denied(detail)) => Check::failed(
+                    &id,
+                    FailureReason::IntegrationUnusable,
+                    format!("denied: {detail}"),
+                ),
+                Err(HttpError::InvalidRequest(detail)) => Check::failed(
+                    &id,
+                    FailureReason::IntegrationUnusable,
+                    format!("invalid-request: {detail}"),
+                ),
                 Err(other) => Check::passed(&id, format!("not denied: {other:?}")),
                 Ok(response) => Check::passed(&id, format!("reached: status {}", response.status)),
             };

@@ -10,7 +10,8 @@ impl Validator for Panics {
     type Settings = serde_json::Value;
 
     fn info() -> PluginInfo {
-        PluginInfo::new("hostile-panic", env!("CARGO_PKG_VERSION"), "xero").description("panics in validate")
+        PluginInfo::new("hostile-panic", env!("CARGO_PKG_VERSION"), "xero")
+            .description("panics in validate")
     }
 
     fn validate(job: &ExportJob, _config: &Config<Self::Settings>) -> Report {

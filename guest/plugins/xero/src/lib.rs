@@ -23,7 +23,8 @@ pub mod rules;
 
 use preflight_sdk::http::{self, Fetch};
 use preflight_sdk::{
-    Capability, Check, Config, ExportJob, PluginInfo, Report, SettingsError, Validator, export_validator,
+    Capability, Check, Config, ExportJob, PluginInfo, Report, SettingsError, Validator,
+    export_validator,
 };
 use serde::Deserialize;
 
@@ -72,7 +73,9 @@ impl Validator for Xero {
 
     fn info() -> PluginInfo {
         PluginInfo::new("xero", env!("CARGO_PKG_VERSION"), "xero")
-            .description("Pre-export validation for Xero: connection, organisation, permissions, accounts")
+            .description(
+                "Pre-export validation for Xero: connection, organisation, permissions, accounts",
+            )
             .capabilities(&[
                 Capability::JournalEntries,
                 Capability::VendorBookkeeping,
@@ -83,13 +86,21 @@ impl Validator for Xero {
 
     fn check_settings(settings: &Settings) -> Vec<SettingsError> {
         let mut errors = Vec::new();
-        for (field, code) in [("accounts.expenses", &settings.accounts.expenses), ("accounts.contra", &settings.accounts.contra)] {
+        for (field, code) in [
+            ("accounts.expenses", &settings.accounts.expenses),
+            ("accounts.contra", &settings.accounts.contra),
+        ] {
             // Xero account codes are alphanumeric, at most 10 characters
             // (`Account.Code` in xero_accounting.yaml).
-            if code.trim().is_empty() || code.len() > 10 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            if code.trim().is_empty()
+                || code.len() > 10
+                || !code.chars().all(|c| c.is_ascii_alphanumeric())
+            {
                 errors.push(SettingsError {
                     field: field.to_owned(),
-                    message: format!("'{code}' is not a Xero account code (1 to 10 letters or digits)"),
+                    message: format!(
+                        "'{code}' is not a Xero account code (1 to 10 letters or digits)"
+                    ),
                 });
             }
         }
@@ -110,7 +121,10 @@ impl Validator for Xero {
         let run = Run {
             base: &config.base_url,
             tenant_id,
-            label: rules::organisation_label(config.settings.organisation_name.as_deref(), tenant_id),
+            label: rules::organisation_label(
+                config.settings.organisation_name.as_deref(),
+                tenant_id,
+            ),
         };
         run.all(job, &config.settings, &mut report);
         report
@@ -127,7 +141,13 @@ struct Run<'a> {
 }
 
 /// Every rule after the connection, in order, for reporting skipped ones.
-const AFTER_CONNECTION: &[&str] = &[id::TENANT, id::ORGANISATION, id::JOURNALS, id::CONTACTS, id::ATTACHMENTS];
+const AFTER_CONNECTION: &[&str] = &[
+    id::TENANT,
+    id::ORGANISATION,
+    id::JOURNALS,
+    id::CONTACTS,
+    id::ATTACHMENTS,
+];
 
 impl Run<'_> {
     fn all(&self, job: &ExportJob, settings: &Settings, report: &mut Report) {
@@ -158,7 +178,9 @@ impl Run<'_> {
         self.accounts(settings, &organisation, report);
         if let Some(tax_type) = &settings.tax_type {
             match self.get::<TaxRates>("TaxRates") {
-                Ok(rates) => report.push(rules::tax_type(tax_type, &rates.tax_rates, &organisation)),
+                Ok(rates) => {
+                    report.push(rules::tax_type(tax_type, &rates.tax_rates, &organisation))
+                }
                 Err(fetch) => report.push(self.failure(id::TAX_TYPE, &fetch, "tax rates")),
             }
         }
@@ -168,7 +190,10 @@ impl Run<'_> {
     fn connection(&self, report: &mut Report) -> Option<Vec<Connection>> {
         match http::get_json::<Vec<Connection>>(format!("{}/connections", self.base), &[]) {
             Ok(connections) => {
-                report.push(Check::passed(id::CONNECTION, "Xero is reachable and accepts Pleo's connection."));
+                report.push(Check::passed(
+                    id::CONNECTION,
+                    "Xero is reachable and accepts Pleo's connection.",
+                ));
                 Some(connections)
             }
             Err(fetch) => {
@@ -199,7 +224,11 @@ impl Run<'_> {
                 active.then_some(organisation.name)
             }
             Err(Fetch::Status(response)) if response.status == 403 => {
-                report.push(rules::tenant_refused(id::ORGANISATION, &self.label, &response));
+                report.push(rules::tenant_refused(
+                    id::ORGANISATION,
+                    &self.label,
+                    &response,
+                ));
                 None
             }
             Err(fetch) => {
@@ -216,8 +245,15 @@ impl Run<'_> {
     fn journals(&self, report: &mut Report) -> Option<String> {
         match self.get::<ManualJournals>("ManualJournals?page=1") {
             Ok(journals) => {
-                report.push(Check::passed(id::JOURNALS, "Pleo may create manual journals in Xero."));
-                journals.manual_journals.into_iter().next().map(|journal| journal.id)
+                report.push(Check::passed(
+                    id::JOURNALS,
+                    "Pleo may create manual journals in Xero.",
+                ));
+                journals
+                    .manual_journals
+                    .into_iter()
+                    .next()
+                    .map(|journal| journal.id)
             }
             Err(fetch) => {
                 report.push(self.failure(id::JOURNALS, &fetch, "manual journals"));
@@ -229,11 +265,19 @@ impl Run<'_> {
     /// Supplier contacts, needed only when the job books against vendors.
     fn contacts(&self, job: &ExportJob, report: &mut Report) {
         if !job.vendor_based_bookkeeping {
-            report.push(Check::skipped(id::CONTACTS, "This export does not use vendor bookkeeping."));
+            report.push(Check::skipped(
+                id::CONTACTS,
+                "This export does not use vendor bookkeeping.",
+            ));
             return;
         }
-        match self.get::<serde_json::Value>("Contacts?where=IsSupplier%3D%3Dtrue&summaryOnly=true&page=1") {
-            Ok(_) => report.push(Check::passed(id::CONTACTS, "Pleo may use supplier contacts in Xero for vendor bookkeeping.")),
+        match self
+            .get::<serde_json::Value>("Contacts?where=IsSupplier%3D%3Dtrue&summaryOnly=true&page=1")
+        {
+            Ok(_) => report.push(Check::passed(
+                id::CONTACTS,
+                "Pleo may use supplier contacts in Xero for vendor bookkeeping.",
+            )),
             Err(fetch) => report.push(self.failure(id::CONTACTS, &fetch, "contacts (suppliers)")),
         }
     }
@@ -241,7 +285,10 @@ impl Run<'_> {
     /// Attachments on an existing manual journal, read-only.
     fn attachments(&self, settings: &Settings, journal: Option<&str>, report: &mut Report) {
         if !settings.attachments {
-            report.push(Check::skipped(id::ATTACHMENTS, "Receipts are not attached: turned off in Pleo's Xero settings."));
+            report.push(Check::skipped(
+                id::ATTACHMENTS,
+                "Receipts are not attached: turned off in Pleo's Xero settings.",
+            ));
             return;
         }
         let Some(journal) = journal else {
@@ -252,14 +299,20 @@ impl Run<'_> {
             return;
         };
         match self.get::<serde_json::Value>(&format!("ManualJournals/{journal}/Attachments")) {
-            Ok(_) => report.push(Check::passed(id::ATTACHMENTS, "Pleo may attach receipts in Xero.")),
+            Ok(_) => report.push(Check::passed(
+                id::ATTACHMENTS,
+                "Pleo may attach receipts in Xero.",
+            )),
             Err(fetch) => report.push(self.failure(id::ATTACHMENTS, &fetch, "attachments")),
         }
     }
 
     /// The configured accounts exist and are active.
     fn accounts(&self, settings: &Settings, organisation: &str, report: &mut Report) {
-        let configured = [("expenses", &settings.accounts.expenses), ("contra", &settings.accounts.contra)];
+        let configured = [
+            ("expenses", &settings.accounts.expenses),
+            ("contra", &settings.accounts.contra),
+        ];
         match self.get::<Accounts>("Accounts") {
             Ok(chart) => {
                 for (purpose, code) in configured {
@@ -268,7 +321,11 @@ impl Run<'_> {
             }
             Err(fetch) => {
                 for (purpose, _) in configured {
-                    report.push(self.failure(&format!("{}.{purpose}", id::ACCOUNTS), &fetch, "the chart of accounts"));
+                    report.push(self.failure(
+                        &format!("{}.{purpose}", id::ACCOUNTS),
+                        &fetch,
+                        "the chart of accounts",
+                    ));
                 }
             }
         }
@@ -286,8 +343,12 @@ impl Run<'_> {
     /// first, then the SDK's generic mapping.
     fn failure(&self, id: &str, fetch: &Fetch, what: &str) -> Check {
         match fetch {
-            Fetch::Status(response) if response.status == 401 => rules::unauthorized(id, response, what),
-            Fetch::Status(response) if response.status == 403 => rules::tenant_refused(id, &self.label, response),
+            Fetch::Status(response) if response.status == 401 => {
+                rules::unauthorized(id, response, what)
+            }
+            Fetch::Status(response) if response.status == 403 => {
+                rules::tenant_refused(id, &self.label, response)
+            }
             _ => fetch.check(id, XERO),
         }
     }

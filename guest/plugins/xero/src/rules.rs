@@ -39,7 +39,11 @@ pub fn organisation_label(name: Option<&str>, tenant_id: &str) -> String {
 /// The check for a 401 from Xero: an expired connection names the moment it
 /// expired; a missing scope means consent must be given again.
 pub fn unauthorized(id: &str, response: &Response, what: &str) -> Check {
-    let detail = response.json::<Problem>().unwrap_or_default().detail.unwrap_or_default();
+    let detail = response
+        .json::<Problem>()
+        .unwrap_or_default()
+        .detail
+        .unwrap_or_default();
     let challenge = response.header("www-authenticate").unwrap_or_default();
     let hint = format!("401 from Xero: detail '{detail}', www-authenticate '{challenge}'");
     if challenge.contains("insufficient_scope") {
@@ -62,13 +66,21 @@ pub fn unauthorized(id: &str, response: &Response, what: &str) -> Check {
                  integration settings, reconnect, then export again."
             .to_owned(),
     };
-    Check::failed(id, FailureReason::AccountingSystemAuthenticationFailure, message).with_hint(hint)
+    Check::failed(
+        id,
+        FailureReason::AccountingSystemAuthenticationFailure,
+        message,
+    )
+    .with_hint(hint)
 }
 
 /// The company context: the configured tenant must be among the token's
 /// connections, and be an organisation rather than a practice.
 pub fn tenant(connections: &[Connection], tenant_id: &str, label: &str) -> Check {
-    let Some(connection) = connections.iter().find(|c| c.tenant_id.eq_ignore_ascii_case(tenant_id)) else {
+    let Some(connection) = connections
+        .iter()
+        .find(|c| c.tenant_id.eq_ignore_ascii_case(tenant_id))
+    else {
         let connected: Vec<&str> = connections.iter().map(|c| c.tenant_name.as_str()).collect();
         return Check::failed(
             id::TENANT,
@@ -78,7 +90,9 @@ pub fn tenant(connections: &[Connection], tenant_id: &str, label: &str) -> Check
                  in Pleo's integration settings and select that organisation, then export again."
             ),
         )
-        .with_hint(format!("tenant {tenant_id} not in /connections; connected: {connected:?}"));
+        .with_hint(format!(
+            "tenant {tenant_id} not in /connections; connected: {connected:?}"
+        ));
     };
     if connection.tenant_type.eq_ignore_ascii_case("PRACTICE") {
         return Check::failed(
@@ -94,7 +108,10 @@ pub fn tenant(connections: &[Connection], tenant_id: &str, label: &str) -> Check
     }
     Check::passed(
         id::TENANT,
-        format!("Xero organisation '{}' is connected.", connection.tenant_name),
+        format!(
+            "Xero organisation '{}' is connected.",
+            connection.tenant_name
+        ),
     )
 }
 
@@ -115,7 +132,10 @@ pub fn tenant_refused(id: &str, label: &str, response: &Response) -> Check {
 
 /// The organisation must be active to accept postings.
 pub fn organisation(organisation: &Organisation) -> Check {
-    if !organisation.organisation_status.eq_ignore_ascii_case("ACTIVE") {
+    if !organisation
+        .organisation_status
+        .eq_ignore_ascii_case("ACTIVE")
+    {
         return Check::failed(
             id::ORGANISATION,
             FailureReason::InvalidConfiguration,
@@ -137,7 +157,10 @@ pub fn organisation(organisation: &Organisation) -> Check {
 pub fn account(purpose: &str, code: &str, accounts: &[Account], organisation: &str) -> Check {
     let rule = format!("{}.{purpose}", id::ACCOUNTS);
     let found = accounts.iter().find(|account| {
-        account.code.as_deref().is_some_and(|c| c.trim().eq_ignore_ascii_case(code.trim()))
+        account
+            .code
+            .as_deref()
+            .is_some_and(|c| c.trim().eq_ignore_ascii_case(code.trim()))
     });
     match found {
         None => Check::failed(
@@ -163,14 +186,20 @@ pub fn account(purpose: &str, code: &str, accounts: &[Account], organisation: &s
         ),
         Some(account) => Check::passed(
             &rule,
-            format!("Xero account {code} '{}' ({purpose}) exists and is active.", account.name),
+            format!(
+                "Xero account {code} '{}' ({purpose}) exists and is active.",
+                account.name
+            ),
         ),
     }
 }
 
 /// A configured tax type must exist and be active.
 pub fn tax_type(tax_type: &str, rates: &[TaxRate], organisation: &str) -> Check {
-    match rates.iter().find(|rate| rate.tax_type.eq_ignore_ascii_case(tax_type)) {
+    match rates
+        .iter()
+        .find(|rate| rate.tax_type.eq_ignore_ascii_case(tax_type))
+    {
         None => Check::failed(
             id::TAX_TYPE,
             FailureReason::MissingConfiguration,
@@ -189,7 +218,10 @@ pub fn tax_type(tax_type: &str, rates: &[TaxRate], organisation: &str) -> Check 
                 rate.status.to_ascii_lowercase()
             ),
         ),
-        Some(rate) => Check::passed(id::TAX_TYPE, format!("Xero tax rate {tax_type} '{}' is active.", rate.name)),
+        Some(rate) => Check::passed(
+            id::TAX_TYPE,
+            format!("Xero tax rate {tax_type} '{}' is active.", rate.name),
+        ),
     }
 }
 
@@ -209,19 +241,32 @@ mod tests {
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
         Response {
             status,
-            headers: headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             body: body.as_bytes().to_vec(),
         }
     }
 
     #[test]
     fn tenant_must_be_connected_organisation() {
-        let connections = [connection("T1", "ORGANISATION", "Acme ApS"), connection("T2", "PRACTICE", "Books & Co")];
-        assert_eq!(tenant(&connections, "t1", "'Acme ApS'").status, CheckStatus::Passed);
+        let connections = [
+            connection("T1", "ORGANISATION", "Acme ApS"),
+            connection("T2", "PRACTICE", "Books & Co"),
+        ];
+        assert_eq!(
+            tenant(&connections, "t1", "'Acme ApS'").status,
+            CheckStatus::Passed
+        );
 
         let missing = tenant(&connections, "T3", "'Nordic Oy'");
         assert_eq!(missing.reason, Some(FailureReason::MissingConfiguration));
-        assert!(missing.message.contains("'Nordic Oy' is not connected"), "{}", missing.message);
+        assert!(
+            missing.message.contains("'Nordic Oy' is not connected"),
+            "{}",
+            missing.message
+        );
 
         let practice = tenant(&connections, "T2", "'Books & Co'");
         assert_eq!(practice.reason, Some(FailureReason::InvalidConfiguration));
@@ -232,14 +277,25 @@ mod tests {
     fn expired_token_names_the_moment() {
         let body = r#"{"Type":null,"Title":"Unauthorized","Status":401,"Detail":"TokenExpired: token expired at 09/24/2021 08:23:47"}"#;
         let check = unauthorized(id::CONNECTION, &response(401, &[], body), "Xero");
-        assert_eq!(check.reason, Some(FailureReason::AccountingSystemAuthenticationFailure));
-        assert!(check.message.starts_with("Reconnect Xero: the connection expired on 09/24/2021 08:23:47"));
+        assert_eq!(
+            check.reason,
+            Some(FailureReason::AccountingSystemAuthenticationFailure)
+        );
+        assert!(
+            check
+                .message
+                .starts_with("Reconnect Xero: the connection expired on 09/24/2021 08:23:47")
+        );
     }
 
     #[test]
     fn insufficient_scope_asks_for_consent() {
         let headers = [("www-authenticate", r#"Bearer error="insufficient_scope""#)];
-        let check = unauthorized(id::JOURNALS, &response(401, &headers, "{}"), "manual journals");
+        let check = unauthorized(
+            id::JOURNALS,
+            &response(401, &headers, "{}"),
+            "manual journals",
+        );
         assert_eq!(check.reason, Some(FailureReason::MissingConfiguration));
         assert!(check.message.contains("approve access to manual journals"));
     }
@@ -255,22 +311,45 @@ mod tests {
         org.organisation_status = "SUSPENDED".to_owned();
         let check = organisation(&org);
         assert_eq!(check.reason, Some(FailureReason::InvalidConfiguration));
-        assert!(check.message.contains("'Acme ApS' is not active (status SUSPENDED)"));
+        assert!(
+            check
+                .message
+                .contains("'Acme ApS' is not active (status SUSPENDED)")
+        );
     }
 
     #[test]
     fn accounts_must_exist_and_be_active() {
         let chart = [
-            Account { code: Some("429".into()), name: "General Expenses".into(), status: "ACTIVE".into() },
-            Account { code: Some("499".into()), name: "Old Expenses".into(), status: "ARCHIVED".into() },
-            Account { code: None, name: "Bank".into(), status: "ACTIVE".into() },
+            Account {
+                code: Some("429".into()),
+                name: "General Expenses".into(),
+                status: "ACTIVE".into(),
+            },
+            Account {
+                code: Some("499".into()),
+                name: "Old Expenses".into(),
+                status: "ARCHIVED".into(),
+            },
+            Account {
+                code: None,
+                name: "Bank".into(),
+                status: "ACTIVE".into(),
+            },
         ];
-        assert_eq!(account("expenses", "429", &chart, "Acme ApS").status, CheckStatus::Passed);
+        assert_eq!(
+            account("expenses", "429", &chart, "Acme ApS").status,
+            CheckStatus::Passed
+        );
 
         let missing = account("contra", "800", &chart, "Acme ApS");
         assert_eq!(missing.id, "xero.accounts.contra");
         assert_eq!(missing.reason, Some(FailureReason::MissingConfiguration));
-        assert!(missing.message.contains("Xero account 800 (used for contra) does not exist in 'Acme ApS'"));
+        assert!(
+            missing
+                .message
+                .contains("Xero account 800 (used for contra) does not exist in 'Acme ApS'")
+        );
 
         let archived = account("expenses", "499", &chart, "Acme ApS");
         assert_eq!(archived.reason, Some(FailureReason::InvalidConfiguration));
@@ -280,11 +359,28 @@ mod tests {
     #[test]
     fn tax_type_must_be_active() {
         let rates = [
-            TaxRate { name: "Input VAT".into(), tax_type: "INPUT".into(), status: "ACTIVE".into() },
-            TaxRate { name: "Old VAT".into(), tax_type: "OLD".into(), status: "DELETED".into() },
+            TaxRate {
+                name: "Input VAT".into(),
+                tax_type: "INPUT".into(),
+                status: "ACTIVE".into(),
+            },
+            TaxRate {
+                name: "Old VAT".into(),
+                tax_type: "OLD".into(),
+                status: "DELETED".into(),
+            },
         ];
-        assert_eq!(tax_type("INPUT", &rates, "Acme ApS").status, CheckStatus::Passed);
-        assert_eq!(tax_type("OLD", &rates, "Acme ApS").reason, Some(FailureReason::InvalidConfiguration));
-        assert_eq!(tax_type("ZERO", &rates, "Acme ApS").reason, Some(FailureReason::MissingConfiguration));
+        assert_eq!(
+            tax_type("INPUT", &rates, "Acme ApS").status,
+            CheckStatus::Passed
+        );
+        assert_eq!(
+            tax_type("OLD", &rates, "Acme ApS").reason,
+            Some(FailureReason::InvalidConfiguration)
+        );
+        assert_eq!(
+            tax_type("ZERO", &rates, "Acme ApS").reason,
+            Some(FailureReason::MissingConfiguration)
+        );
     }
 }
