@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod emulate;
 mod plugins;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,9 @@ enum Command {
     Check(check::CheckArgs),
     /// Run an accounting-system emulator as a standalone server.
     Emulate(emulate::EmulateArgs),
+    /// Run the pre-export validation step against Pleo: detect, claim,
+    /// validate, fail early or hand over; with an operator HTTP API.
+    Serve(serve::ServeArgs),
     /// List and inspect plugins.
     Plugins(plugins::PluginsArgs),
     /// Run the benchmarks and print figures with their spread.
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Demo(args) => demo::run(args).await,
         Command::Check(args) => check::run(args).await,
         Command::Emulate(args) => emulate::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
         Command::Plugins(args) => plugins::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     };
@@ -115,4 +120,28 @@ fn runtime(options: preflight::RuntimeOptions) -> Result<preflight::Runtime, u8>
         eprintln!("error: {error}");
         EXIT_INTERNAL
     })
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn wait_for_shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
 }

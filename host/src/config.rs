@@ -117,7 +117,7 @@ impl ConfigError {
 /// The configuration as written in a file, before validation.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct RawConfig {
+struct RawConfig {
     accounting_system: String,
     base_url: String,
     #[serde(default)]
@@ -170,9 +170,20 @@ impl IntegrationConfig {
         Self::from_raw(raw, "")
     }
 
-    /// Validates a raw configuration; `prefix` is prepended to field paths
-    /// (e.g. `companies.<id>.`).
-    pub fn from_raw(raw: RawConfig, prefix: &str) -> Result<Self, ConfigError> {
+    /// Parses and validates a configuration held in a JSON value (an entry
+    /// of the operator's configuration file); `prefix` is prepended to the
+    /// field paths of errors (e.g. `companies[2].`).
+    pub fn from_value(value: serde_json::Value, prefix: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|error| {
+            let path = error.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            ConfigError::new(format!("{prefix}{path}").trim_end_matches('.').to_owned(), error.into_inner().to_string())
+        })?;
+        Self::from_raw(raw, prefix)
+    }
+
+    /// Validates a raw configuration; `prefix` is prepended to field paths.
+    fn from_raw(raw: RawConfig, prefix: &str) -> Result<Self, ConfigError> {
         let field = |name: &str| format!("{prefix}{name}");
         let accounting_system = raw.accounting_system.trim().to_ascii_lowercase();
         if accounting_system.is_empty()

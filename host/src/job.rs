@@ -66,6 +66,19 @@ pub enum JobStatus {
     CompletedWithErrors,
 }
 
+impl JobStatus {
+    /// The wire name, e.g. `in_progress`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::InProgress => "in_progress",
+            JobStatus::Failed => "failed",
+            JobStatus::Completed => "completed",
+            JobStatus::CompletedWithErrors => "completed_with_errors",
+        }
+    }
+}
+
 /// Why a job document could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {message}", if path.is_empty() { "the job" } else { path.as_str() })]
@@ -100,14 +113,22 @@ impl ExportJob {
                 });
             }
         };
+        Self::from_value(value).map_err(|error| JobError {
+            path: match error.path.as_str() {
+                "" => prefix.trim_end_matches('.').to_owned(),
+                path => format!("{prefix}{path}"),
+            },
+            message: error.message,
+        })
+    }
+
+    /// Parses a bare job from a JSON value (an element of a job list); an
+    /// error names the field.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, JobError> {
         serde_path_to_error::deserialize(value).map_err(|error| {
             let path = error.path().to_string();
             JobError {
-                path: if path == "." {
-                    prefix.trim_end_matches('.').to_owned()
-                } else {
-                    format!("{prefix}{path}")
-                },
+                path: if path == "." { String::new() } else { path },
                 message: error.into_inner().to_string(),
             }
         })

@@ -36,9 +36,16 @@ pub mod demo;
 pub mod engine;
 pub mod job;
 pub mod limits;
+pub mod metrics;
+pub mod operator;
 pub mod plugin;
+pub mod registry;
+pub mod runner;
+pub mod pleo;
 pub mod report;
 pub mod sandbox;
+pub mod server;
+pub mod service;
 
 pub use config::IntegrationConfig;
 pub use engine::{Runtime, RuntimeOptions};

@@ -101,31 +101,7 @@ async fn xero(args: EmulateArgs) -> u8 {
         })
         .and_then(|()| stdout.flush());
     drop(stdout);
-    wait_for_shutdown().await;
+    super::wait_for_shutdown().await;
     emulator.shutdown().await;
     EXIT_OK
-}
-
-/// Waits for Ctrl-C or SIGTERM.
-async fn wait_for_shutdown() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
 }

@@ -1,0 +1,319 @@
+//! The operator's configuration file for `preflight serve` (TOML, camelCase
+//! keys like every other file of preflight):
+//!
+//! ```toml
+//! [pleo]
+//! baseUrl = "https://external.pleo.io"          # the default
+//! auth = { type = "bearer", tokenEnv = "PLEO_TOKEN" }   # or { type = "apiKey", keyEnv = "PLEO_API_KEY" }
+//! watchCompanies = []                             # polled even without a configuration below
+//! pollIntervalSecs = 60
+//!
+//! [runner]
+//! retryAttempts = 3            # validations of a job whose checks hit transient trouble
+//! retryWindowSecs = 120        # and the time they may take, never past the job's expiry
+//! retryDelayMs = 2000          # before the second validation, doubled each time
+//! maxConcurrentJobs = 64
+//! stateDir = ".preflight"      # the journal of claims and outcomes
+//! handoverUrl = "http://127.0.0.1:9000/exports"      # optional: POST {"jobId": …} per valid job
+//! handoverCommand = ["/usr/local/bin/export", "{jobId}"]  # optional
+//!
+//! [server]
+//! listen = "127.0.0.1:8080"
+//!
+//! [[companies]]
+//! companyId = "12abc3d4-e567-490e-9234-abc56e78fabc"
+//! accountingSystem = "xero"
+//! baseUrl = "https://api.xero.com"
+//! tenantId = "b7c1d2e3-0f4a-4b5c-8d6e-7f8091a2b3c4"
+//! credentials = { type = "bearer", tokenEnv = "XERO_TOKEN_ACME" }
+//! settings = { accounts = { expenses = "429", contra = "800" } }
+//! ```
+//!
+//! Errors name the company and the field: `companies[0] (company 12abc3d4-…):
+//! credentials.tokenEnv: environment variable XERO_TOKEN_ACME is not set`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::config::{ConfigError, IntegrationConfig, Secret};
+use crate::pleo::PleoAuth;
+
+/// The whole file, validated.
+#[derive(Debug, Clone)]
+pub struct OperatorConfig {
+    /// Where Pleo is and how to authenticate.
+    pub pleo: PleoSettings,
+    /// How jobs are processed.
+    pub runner: RunnerSettings,
+    /// The operator HTTP API.
+    pub server: ServerSettings,
+    /// Integration configurations by Pleo company.
+    pub companies: BTreeMap<uuid::Uuid, IntegrationConfig>,
+}
+
+/// `[pleo]`.
+#[derive(Debug, Clone)]
+pub struct PleoSettings {
+    /// The Export API's base URL.
+    pub base_url: url::Url,
+    /// The credentials.
+    pub auth: PleoAuth,
+    /// Companies polled even though they have no integration configuration
+    /// (their jobs fail with `missing_configuration`).
+    pub watch_companies: Vec<uuid::Uuid>,
+    /// Time between polls.
+    pub poll_interval: Duration,
+}
+
+/// `[runner]`.
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// Validations of one job whose checks hit transient trouble.
+    pub retry_attempts: u32,
+    /// Time those validations may take in all.
+    pub retry_window: Duration,
+    /// Delay before the second validation; doubled for each further one, and
+    /// never shorter than the accounting system's `Retry-After`.
+    pub retry_delay: Duration,
+    /// Jobs processed at once.
+    pub max_concurrent_jobs: usize,
+    /// Where the journal lives; `None` keeps it in memory.
+    pub state_dir: Option<PathBuf>,
+    /// Downstream URL told about each valid job.
+    pub handover_url: Option<url::Url>,
+    /// Downstream command run for each valid job; `{jobId}` is replaced.
+    pub handover_command: Option<Vec<String>>,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        RunnerSettings {
+            retry_attempts: 3,
+            retry_window: Duration::from_secs(120),
+            retry_delay: Duration::from_secs(2),
+            max_concurrent_jobs: 64,
+            state_dir: None,
+            handover_url: None,
+            handover_command: None,
+        }
+    }
+}
+
+/// `[server]`.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Address of the operator API.
+    pub listen: SocketAddr,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawFile {
+    pleo: RawPleo,
+    #[serde(default)]
+    runner: RawRunner,
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    companies: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawPleo {
+    #[serde(default)]
+    base_url: Option<String>,
+    auth: RawPleoAuth,
+    #[serde(default)]
+    watch_companies: Vec<uuid::Uuid>,
+    #[serde(default)]
+    poll_interval_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", deny_unknown_fields, rename_all = "camelCase")]
+enum RawPleoAuth {
+    #[serde(rename_all = "camelCase")]
+    Bearer { token: Option<String>, token_env: Option<String> },
+    #[serde(rename_all = "camelCase")]
+    ApiKey { key: Option<String>, key_env: Option<String> },
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawRunner {
+    retry_attempts: Option<u32>,
+    retry_window_secs: Option<u64>,
+    retry_delay_ms: Option<u64>,
+    max_concurrent_jobs: Option<usize>,
+    state_dir: Option<PathBuf>,
+    handover_url: Option<String>,
+    handover_command: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawServer {
+    listen: Option<SocketAddr>,
+}
+
+/// The default address of the operator API.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+impl OperatorConfig {
+    /// Parses and validates the TOML file's text.
+    pub fn from_toml(text: &str) -> Result<OperatorConfig, ConfigError> {
+        let deserializer = toml::Deserializer::parse(text).map_err(|error| error_at("", error.to_string()))?;
+        let raw: RawFile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            error_at(if path == "." { "" } else { &path }, error.into_inner().message().to_owned())
+        })?;
+        let pleo = pleo_settings(raw.pleo)?;
+        let runner = runner_settings(raw.runner)?;
+        let server = ServerSettings {
+            listen: raw.server.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("static address parses")),
+        };
+        let mut companies = BTreeMap::new();
+        for (index, mut entry) in raw.companies.into_iter().enumerate() {
+            let company_id = entry
+                .as_object_mut()
+                .and_then(|object| object.remove("companyId"))
+                .ok_or_else(|| error_at(&format!("companies[{index}].companyId"), "missing".to_owned()))?;
+            let company_id: uuid::Uuid = serde_json::from_value(company_id.clone())
+                .map_err(|_| error_at(&format!("companies[{index}].companyId"), format!("{company_id} is not a UUID")))?;
+            let prefix = format!("companies[{index}] (company {company_id}): ");
+            let config = IntegrationConfig::from_value(entry, &prefix)?;
+            if companies.insert(company_id, config).is_some() {
+                return Err(error_at(&format!("companies[{index}].companyId"), format!("company {company_id} is configured twice")));
+            }
+        }
+        Ok(OperatorConfig {
+            pleo,
+            runner,
+            server,
+            companies,
+        })
+    }
+
+    /// Every company polled: the configured ones and the watched ones.
+    pub fn polled_companies(&self) -> Vec<uuid::Uuid> {
+        let mut all: Vec<uuid::Uuid> = self.companies.keys().copied().chain(self.pleo.watch_companies.iter().copied()).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+fn error_at(field: &str, message: String) -> ConfigError {
+    ConfigError {
+        field: field.to_owned(),
+        message,
+    }
+}
+
+fn pleo_settings(raw: RawPleo) -> Result<PleoSettings, ConfigError> {
+    let base = raw.base_url.unwrap_or_else(|| crate::pleo::PRODUCTION_URL.to_owned());
+    let base_url = url::Url::parse(&base).map_err(|error| error_at("pleo.baseUrl", format!("'{base}' is not a URL: {error}")))?;
+    let auth = match raw.auth {
+        RawPleoAuth::Bearer { token, token_env } => PleoAuth::Bearer(secret(token, token_env, "pleo.auth.token", "pleo.auth.tokenEnv")?),
+        RawPleoAuth::ApiKey { key, key_env } => PleoAuth::ApiKey(secret(key, key_env, "pleo.auth.key", "pleo.auth.keyEnv")?),
+    };
+    let poll_interval = Duration::from_secs(raw.poll_interval_secs.unwrap_or(60));
+    if poll_interval.is_zero() {
+        return Err(error_at("pleo.pollIntervalSecs", "must be at least 1".to_owned()));
+    }
+    Ok(PleoSettings {
+        base_url,
+        auth,
+        watch_companies: raw.watch_companies,
+        poll_interval,
+    })
+}
+
+fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
+    let defaults = RunnerSettings::default();
+    let handover_url = raw
+        .handover_url
+        .map(|url| url::Url::parse(&url).map_err(|error| error_at("runner.handoverUrl", format!("'{url}' is not a URL: {error}"))))
+        .transpose()?;
+    if raw.handover_command.as_ref().is_some_and(Vec::is_empty) {
+        return Err(error_at("runner.handoverCommand", "must name a program".to_owned()));
+    }
+    let retry_attempts = raw.retry_attempts.unwrap_or(defaults.retry_attempts);
+    if retry_attempts == 0 {
+        return Err(error_at("runner.retryAttempts", "must be at least 1".to_owned()));
+    }
+    let max_concurrent_jobs = raw.max_concurrent_jobs.unwrap_or(defaults.max_concurrent_jobs);
+    if max_concurrent_jobs == 0 {
+        return Err(error_at("runner.maxConcurrentJobs", "must be at least 1".to_owned()));
+    }
+    Ok(RunnerSettings {
+        retry_attempts,
+        retry_window: raw.retry_window_secs.map_or(defaults.retry_window, Duration::from_secs),
+        retry_delay: raw.retry_delay_ms.map_or(defaults.retry_delay, Duration::from_millis),
+        max_concurrent_jobs,
+        state_dir: raw.state_dir,
+        handover_url,
+        handover_command: raw.handover_command,
+    })
+}
+
+fn secret(inline: Option<String>, env: Option<String>, inline_field: &str, env_field: &str) -> Result<Secret, ConfigError> {
+    match (inline, env) {
+        (Some(value), None) if !value.is_empty() => Ok(Secret::new(value)),
+        (None, Some(variable)) => match std::env::var(&variable) {
+            Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
+            _ => Err(error_at(env_field, format!("environment variable {variable} is not set"))),
+        },
+        _ => Err(error_at(inline_field, format!("give exactly one of {inline_field} or {env_field}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+        [pleo]
+        baseUrl = "http://127.0.0.1:4010"
+        auth = { type = "bearer", token = "t" }
+        watchCompanies = ["00000000-0000-4000-8000-000000000009"]
+
+        [[companies]]
+        companyId = "00000000-0000-4000-8000-000000000001"
+        accountingSystem = "xero"
+        baseUrl = "http://127.0.0.1:4011"
+        tenantId = "t-1"
+        credentials = { type = "bearer", token = "x" }
+        settings = { accounts = { expenses = "429", contra = "800" } }
+    "#;
+
+    #[test]
+    fn reads_the_file() {
+        let config = OperatorConfig::from_toml(FILE).unwrap();
+        assert_eq!(config.pleo.poll_interval, Duration::from_secs(60));
+        assert_eq!(config.runner.retry_attempts, 3);
+        assert_eq!(config.companies.len(), 1);
+        assert_eq!(config.polled_companies().len(), 2);
+        let company = &config.companies[&uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0001)];
+        assert_eq!(company.settings["accounts"]["contra"], "800");
+    }
+
+    #[test]
+    fn errors_name_the_company_and_the_field() {
+        let error = OperatorConfig::from_toml(&FILE.replace("tenantId", "tenant")).unwrap_err();
+        assert!(error.field.starts_with("companies[0] (company 00000000-0000-4000-8000-000000000001)"), "{error}");
+        assert!(error.message.contains("unknown field `tenant`"), "{error}");
+
+        let error = OperatorConfig::from_toml(&FILE.replace("pollInterval", "x").replace("watchCompanies", "watch")).unwrap_err();
+        assert_eq!(error.field, "pleo");
+        assert!(error.message.contains("unknown field `watch`"), "{error}");
+
+        let error = OperatorConfig::from_toml(&FILE.replace(r#"token = "x""#, r#"tokenEnv = "PREFLIGHT_TEST_UNSET""#)).unwrap_err();
+        assert!(error.to_string().contains("credentials.tokenEnv: environment variable PREFLIGHT_TEST_UNSET is not set"), "{error}");
+    }
+}

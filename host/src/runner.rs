@@ -1,0 +1,345 @@
+//! The pre-export validation step of Pleo's export lifecycle (pleo-api.md §4
+//! and §5): detect pending jobs by polling, claim each with `started`, resolve
+//! the company's configuration and plugin, validate (retrying transient
+//! trouble within a budget), then fail the job early with `failed` and
+//! confirm it, or hand it over to item processing. Items are never touched.
+//!
+//! Jobs of different companies run concurrently; a company has one job in
+//! flight at a time. Every step is written to the [`Journal`] before it is
+//! acted on, so a restarted runner resumes its own in-progress jobs without a
+//! second `started`.
+//!
+//! - [`journal`]: claims and outcomes on disk;
+//! - [`handover`]: where valid jobs go;
+//! - `lifecycle`: one job from claim to outcome.
+
+pub mod handover;
+pub mod journal;
+mod lifecycle;
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Notify, Semaphore};
+
+pub use handover::Handover;
+pub use journal::{Journal, Stage};
+
+use crate::config::IntegrationConfig;
+use crate::job::{ExportJob, JobStatus};
+use crate::metrics::Metrics;
+use crate::operator::RunnerSettings;
+use crate::pleo::{PleoClient, PleoError};
+use crate::registry::Registry;
+use crate::report::{FailureReason, Verdict};
+
+/// How many finished outcomes the runner keeps for the operator API.
+const RECENT_OUTCOMES: usize = 1_000;
+
+/// What became of one job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobOutcome {
+    /// The job.
+    pub job_id: uuid::Uuid,
+    /// Its company.
+    pub company_id: uuid::Uuid,
+    /// The company's accounting system, when configured.
+    pub accounting_system: Option<String>,
+    /// `name version` of the plugin that decided, when one ran.
+    pub plugin: Option<String>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What the runner did about it.
+    pub action: Action,
+    /// Validations run (more than one when transient trouble was retried).
+    pub attempts: u32,
+    /// Time from claim to outcome, in milliseconds.
+    pub millis: f64,
+}
+
+/// What the runner did with a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Posted `failed` and confirmed the job is failed.
+    FailedEarly,
+    /// Valid: handed over to item processing.
+    HandedOver,
+    /// Another worker claimed it first (422 on `started`).
+    LostRace,
+    /// Pleo ended the job meanwhile (expired, cancelled).
+    EndedByPleo,
+    /// The outcome could not be delivered; the journal keeps it for a retry.
+    Deferred(String),
+}
+
+/// Everything a runner is made of.
+pub struct RunnerParts {
+    /// The Export API client.
+    pub pleo: PleoClient,
+    /// Integration configurations by company.
+    pub companies: std::collections::BTreeMap<uuid::Uuid, IntegrationConfig>,
+    /// Companies to poll; empty means "the credentials' own company" (no
+    /// `company_id` passed).
+    pub polled: Vec<uuid::Uuid>,
+    /// Plugins by accounting system.
+    pub registry: Arc<Registry>,
+    /// Retry budget and concurrency.
+    pub settings: RunnerSettings,
+    /// Claims and outcomes.
+    pub journal: Journal,
+    /// Where valid jobs go.
+    pub handover: Handover,
+    /// Counters and histograms.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The runner. Cheap to clone.
+#[derive(Clone)]
+pub struct Runner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    parts: RunnerParts,
+    /// Whether the last poll reached Pleo; `None` before the first.
+    last_poll_ok: Mutex<Option<bool>>,
+    busy_companies: Mutex<HashSet<uuid::Uuid>>,
+    outcomes: Mutex<VecDeque<JobOutcome>>,
+    slots: Arc<Semaphore>,
+    tasks: Mutex<tokio::task::JoinSet<()>>,
+    wake: Notify,
+}
+
+impl Runner {
+    /// A runner made of `parts`.
+    pub fn new(parts: RunnerParts) -> Runner {
+        let slots = Arc::new(Semaphore::new(parts.settings.max_concurrent_jobs.max(1)));
+        Runner {
+            inner: Arc::new(Inner {
+                parts,
+                last_poll_ok: Mutex::new(None),
+                busy_companies: Mutex::new(HashSet::new()),
+                outcomes: Mutex::new(VecDeque::new()),
+                slots,
+                tasks: Mutex::new(tokio::task::JoinSet::new()),
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    /// The metrics the runner updates.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.parts.metrics
+    }
+
+    /// The plugins by accounting system.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.inner.parts.registry
+    }
+
+    /// The most recent outcomes, oldest first.
+    pub fn outcomes(&self) -> Vec<JobOutcome> {
+        self.inner.outcomes.lock().expect("outcomes lock").iter().cloned().collect()
+    }
+
+    /// Asks the polling loop to poll now.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Runs until `shutdown` resolves: resumes this runner's in-progress jobs,
+    /// then polls every `interval` (or when woken), and at shutdown waits for
+    /// the jobs in flight to finish.
+    pub async fn run(&self, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        if let Err(error) = self.resume().await {
+            tracing::error!(%error, "could not list in-progress jobs to resume; polling anyway");
+        }
+        loop {
+            if let Err(error) = self.poll().await {
+                tracing::error!(%error, "polling Pleo failed; trying again at the next interval");
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(interval) => {}
+                () = self.inner.wake.notified() => {}
+            }
+        }
+        self.wait_idle().await;
+    }
+
+    /// On start-up: resumes the jobs this runner claimed that are still
+    /// `in_progress`, without sending `started` again (pleo-api.md §4: resume
+    /// without re-sending `started`); jobs it did not claim are left alone.
+    pub async fn resume(&self) -> Result<usize, PleoError> {
+        let mut resumed = 0;
+        for job in self.list(JobStatus::InProgress).await? {
+            match self.inner.parts.journal.stage(job.id) {
+                Some(Stage::Claiming | Stage::Claimed | Stage::Failing { .. }) => {
+                    tracing::info!(job = %job.id, company = %job.company_id, "resuming a job this runner claimed");
+                    if self.spawn(job, true) {
+                        resumed += 1;
+                    }
+                }
+                _ => tracing::debug!(job = %job.id, "in-progress job not claimed by this runner; leaving it alone"),
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Whether the last poll reached Pleo; `None` before the first poll.
+    pub fn last_poll_ok(&self) -> Option<bool> {
+        *self.inner.last_poll_ok.lock().expect("poll state lock")
+    }
+
+    /// Lists pending jobs, oldest first, and starts each whose company has no
+    /// job in flight. Returns how many it started.
+    pub async fn poll(&self) -> Result<usize, PleoError> {
+        let listed = self.list(JobStatus::Pending).await;
+        *self.inner.last_poll_ok.lock().expect("poll state lock") = Some(listed.is_ok());
+        let mut started = 0;
+        for job in listed? {
+            if matches!(self.inner.parts.journal.stage(job.id), Some(Stage::Done { .. })) {
+                continue;
+            }
+            if self.spawn(job, false) {
+                started += 1;
+            }
+        }
+        Ok(started)
+    }
+
+    /// Waits until no job is in flight.
+    pub async fn wait_idle(&self) {
+        loop {
+            let mut tasks = std::mem::take(&mut *self.inner.tasks.lock().expect("tasks lock"));
+            if tasks.is_empty() {
+                return;
+            }
+            while let Some(result) = tasks.join_next().await {
+                if let Err(error) = result {
+                    tracing::error!(%error, "a job task ended abnormally");
+                }
+            }
+        }
+    }
+
+    async fn list(&self, status: JobStatus) -> Result<Vec<ExportJob>, PleoError> {
+        let parts = &self.inner.parts;
+        let companies: Vec<Option<uuid::Uuid>> =
+            if parts.polled.is_empty() { vec![None] } else { parts.polled.iter().copied().map(Some).collect() };
+        let mut jobs = Vec::new();
+        for company in companies {
+            let listing = match parts.pleo.list_jobs(company, &[status]).await {
+                Ok(listing) => listing,
+                Err(error) => {
+                    parts.metrics.inc("preflight_pleo_errors_total", &[("operation", "list_jobs")]);
+                    return Err(error);
+                }
+            };
+            for (id, error) in listing.malformed {
+                parts.metrics.inc("preflight_jobs_malformed_total", &[]);
+                tracing::error!(job = id.as_deref().unwrap_or("unknown"), %error, "skipping a malformed job from Pleo");
+            }
+            for job in &listing.jobs {
+                parts.metrics.inc("preflight_jobs_seen_total", &[("company", &job.company_id.to_string())]);
+            }
+            jobs.extend(listing.jobs);
+        }
+        jobs.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        Ok(jobs)
+    }
+
+    /// Starts processing `job` unless its company already has a job in
+    /// flight.
+    fn spawn(&self, job: ExportJob, resumed: bool) -> bool {
+        if !self.inner.busy_companies.lock().expect("busy lock").insert(job.company_id) {
+            return false;
+        }
+        let runner = self.clone();
+        self.inner.tasks.lock().expect("tasks lock").spawn(async move {
+            let company = job.company_id;
+            let permit = Arc::clone(&runner.inner.slots).acquire_owned().await;
+            let outcome = lifecycle::process(&runner.inner.parts, job, resumed).await;
+            drop(permit);
+            runner.inner.busy_companies.lock().expect("busy lock").remove(&company);
+            if let Some(outcome) = outcome {
+                let mut outcomes = runner.inner.outcomes.lock().expect("outcomes lock");
+                if outcomes.len() == RECENT_OUTCOMES {
+                    outcomes.pop_front();
+                }
+                outcomes.push_back(outcome);
+            }
+        });
+        true
+    }
+}
+
+/// The answer of an on-demand validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnDemand {
+    /// The job as Pleo returned it.
+    pub job: ExportJob,
+    /// The company's accounting system, when configured.
+    pub accounting_system: Option<String>,
+    /// The plugin's outcome, when a plugin ran.
+    pub outcome: Option<crate::plugin::Outcome>,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+impl Runner {
+    /// Validates job `job_id` once, for integrations that run the rest of the
+    /// lifecycle themselves: no claim, no event, no retry.
+    pub async fn validate_on_demand(&self, job_id: uuid::Uuid) -> Result<OnDemand, PleoError> {
+        let parts = &self.inner.parts;
+        let job = parts.pleo.get_job(job_id).await?;
+        let Some(config) = parts.companies.get(&job.company_id) else {
+            return Ok(OnDemand { job, accounting_system: None, outcome: None, verdict: missing_configuration() });
+        };
+        let system = Some(config.accounting_system.clone());
+        let Some(plugin) = parts.registry.get(&config.accounting_system) else {
+            let verdict = unsupported_system(&config.accounting_system, &parts.registry.systems());
+            return Ok(OnDemand { job, accounting_system: system, outcome: None, verdict });
+        };
+        match plugin.validate(&job, config).await {
+            Ok(outcome) => Ok(OnDemand { verdict: outcome.verdict.clone(), job, accounting_system: system, outcome: Some(outcome) }),
+            Err(error) => {
+                parts.metrics.inc("preflight_plugin_faults_total", &[("plugin", plugin.label())]);
+                tracing::error!(%error, "plugin fault during an on-demand validation");
+                let verdict = error.verdict(&config.accounting_system);
+                Ok(OnDemand { job, accounting_system: system, outcome: None, verdict })
+            }
+        }
+    }
+}
+
+/// The verdict for a job whose company has no integration configuration.
+pub fn missing_configuration() -> Verdict {
+    Verdict::Fail {
+        reason: FailureReason::MissingConfiguration,
+        message: "Pleo's accounting integration has no configuration for this company, so the export \
+                  cannot be checked. Connect the company's accounting system in Pleo's integration \
+                  settings, then export again."
+            .to_owned(),
+        check: "preflight.configuration".to_owned(),
+    }
+}
+
+/// The verdict for a company configured for an accounting system no plugin
+/// validates.
+pub fn unsupported_system(system: &str, supported: &[String]) -> Verdict {
+    Verdict::Fail {
+        reason: FailureReason::InvalidConfiguration,
+        message: format!(
+            "This company is set up to export to '{system}', which Pleo's integration does not \
+             support. Choose a supported accounting system ({}) in Pleo's integration settings, \
+             then export again.",
+            supported.join(", ")
+        ),
+        check: "preflight.accounting-system".to_owned(),
+    }
+}

@@ -1,0 +1,12 @@
+//! `GET /metrics`.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::runner::Runner;
+
+/// Every metric in the Prometheus text format.
+pub async fn metrics(State(runner): State<Runner>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], runner.metrics().render())
+}
