@@ -7,11 +7,16 @@
 //! - [`server`]: what every emulator shares: [`server::serve`] starts an axum router on a
 //!   TCP port and returns a [`server::Running`] handle, and [`server::RequestLog`] records
 //!   every request an emulator receives.
+//! - [`pleo`]: Pleo's Export API v3 (`/v3/export-jobs…`, `/v3/export-job-events`): export
+//!   jobs, their items and the job state machine, with bearer/API-key auth, scopes,
+//!   cursor pagination and injectable [`pleo::Faults`].
 //! - [`xero`]: Xero's identity API (`/connections`) and accounting API (`/api.xro/2.0/…`),
 //!   with switchable failure [`xero::Scenario`]s.
 //!
-//! Each emulator module exposes a `…Config`, a running `…Emulator` handle with `start`,
-//! `url`, `set_scenarios`, `requests` and `shutdown`, and its `Scenario` enum.
+//! Each emulator module exposes a `…Config` and a running `…Emulator` handle with `start`,
+//! `url`, `requests` and `shutdown`; the accounting systems switch failure `Scenario`s with
+//! `set_scenarios`, Pleo switches [`pleo::Faults`] with `set_faults`.
 
+pub mod pleo;
 pub mod server;
 pub mod xero;

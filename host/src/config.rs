@@ -177,7 +177,10 @@ impl IntegrationConfig {
         let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|error| {
             let path = error.path().to_string();
             let path = if path == "." { String::new() } else { path };
-            ConfigError::new(format!("{prefix}{path}").trim_end_matches('.').to_owned(), error.into_inner().to_string())
+            ConfigError::new(
+                format!("{prefix}{path}").trim_end_matches('.').to_owned(),
+                error.into_inner().to_string(),
+            )
         })?;
         Self::from_raw(raw, prefix)
     }

@@ -1,118 +1,57 @@
-//! The demonstration run behind `preflight demo`: seeded companies, each with
-//! its own emulated accounting system in one scenario, validated by the bundled
-//! plugins over real loopback HTTP.
+//! The demonstration run behind `preflight demo`: an emulated Pleo with one
+//! pending export job per seeded company, an emulated accounting system per
+//! company in the scenario the company is seeded for, and the real runner with
+//! the bundled plugins detecting, claiming, validating, and failing early or
+//! handing over, all over loopback HTTP.
 //!
 //! Every company names the outcome it must reach, so the demo doubles as a
 //! smoke test of a fresh build: a differing outcome is reported.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use preflight_emulators::pleo::{self, PleoConfig, PleoEmulator, SeedJob};
 use preflight_emulators::xero::{self, Scenario, XeroConfig, XeroEmulator};
 use serde::Serialize;
 
 use crate::config::{Credentials, IntegrationConfig, Secret};
-use crate::job::{ExportJob, JobStatus};
-use crate::plugin::Plugin;
+use crate::engine::Runtime;
+use crate::metrics::Metrics;
+use crate::operator::RunnerSettings;
+use crate::pleo::{PleoAuth, PleoClient, RetryPolicy};
+use crate::registry::Registry;
 use crate::report::{FailureReason, Verdict};
+use crate::runner::{Action, Handover, Journal, Runner, RunnerParts};
+
+/// How a demo company is set up.
+#[derive(Debug, Clone, Copy)]
+pub enum Setup {
+    /// Exports to Xero, whose emulator runs in these scenarios.
+    Xero(&'static [Scenario]),
+    /// Exports to Xero, but no organisation (tenant) is selected.
+    XeroWithoutTenant,
+    /// Configured for an accounting system no plugin validates.
+    Unsupported(&'static str),
+    /// Watched, but without any integration configuration.
+    Unconfigured,
+}
 
 /// One seeded company of the demo.
 #[derive(Debug, Clone)]
 pub struct DemoCompany {
     /// Display name.
     pub name: &'static str,
-    /// The emulator scenarios its accounting system runs in.
-    pub scenarios: &'static [Scenario],
+    /// Its setup.
+    pub setup: Setup,
     /// Whether its job uses vendor bookkeeping.
     pub vendor_based_bookkeeping: bool,
-    /// Whether its configuration selects a tenant.
-    pub tenant_configured: bool,
     /// The failure reason it must end with; `None` when it must proceed.
     pub expected: Option<FailureReason>,
 }
 
-/// The demo's companies: the happy paths and one per failure the Xero plugin
-/// knows.
-pub const XERO_COMPANIES: &[DemoCompany] = &[
-    company("Acme ApS", &[], false, None),
-    company("Acme ApS (vendor bookkeeping)", &[], true, None),
-    company(
-        "Expired Token A/S",
-        &[Scenario::TokenExpired],
-        false,
-        Some(FailureReason::AccountingSystemAuthenticationFailure),
-    ),
-    company(
-        "Disconnected GmbH",
-        &[Scenario::TenantNotConnected],
-        false,
-        Some(FailureReason::MissingConfiguration),
-    ),
-    company(
-        "Practice & Partners",
-        &[Scenario::PracticeTenant],
-        false,
-        Some(FailureReason::InvalidConfiguration),
-    ),
-    company(
-        "No Journals Ltd",
-        &[Scenario::MissingScope],
-        false,
-        Some(FailureReason::MissingConfiguration),
-    ),
-    company(
-        "No Suppliers AB",
-        &[Scenario::MissingContactsScope],
-        true,
-        Some(FailureReason::MissingConfiguration),
-    ),
-    company(
-        "No Receipts Oy",
-        &[Scenario::MissingAttachmentsScope],
-        false,
-        Some(FailureReason::MissingConfiguration),
-    ),
-    company(
-        "Busy Books BV",
-        &[Scenario::RateLimited],
-        false,
-        Some(FailureReason::AccountingSystemRateLimit),
-    ),
-    company(
-        "Outage SARL",
-        &[Scenario::Unavailable],
-        false,
-        Some(FailureReason::AccountingSystemUnreachable),
-    ),
-    company(
-        "Slowpoke SpA",
-        &[Scenario::Slow],
-        false,
-        Some(FailureReason::AccountingSystemTimeout),
-    ),
-    company(
-        "Suspended Sp. z o.o.",
-        &[Scenario::OrganisationInactive],
-        false,
-        Some(FailureReason::InvalidConfiguration),
-    ),
-    company(
-        "Missing Accounts AS",
-        &[Scenario::AccountsMissing],
-        false,
-        Some(FailureReason::MissingConfiguration),
-    ),
-    DemoCompany {
-        name: "Unmapped Ltd",
-        scenarios: &[],
-        vendor_based_bookkeeping: false,
-        tenant_configured: false,
-        expected: Some(FailureReason::MissingConfiguration),
-    },
-];
-
-const fn company(
+const fn xero_company(
     name: &'static str,
     scenarios: &'static [Scenario],
     vendor_based_bookkeeping: bool,
@@ -120,130 +59,297 @@ const fn company(
 ) -> DemoCompany {
     DemoCompany {
         name,
-        scenarios,
+        setup: Setup::Xero(scenarios),
         vendor_based_bookkeeping,
-        tenant_configured: true,
         expected,
     }
 }
+
+/// The demo's companies: the happy paths and one per failure case.
+pub const COMPANIES: &[DemoCompany] = &[
+    xero_company("Acme ApS", &[], false, None),
+    xero_company("Acme Suppliers ApS", &[], true, None),
+    xero_company(
+        "Expired Token A/S",
+        &[Scenario::TokenExpired],
+        false,
+        Some(FailureReason::AccountingSystemAuthenticationFailure),
+    ),
+    xero_company(
+        "Disconnected GmbH",
+        &[Scenario::TenantNotConnected],
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    xero_company(
+        "Practice & Partners",
+        &[Scenario::PracticeTenant],
+        false,
+        Some(FailureReason::InvalidConfiguration),
+    ),
+    xero_company(
+        "No Journals Ltd",
+        &[Scenario::MissingScope],
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    xero_company(
+        "No Suppliers AB",
+        &[Scenario::MissingContactsScope],
+        true,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    xero_company(
+        "No Receipts Oy",
+        &[Scenario::MissingAttachmentsScope],
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    xero_company(
+        "Busy Books BV",
+        &[Scenario::RateLimited],
+        false,
+        Some(FailureReason::AccountingSystemRateLimit),
+    ),
+    xero_company(
+        "Outage SARL",
+        &[Scenario::Unavailable],
+        false,
+        Some(FailureReason::AccountingSystemUnreachable),
+    ),
+    xero_company(
+        "Slowpoke SpA",
+        &[Scenario::Slow],
+        false,
+        Some(FailureReason::AccountingSystemTimeout),
+    ),
+    xero_company(
+        "Suspended Sp. z o.o.",
+        &[Scenario::OrganisationInactive],
+        false,
+        Some(FailureReason::InvalidConfiguration),
+    ),
+    xero_company(
+        "Missing Accounts AS",
+        &[Scenario::AccountsMissing],
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    DemoCompany {
+        name: "Unmapped Ltd",
+        setup: Setup::XeroWithoutTenant,
+        vendor_based_bookkeeping: false,
+        expected: Some(FailureReason::MissingConfiguration),
+    },
+    DemoCompany {
+        name: "Sage Users plc",
+        setup: Setup::Unsupported("sage"),
+        vendor_based_bookkeeping: false,
+        expected: Some(FailureReason::InvalidConfiguration),
+    },
+    DemoCompany {
+        name: "Not Set Up KG",
+        setup: Setup::Unconfigured,
+        vendor_based_bookkeeping: false,
+        expected: Some(FailureReason::MissingConfiguration),
+    },
+];
 
 /// The outcome of one demo job.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoRow {
     /// Job id.
-    pub job: String,
+    pub job: uuid::Uuid,
     /// Company name.
     pub company: String,
-    /// Accounting system id.
+    /// Accounting system id, or `-` when unconfigured.
     pub accounting_system: String,
-    /// `proceed`, `fail`, or `fail (transient)`; `fault` when the plugin broke.
+    /// `proceed` or `fail`.
     pub verdict: String,
     /// The failure reason, when failing.
     pub reason: Option<FailureReason>,
     /// The user-facing message, when failing.
     pub message: Option<String>,
-    /// Validation time in milliseconds.
+    /// Validations run (retries of transient trouble included).
+    pub attempts: u32,
+    /// Time from claim to outcome, in milliseconds.
     pub millis: f64,
-    /// Whether the outcome is the one the company was seeded for.
+    /// The job's status in Pleo afterwards.
+    pub pleo_status: String,
+    /// `failed` events Pleo accepted for the job.
+    pub failed_events: usize,
+    /// Whether the job ended as its company was seeded for: the reason, the
+    /// status in Pleo, and exactly one `failed` event when failing.
     pub as_expected: bool,
 }
 
-/// How long the `slow` scenario answers after, and the request timeout that
-/// cuts it short.
+/// The per-request timeout of the demo, and the delay of the `slow`
+/// scenario that it cuts short.
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(750);
 const SLOW_DELAY: Duration = Duration::from_millis(1_500);
-/// The per-request timeout the demo validates with.
-pub const DEMO_REQUEST_TIMEOUT: Duration = Duration::from_millis(750);
 
-/// Validates one job per company, all at once, each against its own Xero
-/// emulator on loopback.
-pub async fn run_xero(plugin: Arc<Plugin>) -> std::io::Result<Vec<DemoRow>> {
-    let limits = crate::limits::Limits {
-        request_timeout: DEMO_REQUEST_TIMEOUT,
-        ..crate::limits::Limits::default()
-    };
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, company) in XERO_COMPANIES.iter().enumerate() {
-        let config = XeroConfig {
-            organisation_name: company.name.to_owned(),
-            scenarios: company.scenarios.to_vec(),
-            slow_delay: SLOW_DELAY,
-            ..XeroConfig::default()
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// An emulator could not start.
+    #[error("could not start an emulator: {0}")]
+    Emulator(#[from] std::io::Error),
+    /// A bundled plugin did not load.
+    #[error(transparent)]
+    Plugin(#[from] crate::plugin::LoadError),
+    /// The Pleo client could not be built.
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    /// Polling the emulated Pleo failed.
+    #[error(transparent)]
+    Pleo(#[from] crate::pleo::PleoError),
+    /// Not every job reached an outcome.
+    #[error("{0} job(s) reached no outcome")]
+    Unfinished(usize),
+}
+
+/// Runs the demo: seeds, processes every job, and reports each outcome.
+pub async fn run(runtime: &Runtime) -> Result<Vec<DemoRow>, DemoError> {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let pleo = PleoEmulator::start(PleoConfig::default(), loopback).await?;
+    let mut emulators = Vec::new();
+    let mut configs = BTreeMap::new();
+    let mut seeded = Vec::new();
+    let mut polled = Vec::new();
+    for (index, company) in COMPANIES.iter().enumerate() {
+        let company_id = uuid::Uuid::from_u128(
+            0x0000_c3d4_e567_490e_9234_abc5_6e78_fabc | (index as u128 + 1) << 112,
+        );
+        if let Some(config) = configure(company, &mut emulators).await? {
+            configs.insert(company_id, config);
+        }
+        let job = pleo.seed_job(SeedJob {
+            company_id,
+            vendor_based_bookkeeping: company.vendor_based_bookkeeping,
+            number_of_items: 3 + index as u32,
+            is_interactive: true,
+            status: pleo::JobStatus::Pending,
+            expires_in: None,
+        });
+        seeded.push((job, company));
+        polled.push(company_id);
+    }
+    let registry = Arc::new(Registry::bundled(runtime).await?);
+    let runner = Runner::new(RunnerParts {
+        pleo: PleoClient::new(
+            url::Url::parse(&pleo.url()).expect("emulator URLs parse"),
+            PleoAuth::Bearer(Secret::new(pleo::DEMO_ORG_TOKEN)),
+            RetryPolicy::default(),
+        )?,
+        companies: configs,
+        polled,
+        registry,
+        settings: RunnerSettings {
+            retry_delay: Duration::from_millis(200),
+            retry_window: Duration::from_secs(30),
+            ..RunnerSettings::default()
+        },
+        journal: Journal::in_memory(),
+        handover: Handover::Record,
+        metrics: Arc::new(Metrics::default()),
+    });
+    // Poll until every seeded job has an outcome; a company's second job
+    // would wait for its first, so a few rounds may be needed.
+    for _ in 0..10 {
+        runner.poll().await?;
+        runner.wait_idle().await;
+        if runner.outcomes().len() >= seeded.len() {
+            break;
+        }
+    }
+    let outcomes = runner.outcomes();
+    let events = pleo.events();
+    let mut rows = Vec::new();
+    for (job, company) in &seeded {
+        let Some(outcome) = outcomes.iter().find(|o| o.job_id == *job) else {
+            continue;
         };
-        let emulator = XeroEmulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-        let plugin = Arc::clone(&plugin);
-        let limits = limits.clone();
-        tasks.spawn(async move {
-            let job = demo_job(index, company);
-            let config = demo_config(&emulator.url(), company);
-            let started = Instant::now();
-            let result = plugin.validate_with(&job, &config, &limits).await;
-            let millis = started.elapsed().as_secs_f64() * 1000.0;
-            emulator.shutdown().await;
-            let verdict = match result {
-                Ok(outcome) => outcome.verdict,
-                Err(error) => {
-                    tracing::error!(%error, "plugin fault in the demo");
-                    error.verdict("Xero")
+        let pleo_status = pleo
+            .job(*job)
+            .and_then(|j| j["status"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let failed_events = events
+            .iter()
+            .filter(|e| e.job_id == job.to_string() && e.event == "failed" && e.status == 202)
+            .count();
+        let reason = outcome.verdict.reason();
+        let as_expected = reason == company.expected
+            && match reason {
+                Some(_) => {
+                    pleo_status == "failed"
+                        && failed_events == 1
+                        && outcome.action == Action::FailedEarly
+                }
+                None => {
+                    pleo_status == "in_progress"
+                        && failed_events == 0
+                        && outcome.action == Action::HandedOver
                 }
             };
-            (index, row(&job, company, &verdict, millis))
+        rows.push(DemoRow {
+            job: *job,
+            company: company.name.to_owned(),
+            accounting_system: outcome
+                .accounting_system
+                .clone()
+                .unwrap_or_else(|| "-".to_owned()),
+            verdict: if matches!(outcome.verdict, Verdict::Proceed) {
+                "proceed"
+            } else {
+                "fail"
+            }
+            .to_owned(),
+            reason,
+            message: outcome.verdict.message().map(str::to_owned),
+            attempts: outcome.attempts,
+            millis: outcome.millis,
+            pleo_status,
+            failed_events,
+            as_expected,
         });
     }
-    let mut rows: Vec<(usize, DemoRow)> = tasks.join_all().await;
-    rows.sort_by_key(|(index, _)| *index);
-    Ok(rows.into_iter().map(|(_, row)| row).collect())
+    for emulator in emulators {
+        emulator.shutdown().await;
+    }
+    pleo.shutdown().await;
+    if rows.len() < seeded.len() {
+        return Err(DemoError::Unfinished(seeded.len() - rows.len()));
+    }
+    Ok(rows)
 }
 
-fn row(job: &ExportJob, company: &DemoCompany, verdict: &Verdict, millis: f64) -> DemoRow {
-    let label = match verdict {
-        Verdict::Proceed => "proceed",
-        Verdict::Fail { check, .. } if check == "preflight.plugin" => "fault",
-        Verdict::Fail { .. } => "fail",
-        Verdict::Retry { .. } => "fail (transient)",
+/// The integration configuration of a demo company, starting its emulator.
+async fn configure(
+    company: &DemoCompany,
+    emulators: &mut Vec<XeroEmulator>,
+) -> std::io::Result<Option<IntegrationConfig>> {
+    let scenarios: &[Scenario] = match company.setup {
+        Setup::Unconfigured => return Ok(None),
+        Setup::Xero(scenarios) => scenarios,
+        Setup::XeroWithoutTenant | Setup::Unsupported(_) => &[],
     };
-    DemoRow {
-        job: job.id.to_string(),
-        company: company.name.to_owned(),
-        accounting_system: "xero".to_owned(),
-        verdict: label.to_owned(),
-        reason: verdict.reason(),
-        message: verdict.message().map(str::to_owned),
-        millis,
-        as_expected: verdict.reason() == company.expected,
-    }
-}
-
-/// A pending-then-claimed job of the company at `index`.
-fn demo_job(index: usize, company: &DemoCompany) -> ExportJob {
-    ExportJob {
-        id: uuid::Uuid::from_u128(
-            0x0000_48ab_464b_42a0_ba17_eda7_0365_7e33 | (index as u128 + 1) << 112,
-        ),
-        company_id: uuid::Uuid::from_u128(
-            0x0000_c3d4_e567_490e_9234_abc5_6e78_fabc | (index as u128 + 1) << 112,
-        ),
-        status: JobStatus::InProgress,
-        created_at: "2026-11-25T09:00:00Z".to_owned(),
-        expires_in: 3600,
-        is_interactive: true,
-        number_of_items: 12 + index as u32,
-        vendor_based_bookkeeping: company.vendor_based_bookkeeping,
-        created_by: None,
-        started_at: None,
-        last_updated_at: None,
-        completed_at: None,
-        expired_at: None,
-        failure_reason: None,
-        failure_reason_type: None,
-    }
-}
-
-fn demo_config(base_url: &str, company: &DemoCompany) -> IntegrationConfig {
-    IntegrationConfig {
-        accounting_system: "xero".to_owned(),
-        base_url: url::Url::parse(base_url).expect("emulator URLs parse"),
-        tenant_id: company
-            .tenant_configured
+    let emulator = XeroEmulator::start(
+        XeroConfig {
+            organisation_name: company.name.to_owned(),
+            scenarios: scenarios.to_vec(),
+            slow_delay: SLOW_DELAY,
+            ..XeroConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await?;
+    let config = IntegrationConfig {
+        accounting_system: match company.setup {
+            Setup::Unsupported(system) => system.to_owned(),
+            _ => "xero".to_owned(),
+        },
+        base_url: url::Url::parse(&emulator.url()).expect("emulator URLs parse"),
+        tenant_id: (!matches!(company.setup, Setup::XeroWithoutTenant))
             .then(|| xero::DEMO_TENANT_ID.to_owned()),
         credentials: Credentials::Bearer(Secret::new(xero::DEMO_ACCESS_TOKEN)),
         settings: serde_json::json!({
@@ -251,5 +357,19 @@ fn demo_config(base_url: &str, company: &DemoCompany) -> IntegrationConfig {
             "accounts": { "expenses": "429", "contra": "800" },
             "taxType": "INPUT",
         }),
+    };
+    emulators.push(emulator);
+    Ok(Some(config))
+}
+
+/// Runtime options of the demo: the request timeout that makes the `slow`
+/// scenario time out quickly.
+pub fn runtime_options() -> crate::RuntimeOptions {
+    crate::RuntimeOptions {
+        limits: crate::Limits {
+            request_timeout: REQUEST_TIMEOUT,
+            ..crate::Limits::default()
+        },
+        ..crate::RuntimeOptions::default()
     }
 }

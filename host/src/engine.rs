@@ -65,6 +65,9 @@ pub(crate) struct Inner {
     pub(crate) linker: Linker<PluginCtx>,
     pub(crate) client: reqwest::Client,
     pub(crate) options: RuntimeOptions,
+    /// One permit per pool slot: a validation waits for a free slot instead
+    /// of failing to instantiate when every slot is taken.
+    pub(crate) slots: Arc<tokio::sync::Semaphore>,
     /// Held for its `Drop`, which stops the thread.
     _ticker: Ticker,
 }
@@ -90,12 +93,16 @@ impl Runtime {
             .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let ticker = Ticker::start(engine.clone(), options.epoch_tick);
+        let slots = Arc::new(tokio::sync::Semaphore::new(
+            options.max_instances.max(1) as usize
+        ));
         Ok(Runtime {
             inner: Arc::new(Inner {
                 engine,
                 linker,
                 client,
                 options,
+                slots,
                 _ticker: ticker,
             }),
         })

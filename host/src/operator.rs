@@ -138,9 +138,15 @@ struct RawPleo {
 #[serde(tag = "type", deny_unknown_fields, rename_all = "camelCase")]
 enum RawPleoAuth {
     #[serde(rename_all = "camelCase")]
-    Bearer { token: Option<String>, token_env: Option<String> },
+    Bearer {
+        token: Option<String>,
+        token_env: Option<String>,
+    },
     #[serde(rename_all = "camelCase")]
-    ApiKey { key: Option<String>, key_env: Option<String> },
+    ApiKey {
+        key: Option<String>,
+        key_env: Option<String>,
+    },
 }
 
 #[derive(Deserialize, Default)]
@@ -167,28 +173,48 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 impl OperatorConfig {
     /// Parses and validates the TOML file's text.
     pub fn from_toml(text: &str) -> Result<OperatorConfig, ConfigError> {
-        let deserializer = toml::Deserializer::parse(text).map_err(|error| error_at("", error.to_string()))?;
+        let deserializer =
+            toml::Deserializer::parse(text).map_err(|error| error_at("", error.to_string()))?;
         let raw: RawFile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let path = error.path().to_string();
-            error_at(if path == "." { "" } else { &path }, error.into_inner().message().to_owned())
+            error_at(
+                if path == "." { "" } else { &path },
+                error.into_inner().message().to_owned(),
+            )
         })?;
         let pleo = pleo_settings(raw.pleo)?;
         let runner = runner_settings(raw.runner)?;
         let server = ServerSettings {
-            listen: raw.server.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("static address parses")),
+            listen: raw
+                .server
+                .listen
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("static address parses")),
         };
         let mut companies = BTreeMap::new();
         for (index, mut entry) in raw.companies.into_iter().enumerate() {
             let company_id = entry
                 .as_object_mut()
                 .and_then(|object| object.remove("companyId"))
-                .ok_or_else(|| error_at(&format!("companies[{index}].companyId"), "missing".to_owned()))?;
-            let company_id: uuid::Uuid = serde_json::from_value(company_id.clone())
-                .map_err(|_| error_at(&format!("companies[{index}].companyId"), format!("{company_id} is not a UUID")))?;
+                .ok_or_else(|| {
+                    error_at(
+                        &format!("companies[{index}].companyId"),
+                        "missing".to_owned(),
+                    )
+                })?;
+            let company_id: uuid::Uuid =
+                serde_json::from_value(company_id.clone()).map_err(|_| {
+                    error_at(
+                        &format!("companies[{index}].companyId"),
+                        format!("{company_id} is not a UUID"),
+                    )
+                })?;
             let prefix = format!("companies[{index}] (company {company_id}): ");
             let config = IntegrationConfig::from_value(entry, &prefix)?;
             if companies.insert(company_id, config).is_some() {
-                return Err(error_at(&format!("companies[{index}].companyId"), format!("company {company_id} is configured twice")));
+                return Err(error_at(
+                    &format!("companies[{index}].companyId"),
+                    format!("company {company_id} is configured twice"),
+                ));
             }
         }
         Ok(OperatorConfig {
@@ -201,7 +227,12 @@ impl OperatorConfig {
 
     /// Every company polled: the configured ones and the watched ones.
     pub fn polled_companies(&self) -> Vec<uuid::Uuid> {
-        let mut all: Vec<uuid::Uuid> = self.companies.keys().copied().chain(self.pleo.watch_companies.iter().copied()).collect();
+        let mut all: Vec<uuid::Uuid> = self
+            .companies
+            .keys()
+            .copied()
+            .chain(self.pleo.watch_companies.iter().copied())
+            .collect();
         all.sort();
         all.dedup();
         all
@@ -216,15 +247,28 @@ fn error_at(field: &str, message: String) -> ConfigError {
 }
 
 fn pleo_settings(raw: RawPleo) -> Result<PleoSettings, ConfigError> {
-    let base = raw.base_url.unwrap_or_else(|| crate::pleo::PRODUCTION_URL.to_owned());
-    let base_url = url::Url::parse(&base).map_err(|error| error_at("pleo.baseUrl", format!("'{base}' is not a URL: {error}")))?;
+    let base = raw
+        .base_url
+        .unwrap_or_else(|| crate::pleo::PRODUCTION_URL.to_owned());
+    let base_url = url::Url::parse(&base)
+        .map_err(|error| error_at("pleo.baseUrl", format!("'{base}' is not a URL: {error}")))?;
     let auth = match raw.auth {
-        RawPleoAuth::Bearer { token, token_env } => PleoAuth::Bearer(secret(token, token_env, "pleo.auth.token", "pleo.auth.tokenEnv")?),
-        RawPleoAuth::ApiKey { key, key_env } => PleoAuth::ApiKey(secret(key, key_env, "pleo.auth.key", "pleo.auth.keyEnv")?),
+        RawPleoAuth::Bearer { token, token_env } => PleoAuth::Bearer(secret(
+            token,
+            token_env,
+            "pleo.auth.token",
+            "pleo.auth.tokenEnv",
+        )?),
+        RawPleoAuth::ApiKey { key, key_env } => {
+            PleoAuth::ApiKey(secret(key, key_env, "pleo.auth.key", "pleo.auth.keyEnv")?)
+        }
     };
     let poll_interval = Duration::from_secs(raw.poll_interval_secs.unwrap_or(60));
     if poll_interval.is_zero() {
-        return Err(error_at("pleo.pollIntervalSecs", "must be at least 1".to_owned()));
+        return Err(error_at(
+            "pleo.pollIntervalSecs",
+            "must be at least 1".to_owned(),
+        ));
     }
     Ok(PleoSettings {
         base_url,
@@ -238,23 +282,45 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
     let defaults = RunnerSettings::default();
     let handover_url = raw
         .handover_url
-        .map(|url| url::Url::parse(&url).map_err(|error| error_at("runner.handoverUrl", format!("'{url}' is not a URL: {error}"))))
+        .map(|url| {
+            url::Url::parse(&url).map_err(|error| {
+                error_at(
+                    "runner.handoverUrl",
+                    format!("'{url}' is not a URL: {error}"),
+                )
+            })
+        })
         .transpose()?;
     if raw.handover_command.as_ref().is_some_and(Vec::is_empty) {
-        return Err(error_at("runner.handoverCommand", "must name a program".to_owned()));
+        return Err(error_at(
+            "runner.handoverCommand",
+            "must name a program".to_owned(),
+        ));
     }
     let retry_attempts = raw.retry_attempts.unwrap_or(defaults.retry_attempts);
     if retry_attempts == 0 {
-        return Err(error_at("runner.retryAttempts", "must be at least 1".to_owned()));
+        return Err(error_at(
+            "runner.retryAttempts",
+            "must be at least 1".to_owned(),
+        ));
     }
-    let max_concurrent_jobs = raw.max_concurrent_jobs.unwrap_or(defaults.max_concurrent_jobs);
+    let max_concurrent_jobs = raw
+        .max_concurrent_jobs
+        .unwrap_or(defaults.max_concurrent_jobs);
     if max_concurrent_jobs == 0 {
-        return Err(error_at("runner.maxConcurrentJobs", "must be at least 1".to_owned()));
+        return Err(error_at(
+            "runner.maxConcurrentJobs",
+            "must be at least 1".to_owned(),
+        ));
     }
     Ok(RunnerSettings {
         retry_attempts,
-        retry_window: raw.retry_window_secs.map_or(defaults.retry_window, Duration::from_secs),
-        retry_delay: raw.retry_delay_ms.map_or(defaults.retry_delay, Duration::from_millis),
+        retry_window: raw
+            .retry_window_secs
+            .map_or(defaults.retry_window, Duration::from_secs),
+        retry_delay: raw
+            .retry_delay_ms
+            .map_or(defaults.retry_delay, Duration::from_millis),
         max_concurrent_jobs,
         state_dir: raw.state_dir,
         handover_url,
@@ -262,14 +328,25 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
     })
 }
 
-fn secret(inline: Option<String>, env: Option<String>, inline_field: &str, env_field: &str) -> Result<Secret, ConfigError> {
+fn secret(
+    inline: Option<String>,
+    env: Option<String>,
+    inline_field: &str,
+    env_field: &str,
+) -> Result<Secret, ConfigError> {
     match (inline, env) {
         (Some(value), None) if !value.is_empty() => Ok(Secret::new(value)),
         (None, Some(variable)) => match std::env::var(&variable) {
             Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
-            _ => Err(error_at(env_field, format!("environment variable {variable} is not set"))),
+            _ => Err(error_at(
+                env_field,
+                format!("environment variable {variable} is not set"),
+            )),
         },
-        _ => Err(error_at(inline_field, format!("give exactly one of {inline_field} or {env_field}"))),
+        _ => Err(error_at(
+            inline_field,
+            format!("give exactly one of {inline_field} or {env_field}"),
+        )),
     }
 }
 
@@ -299,21 +376,36 @@ mod tests {
         assert_eq!(config.runner.retry_attempts, 3);
         assert_eq!(config.companies.len(), 1);
         assert_eq!(config.polled_companies().len(), 2);
-        let company = &config.companies[&uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0001)];
+        let company =
+            &config.companies[&uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0001)];
         assert_eq!(company.settings["accounts"]["contra"], "800");
     }
 
     #[test]
     fn errors_name_the_company_and_the_field() {
         let error = OperatorConfig::from_toml(&FILE.replace("tenantId", "tenant")).unwrap_err();
-        assert!(error.field.starts_with("companies[0] (company 00000000-0000-4000-8000-000000000001)"), "{error}");
+        assert!(
+            error
+                .field
+                .starts_with("companies[0] (company 00000000-0000-4000-8000-000000000001)"),
+            "{error}"
+        );
         assert!(error.message.contains("unknown field `tenant`"), "{error}");
 
-        let error = OperatorConfig::from_toml(&FILE.replace("pollInterval", "x").replace("watchCompanies", "watch")).unwrap_err();
-        assert_eq!(error.field, "pleo");
+        let error =
+            OperatorConfig::from_toml(&FILE.replace("watchCompanies", "watch")).unwrap_err();
+        assert_eq!(error.field, "pleo.watch");
         assert!(error.message.contains("unknown field `watch`"), "{error}");
 
-        let error = OperatorConfig::from_toml(&FILE.replace(r#"token = "x""#, r#"tokenEnv = "PREFLIGHT_TEST_UNSET""#)).unwrap_err();
-        assert!(error.to_string().contains("credentials.tokenEnv: environment variable PREFLIGHT_TEST_UNSET is not set"), "{error}");
+        let error = OperatorConfig::from_toml(
+            &FILE.replace(r#"token = "x""#, r#"tokenEnv = "PREFLIGHT_TEST_UNSET""#),
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains(
+                "credentials.tokenEnv: environment variable PREFLIGHT_TEST_UNSET is not set"
+            ),
+            "{error}"
+        );
     }
 }

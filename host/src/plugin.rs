@@ -233,7 +233,7 @@ impl Plugin {
             credentials: config.credentials.clone(),
         };
         let (job_wit, config_wit) = (job.to_wit(), config.to_wit());
-        let mut store = self.store(job.id.to_string(), limits.clone(), grants);
+        let mut store = self.store(job.id.to_string(), limits, grants);
         let result = self
             .run(&mut store, limits, async |instance, store| {
                 instance
@@ -267,7 +267,7 @@ impl Plugin {
         settings: &serde_json::Value,
     ) -> Result<Result<(), Vec<wit_types::SettingsError>>, PluginError> {
         let limits = self.runtime.options().limits.clone();
-        let mut store = self.store(String::new(), limits.clone(), self.no_grants());
+        let mut store = self.store(String::new(), &limits, self.no_grants());
         let json = settings.to_string();
         self.run(&mut store, &limits, async |instance, store| {
             instance
@@ -280,7 +280,7 @@ impl Plugin {
 
     async fn call_info(&self) -> Result<PluginInfo, PluginError> {
         let limits = self.runtime.options().limits.clone();
-        let mut store = self.store(String::new(), limits.clone(), self.no_grants());
+        let mut store = self.store(String::new(), &limits, self.no_grants());
         let info = self
             .run(&mut store, &limits, async |instance, store| {
                 instance.preflight_plugin_validator().call_info(store).await
@@ -309,7 +309,7 @@ impl Plugin {
         }
     }
 
-    fn store(&self, job_id: String, limits: Limits, grants: Grants) -> Store<PluginCtx> {
+    fn store(&self, job_id: String, limits: &Limits, grants: Grants) -> Store<PluginCtx> {
         let ctx = PluginCtx::new(
             Arc::clone(&self.label),
             job_id,
@@ -319,17 +319,6 @@ impl Plugin {
         );
         let mut store = Store::new(self.runtime.engine(), ctx);
         store.limiter(|ctx| ctx);
-        let deadline = Instant::now() + limits.wall_time;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |mut ctx| {
-            if Instant::now() >= deadline {
-                ctx.data_mut().hit = Some(Limit::WallTime);
-                return Err(wasmtime::Error::msg("wall-time limit reached"));
-            }
-            // Yield at every tick so one busy plugin never holds an executor
-            // thread that other validations need.
-            Ok(UpdateDeadline::Yield(1))
-        });
         store
     }
 
@@ -341,6 +330,26 @@ impl Plugin {
         limits: &Limits,
         call: impl AsyncFnOnce(crate::bindings::Plugin, &mut Store<PluginCtx>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
+        // Waiting for a pool slot is not the plugin's time: the wall-time
+        // limit starts once it has one.
+        let _slot = self
+            .runtime
+            .inner
+            .slots
+            .acquire()
+            .await
+            .expect("the slot semaphore is never closed");
+        let deadline = Instant::now() + limits.wall_time;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |mut ctx| {
+            if Instant::now() >= deadline {
+                ctx.data_mut().hit = Some(Limit::WallTime);
+                return Err(wasmtime::Error::msg("wall-time limit reached"));
+            }
+            // Yield at every tick so one busy plugin never holds an executor
+            // thread that other validations need.
+            Ok(UpdateDeadline::Yield(1))
+        });
         let work = async {
             let instance = self.pre.instantiate_async(&mut *store).await?;
             call(instance, &mut *store).await

@@ -17,7 +17,13 @@ impl Registry {
     pub async fn bundled(runtime: &Runtime) -> Result<Registry, LoadError> {
         let registry = Registry::default();
         for artifact in crate::bundled::all() {
-            let plugin = runtime.load(&format!("bundled:{}", artifact.name), artifact.bytes, Vec::new()).await?;
+            let plugin = runtime
+                .load(
+                    &format!("bundled:{}", artifact.name),
+                    artifact.bytes,
+                    Vec::new(),
+                )
+                .await?;
             registry.insert(plugin);
         }
         Ok(registry)
@@ -26,16 +32,28 @@ impl Registry {
     /// Adds a plugin, replacing the one of the same accounting system.
     pub fn insert(&self, plugin: Plugin) {
         let system = plugin.info().accounting_system.clone();
-        self.plugins.write().expect("registry lock").insert(system, Arc::new(plugin));
+        self.plugins
+            .write()
+            .expect("registry lock")
+            .insert(system, Arc::new(plugin));
     }
 
     /// The plugin for `accounting_system`.
     pub fn get(&self, accounting_system: &str) -> Option<Arc<Plugin>> {
-        self.plugins.read().expect("registry lock").get(accounting_system).cloned()
+        self.plugins
+            .read()
+            .expect("registry lock")
+            .get(accounting_system)
+            .cloned()
     }
 
     /// The accounting systems served.
     pub fn systems(&self) -> Vec<String> {
-        self.plugins.read().expect("registry lock").keys().cloned().collect()
+        self.plugins
+            .read()
+            .expect("registry lock")
+            .keys()
+            .cloned()
+            .collect()
     }
 }

@@ -142,7 +142,13 @@ impl Runner {
 
     /// The most recent outcomes, oldest first.
     pub fn outcomes(&self) -> Vec<JobOutcome> {
-        self.inner.outcomes.lock().expect("outcomes lock").iter().cloned().collect()
+        self.inner
+            .outcomes
+            .lock()
+            .expect("outcomes lock")
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Asks the polling loop to poll now.
@@ -184,7 +190,9 @@ impl Runner {
                         resumed += 1;
                     }
                 }
-                _ => tracing::debug!(job = %job.id, "in-progress job not claimed by this runner; leaving it alone"),
+                _ => {
+                    tracing::debug!(job = %job.id, "in-progress job not claimed by this runner; leaving it alone")
+                }
             }
         }
         Ok(resumed)
@@ -202,7 +210,10 @@ impl Runner {
         *self.inner.last_poll_ok.lock().expect("poll state lock") = Some(listed.is_ok());
         let mut started = 0;
         for job in listed? {
-            if matches!(self.inner.parts.journal.stage(job.id), Some(Stage::Done { .. })) {
+            if matches!(
+                self.inner.parts.journal.stage(job.id),
+                Some(Stage::Done { .. })
+            ) {
                 continue;
             }
             if self.spawn(job, false) {
@@ -229,14 +240,19 @@ impl Runner {
 
     async fn list(&self, status: JobStatus) -> Result<Vec<ExportJob>, PleoError> {
         let parts = &self.inner.parts;
-        let companies: Vec<Option<uuid::Uuid>> =
-            if parts.polled.is_empty() { vec![None] } else { parts.polled.iter().copied().map(Some).collect() };
+        let companies: Vec<Option<uuid::Uuid>> = if parts.polled.is_empty() {
+            vec![None]
+        } else {
+            parts.polled.iter().copied().map(Some).collect()
+        };
         let mut jobs = Vec::new();
         for company in companies {
             let listing = match parts.pleo.list_jobs(company, &[status]).await {
                 Ok(listing) => listing,
                 Err(error) => {
-                    parts.metrics.inc("preflight_pleo_errors_total", &[("operation", "list_jobs")]);
+                    parts
+                        .metrics
+                        .inc("preflight_pleo_errors_total", &[("operation", "list_jobs")]);
                     return Err(error);
                 }
             };
@@ -245,7 +261,10 @@ impl Runner {
                 tracing::error!(job = id.as_deref().unwrap_or("unknown"), %error, "skipping a malformed job from Pleo");
             }
             for job in &listing.jobs {
-                parts.metrics.inc("preflight_jobs_seen_total", &[("company", &job.company_id.to_string())]);
+                parts.metrics.inc(
+                    "preflight_jobs_seen_total",
+                    &[("company", &job.company_id.to_string())],
+                );
             }
             jobs.extend(listing.jobs);
         }
@@ -256,24 +275,39 @@ impl Runner {
     /// Starts processing `job` unless its company already has a job in
     /// flight.
     fn spawn(&self, job: ExportJob, resumed: bool) -> bool {
-        if !self.inner.busy_companies.lock().expect("busy lock").insert(job.company_id) {
+        if !self
+            .inner
+            .busy_companies
+            .lock()
+            .expect("busy lock")
+            .insert(job.company_id)
+        {
             return false;
         }
         let runner = self.clone();
-        self.inner.tasks.lock().expect("tasks lock").spawn(async move {
-            let company = job.company_id;
-            let permit = Arc::clone(&runner.inner.slots).acquire_owned().await;
-            let outcome = lifecycle::process(&runner.inner.parts, job, resumed).await;
-            drop(permit);
-            runner.inner.busy_companies.lock().expect("busy lock").remove(&company);
-            if let Some(outcome) = outcome {
-                let mut outcomes = runner.inner.outcomes.lock().expect("outcomes lock");
-                if outcomes.len() == RECENT_OUTCOMES {
-                    outcomes.pop_front();
+        self.inner
+            .tasks
+            .lock()
+            .expect("tasks lock")
+            .spawn(async move {
+                let company = job.company_id;
+                let permit = Arc::clone(&runner.inner.slots).acquire_owned().await;
+                let outcome = lifecycle::process(&runner.inner.parts, job, resumed).await;
+                drop(permit);
+                runner
+                    .inner
+                    .busy_companies
+                    .lock()
+                    .expect("busy lock")
+                    .remove(&company);
+                if let Some(outcome) = outcome {
+                    let mut outcomes = runner.inner.outcomes.lock().expect("outcomes lock");
+                    if outcomes.len() == RECENT_OUTCOMES {
+                        outcomes.pop_front();
+                    }
+                    outcomes.push_back(outcome);
                 }
-                outcomes.push_back(outcome);
-            }
-        });
+            });
         true
     }
 }
@@ -298,20 +332,43 @@ impl Runner {
         let parts = &self.inner.parts;
         let job = parts.pleo.get_job(job_id).await?;
         let Some(config) = parts.companies.get(&job.company_id) else {
-            return Ok(OnDemand { job, accounting_system: None, outcome: None, verdict: missing_configuration() });
+            return Ok(OnDemand {
+                job,
+                accounting_system: None,
+                outcome: None,
+                verdict: missing_configuration(),
+            });
         };
         let system = Some(config.accounting_system.clone());
         let Some(plugin) = parts.registry.get(&config.accounting_system) else {
             let verdict = unsupported_system(&config.accounting_system, &parts.registry.systems());
-            return Ok(OnDemand { job, accounting_system: system, outcome: None, verdict });
+            return Ok(OnDemand {
+                job,
+                accounting_system: system,
+                outcome: None,
+                verdict,
+            });
         };
         match plugin.validate(&job, config).await {
-            Ok(outcome) => Ok(OnDemand { verdict: outcome.verdict.clone(), job, accounting_system: system, outcome: Some(outcome) }),
+            Ok(outcome) => Ok(OnDemand {
+                verdict: outcome.verdict.clone(),
+                job,
+                accounting_system: system,
+                outcome: Some(outcome),
+            }),
             Err(error) => {
-                parts.metrics.inc("preflight_plugin_faults_total", &[("plugin", plugin.label())]);
+                parts.metrics.inc(
+                    "preflight_plugin_faults_total",
+                    &[("plugin", plugin.label())],
+                );
                 tracing::error!(%error, "plugin fault during an on-demand validation");
                 let verdict = error.verdict(&config.accounting_system);
-                Ok(OnDemand { job, accounting_system: system, outcome: None, verdict })
+                Ok(OnDemand {
+                    job,
+                    accounting_system: system,
+                    outcome: None,
+                    verdict,
+                })
             }
         }
     }
@@ -321,10 +378,11 @@ impl Runner {
 pub fn missing_configuration() -> Verdict {
     Verdict::Fail {
         reason: FailureReason::MissingConfiguration,
-        message: "Pleo's accounting integration has no configuration for this company, so the export \
+        message:
+            "Pleo's accounting integration has no configuration for this company, so the export \
                   cannot be checked. Connect the company's accounting system in Pleo's integration \
                   settings, then export again."
-            .to_owned(),
+                .to_owned(),
         check: "preflight.configuration".to_owned(),
     }
 }

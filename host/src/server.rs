@@ -13,8 +13,6 @@ mod metrics;
 mod outcomes;
 mod validate;
 
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::routing::{get, post};
 
@@ -32,9 +30,14 @@ pub fn router(runner: Runner) -> Router {
         .with_state(runner)
 }
 
-/// Serves the operator API on `listen` until `shutdown` resolves.
-pub async fn serve(runner: Runner, listen: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+/// Serves the operator API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    runner: Runner,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "operator API listening");
-    axum::serve(listener, router(runner)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(runner))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -42,7 +42,11 @@ pub enum AssembleError {
 /// company's settings are checked by its plugin's `validate-settings`; a
 /// company whose accounting system has no plugin is only warned about (its
 /// jobs fail with `invalid_configuration`).
-pub async fn assemble(config: &OperatorConfig, registry: Arc<Registry>, metrics: Arc<Metrics>) -> Result<Runner, AssembleError> {
+pub async fn assemble(
+    config: &OperatorConfig,
+    registry: Arc<Registry>,
+    metrics: Arc<Metrics>,
+) -> Result<Runner, AssembleError> {
     for (company, integration) in &config.companies {
         let Some(plugin) = registry.get(&integration.accounting_system) else {
             tracing::warn!(%company, system = %integration.accounting_system, "no plugin for this company's accounting system; its jobs will fail as invalid_configuration");
@@ -51,17 +55,29 @@ pub async fn assemble(config: &OperatorConfig, registry: Arc<Registry>, metrics:
         match plugin.validate_settings(&integration.settings).await {
             Ok(Ok(())) => {}
             Ok(Err(errors)) => {
-                let first = errors.into_iter().next().expect("an Err holds at least one error");
+                let first = errors
+                    .into_iter()
+                    .next()
+                    .expect("an Err holds at least one error");
                 return Err(AssembleError::Settings {
                     company: *company,
                     field: first.field,
                     message: first.message,
                 });
             }
-            Err(error) => return Err(AssembleError::Plugin { company: *company, error }),
+            Err(error) => {
+                return Err(AssembleError::Plugin {
+                    company: *company,
+                    error,
+                });
+            }
         }
     }
-    let pleo = PleoClient::new(config.pleo.base_url.clone(), config.pleo.auth.clone(), RetryPolicy::default())?;
+    let pleo = PleoClient::new(
+        config.pleo.base_url.clone(),
+        config.pleo.auth.clone(),
+        RetryPolicy::default(),
+    )?;
     let journal = match &config.runner.state_dir {
         Some(dir) => Journal::open(dir)?,
         None => Journal::in_memory(),

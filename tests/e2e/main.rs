@@ -6,11 +6,16 @@
 //! - `support`: starting runtimes, loading plugins, jobs and configurations;
 //! - `xero`: the Xero validator against the Xero emulator, one case per
 //!   scenario;
+//! - `lifecycle`: detect, claim, validate, fail early or hand over, against
+//!   the Pleo emulator, with races, restarts and injected faults;
 //! - `sandbox`: what a misbehaving plugin can and cannot do;
+//! - `serve`: the `preflight serve` binary and its operator API;
 //! - `cli`: `preflight check`, `emulate`, `plugins` and `demo` as a user runs
 //!   them, including the `examples/xero` walkthrough.
 
 mod cli;
+mod lifecycle;
 mod sandbox;
+mod serve;
 mod support;
 mod xero;

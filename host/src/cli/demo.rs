@@ -1,11 +1,10 @@
-//! `preflight demo`: the bundled plugins against emulated accounting systems.
-
-use std::sync::Arc;
+//! `preflight demo`: the whole pre-export validation step against emulated
+//! Pleo and accounting systems, with the bundled plugins.
 
 use clap::Args;
 use preflight::demo::DemoRow;
 
-use super::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_INTERNAL, EXIT_OK};
+use super::{EXIT_FAIL, EXIT_INTERNAL, EXIT_OK};
 
 /// Arguments of `preflight demo`.
 #[derive(Debug, Args)]
@@ -17,21 +16,14 @@ pub struct DemoArgs {
 
 /// Runs `preflight demo`.
 pub async fn run(args: DemoArgs) -> u8 {
-    let runtime = match super::runtime(preflight::RuntimeOptions::default()) {
+    let runtime = match super::runtime(preflight::demo::runtime_options()) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let plugin = match preflight::bundled::load(&runtime, "xero").await {
-        Ok(plugin) => Arc::new(plugin),
-        Err(error) => {
-            eprintln!("error: {error}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let rows = match preflight::demo::run_xero(plugin).await {
+    let rows = match preflight::demo::run(&runtime).await {
         Ok(rows) => rows,
         Err(error) => {
-            eprintln!("error: could not start an emulator: {error}");
+            eprintln!("error: demo: {error}");
             return EXIT_INTERNAL;
         }
     };
@@ -44,16 +36,15 @@ pub async fn run(args: DemoArgs) -> u8 {
     }
     let unexpected: Vec<&DemoRow> = rows.iter().filter(|row| !row.as_expected).collect();
     if unexpected.is_empty() {
-        EXIT_OK
-    } else {
-        for row in unexpected {
-            eprintln!(
-                "unexpected outcome for {}: {} {:?}",
-                row.company, row.verdict, row.reason
-            );
-        }
-        EXIT_FAIL
+        return EXIT_OK;
     }
+    for row in unexpected {
+        eprintln!(
+            "unexpected outcome for {}: {} {:?}, Pleo status {}, {} failed event(s)",
+            row.company, row.verdict, row.reason, row.pleo_status, row.failed_events
+        );
+    }
+    EXIT_FAIL
 }
 
 fn print_table(rows: &[DemoRow]) {
@@ -64,25 +55,33 @@ fn print_table(rows: &[DemoRow]) {
         .unwrap_or(7)
         .max(7);
     println!(
-        "{:<8}  {:<company_width$}  {:<6}  {:<16}  {:<40}  {:>8}  MESSAGE",
-        "JOB", "COMPANY", "SYSTEM", "VERDICT", "REASON", "TIME"
+        "{:<8}  {:<company_width$}  {:<6}  {:<7}  {:<40}  {:>9}  {:<11}  MESSAGE",
+        "JOB", "COMPANY", "SYSTEM", "VERDICT", "REASON", "TIME", "PLEO"
     );
     for row in rows {
+        let tries = if row.attempts > 1 {
+            format!(" ({} tries)", row.attempts)
+        } else {
+            String::new()
+        };
         println!(
-            "{:<8}  {:<company_width$}  {:<6}  {:<16}  {:<40}  {:>6.1}ms  {}",
-            &row.job[..8],
+            "{:<8}  {:<company_width$}  {:<6}  {:<7}  {:<40}  {:>7.0}ms  {:<11}  {}{tries}",
+            &row.job.to_string()[..8],
             row.company,
             row.accounting_system,
             row.verdict,
             row.reason.map(|reason| reason.as_str()).unwrap_or("-"),
             row.millis,
-            row.message.as_deref().unwrap_or("")
+            row.pleo_status,
+            row.message
+                .as_deref()
+                .unwrap_or("handed over to item processing"),
         );
     }
     let proceeding = rows.iter().filter(|row| row.reason.is_none()).count();
     println!();
     println!(
-        "{} jobs: {proceeding} may proceed, {} fail early",
+        "{} export jobs: {proceeding} passed validation and were handed over; {} failed early with a reason posted to Pleo",
         rows.len(),
         rows.len() - proceeding
     );

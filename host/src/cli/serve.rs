@@ -1,5 +1,6 @@
 //! `preflight serve`: the long-running runner and its operator API.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,19 +81,59 @@ pub async fn run(args: ServeArgs) -> u8 {
         }
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (bound, listening) = tokio::sync::oneshot::channel();
     let mut server = {
         let mut stop = stop_rx.clone();
         let runner = runner.clone();
         let listen = config.server.listen;
-        tokio::spawn(async move { preflight::server::serve(runner, listen, async move { let _ = stop.wait_for(|s| *s).await; }).await })
+        tokio::spawn(async move {
+            let listener = match tokio::net::TcpListener::bind(listen)
+                .await
+                .and_then(|l| l.local_addr().map(|a| (l, a)))
+            {
+                Ok((listener, address)) => {
+                    let _ = bound.send(Ok(address));
+                    listener
+                }
+                Err(error) => {
+                    let _ = bound.send(Err(error));
+                    return Ok(());
+                }
+            };
+            preflight::server::serve(runner, listener, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+        })
     };
     let polling = {
         let mut stop = stop_rx.clone();
         let runner = runner.clone();
         let interval = config.pleo.poll_interval;
-        tokio::spawn(async move { runner.run(interval, async move { let _ = stop.wait_for(|s| *s).await; }).await })
+        tokio::spawn(async move {
+            runner
+                .run(interval, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+        })
     };
     tracing::info!(pleo = %config.pleo.base_url, companies = config.companies.len(), "preflight serving");
+    // The bound address, first on stdout, so scripts and tests started with
+    // port 0 learn where the API is.
+    match listening.await {
+        Ok(Ok(address)) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "listening on http://{address}").and_then(|()| stdout.flush());
+        }
+        Ok(Err(error)) => {
+            eprintln!("error: operator API on {}: {error}", config.server.listen);
+            let _ = stop_tx.send(true);
+            let _ = polling.await;
+            return EXIT_INTERNAL;
+        }
+        Err(_) => {}
+    }
     tokio::select! {
         () = super::wait_for_shutdown() => {}
         result = &mut server => {

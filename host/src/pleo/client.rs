@@ -48,7 +48,9 @@ impl RetryPolicy {
     /// The delay before retry number `retry` (1-based): exponential, capped,
     /// with "equal jitter" so that many workers do not retry in lockstep.
     fn backoff(&self, retry: u32) -> Duration {
-        let exponential = self.base_delay.saturating_mul(1 << retry.saturating_sub(1).min(16));
+        let exponential = self
+            .base_delay
+            .saturating_mul(1 << retry.saturating_sub(1).min(16));
         let capped = exponential.min(self.max_delay);
         capped / 2 + capped.mul_f64(fastrand::f64() / 2.0)
     }
@@ -139,12 +141,21 @@ const MAX_PAGES: usize = 1_000;
 
 impl PleoClient {
     /// A client of the API at `base` (e.g. [`super::PRODUCTION_URL`]).
-    pub fn new(base: url::Url, auth: PleoAuth, retry: RetryPolicy) -> Result<PleoClient, reqwest::Error> {
+    pub fn new(
+        base: url::Url,
+        auth: PleoAuth,
+        retry: RetryPolicy,
+    ) -> Result<PleoClient, reqwest::Error> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
             .timeout(retry.request_timeout)
             .build()?;
-        Ok(PleoClient { base, auth, http, retry })
+        Ok(PleoClient {
+            base,
+            auth,
+            http,
+            retry,
+        })
     }
 
     /// The API's base URL.
@@ -154,7 +165,11 @@ impl PleoClient {
 
     /// Every job of `company_id` (or of the credentials' company) in one of
     /// `statuses`, across all pages, oldest first (E1).
-    pub async fn list_jobs(&self, company_id: Option<uuid::Uuid>, statuses: &[JobStatus]) -> Result<JobListing, PleoError> {
+    pub async fn list_jobs(
+        &self,
+        company_id: Option<uuid::Uuid>,
+        statuses: &[JobStatus],
+    ) -> Result<JobListing, PleoError> {
         let mut listing = JobListing::default();
         let mut after: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -180,7 +195,10 @@ impl PleoClient {
                 match ExportJob::from_value(value.clone()) {
                     Ok(job) => listing.jobs.push(job),
                     Err(error) => {
-                        let id = value.get("id").and_then(|id| id.as_str()).map(str::to_owned);
+                        let id = value
+                            .get("id")
+                            .and_then(|id| id.as_str())
+                            .map(str::to_owned);
                         listing.malformed.push((id, error.to_string()));
                     }
                 }
@@ -214,8 +232,12 @@ impl PleoClient {
     pub async fn post_event(&self, event: &JobEvent) -> Result<(), PleoError> {
         let url = self.url("v3/export-job-events");
         let what = format!("POST {} ({} {})", url.path(), event.event, event.job_id);
-        let (response, unanswered) = self.send(&what, || self.http.post(url.clone()).json(event)).await?;
-        expect_status(&what, response, 202, unanswered).await.map(drop)
+        let (response, unanswered) = self
+            .send(&what, || self.http.post(url.clone()).json(event))
+            .await?;
+        expect_status(&what, response, 202, unanswered)
+            .await
+            .map(drop)
     }
 
     fn url(&self, path: &str) -> url::Url {
@@ -276,7 +298,11 @@ impl PleoClient {
 
 /// `Retry-After` in delta-seconds (RFC 9110 §10.2.3).
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
@@ -321,11 +347,17 @@ async fn expect_status(
     })
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(what: &str, response: reqwest::Response) -> Result<T, PleoError> {
-    let bytes = response.bytes().await.map_err(|error| PleoError::Malformed {
-        what: what.to_owned(),
-        detail: describe(&error),
-    })?;
+async fn read_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    response: reqwest::Response,
+) -> Result<T, PleoError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| PleoError::Malformed {
+            what: what.to_owned(),
+            detail: describe(&error),
+        })?;
     serde_json::from_slice(&bytes).map_err(|error| PleoError::Malformed {
         what: what.to_owned(),
         detail: error.to_string(),
@@ -345,9 +377,15 @@ mod tests {
         };
         for _ in 0..100 {
             let first = policy.backoff(1);
-            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100), "{first:?}");
+            assert!(
+                first >= Duration::from_millis(50) && first <= Duration::from_millis(100),
+                "{first:?}"
+            );
             let fourth = policy.backoff(4);
-            assert!(fourth >= Duration::from_millis(400) && fourth <= Duration::from_millis(800), "{fourth:?}");
+            assert!(
+                fourth >= Duration::from_millis(400) && fourth <= Duration::from_millis(800),
+                "{fourth:?}"
+            );
             assert!(policy.backoff(30) <= Duration::from_millis(1_000));
         }
     }
@@ -356,8 +394,16 @@ mod tests {
     fn events_serialise_as_the_spec_names_them() {
         let job = uuid::Uuid::from_u128(7);
         let started = serde_json::to_value(JobEvent::started(job)).unwrap();
-        assert_eq!(started, serde_json::json!({"jobId": job, "event": "started"}));
-        let failed = serde_json::to_value(JobEvent::failed(job, FailureReason::MissingConfiguration, "Set it up")).unwrap();
+        assert_eq!(
+            started,
+            serde_json::json!({"jobId": job, "event": "started"})
+        );
+        let failed = serde_json::to_value(JobEvent::failed(
+            job,
+            FailureReason::MissingConfiguration,
+            "Set it up",
+        ))
+        .unwrap();
         assert_eq!(
             failed,
             serde_json::json!({"jobId": job, "event": "failed", "failureReason": "Set it up", "failureReasonType": "missing_configuration"})

@@ -20,7 +20,9 @@ pub enum Handover {
 impl Handover {
     /// A handover to `url`.
     pub fn url(url: url::Url) -> Result<Handover, reqwest::Error> {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
         Ok(Handover::Url(url, client))
     }
 
@@ -30,7 +32,12 @@ impl Handover {
             Handover::Record => Ok(()),
             Handover::Url(url, client) => {
                 let body = serde_json::json!({ "jobId": job.id, "companyId": job.company_id });
-                let response = client.post(url.clone()).json(&body).send().await.map_err(|error| format!("POST {url}: {error}"))?;
+                let response = client
+                    .post(url.clone())
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|error| format!("POST {url}: {error}"))?;
                 if response.status().is_success() {
                     Ok(())
                 } else {
@@ -38,7 +45,10 @@ impl Handover {
                 }
             }
             Handover::Command(command) => {
-                let substitute = |arg: &String| arg.replace("{jobId}", &job.id.to_string()).replace("{companyId}", &job.company_id.to_string());
+                let substitute = |arg: &String| {
+                    arg.replace("{jobId}", &job.id.to_string())
+                        .replace("{companyId}", &job.company_id.to_string())
+                };
                 let (program, args) = command.split_first().ok_or("empty handover command")?;
                 let status = tokio::process::Command::new(substitute(program))
                     .args(args.iter().map(substitute))
@@ -46,7 +56,11 @@ impl Handover {
                     .status()
                     .await
                     .map_err(|error| format!("{program}: {error}"))?;
-                if status.success() { Ok(()) } else { Err(format!("{program}: exited with {status}")) }
+                if status.success() {
+                    Ok(())
+                } else {
+                    Err(format!("{program}: exited with {status}"))
+                }
             }
         }
     }

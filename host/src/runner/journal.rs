@@ -91,14 +91,23 @@ impl Journal {
                     Ok(record) => {
                         stages.insert(record.job, record.stage);
                     }
-                    Err(error) => tracing::warn!(journal = %path.display(), line = number + 1, %error, "skipping an unreadable journal line"),
+                    Err(error) => {
+                        tracing::warn!(journal = %path.display(), line = number + 1, %error, "skipping an unreadable journal line")
+                    }
                 }
             }
         }
-        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(fail)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(fail)?;
         // A crash mid-write leaves a line without its newline; start the next
         // record on a line of its own so it is not lost with the torn one.
-        let torn = std::fs::read(&path).map_err(fail)?.last().is_some_and(|byte| *byte != b'\n');
+        let torn = std::fs::read(&path)
+            .map_err(fail)?
+            .last()
+            .is_some_and(|byte| *byte != b'\n');
         if torn {
             file.write_all(b"\n").map_err(fail)?;
         }
@@ -118,12 +127,20 @@ impl Journal {
     pub fn record(&self, job: uuid::Uuid, stage: Stage) -> Result<(), JournalError> {
         let mut file = self.file.lock().expect("journal lock");
         if let Some(file) = file.as_mut() {
-            let mut line = serde_json::to_string(&Record { job, stage: stage.clone() }).expect("records serialise");
+            let mut line = serde_json::to_string(&Record {
+                job,
+                stage: stage.clone(),
+            })
+            .expect("records serialise");
             line.push('\n');
             file.write_all(line.as_bytes())
                 .and_then(|()| file.sync_data())
                 .map_err(|error| JournalError {
-                    path: self.path.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+                    path: self
+                        .path
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
                     error: error.to_string(),
                 })?;
         }
@@ -145,17 +162,37 @@ mod tests {
             let journal = Journal::open(&dir).unwrap();
             journal.record(a, Stage::Claiming).unwrap();
             journal.record(a, Stage::Claimed).unwrap();
-            journal.record(b, Stage::Done { outcome: "failed".into() }).unwrap();
+            journal
+                .record(
+                    b,
+                    Stage::Done {
+                        outcome: "failed".into(),
+                    },
+                )
+                .unwrap();
         }
-        let mut file = OpenOptions::new().append(true).open(dir.join("journal.jsonl")).unwrap();
-        file.write_all(br#"{"job":"00000000-0000-0000-0000-00000000000"#).unwrap();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(dir.join("journal.jsonl"))
+            .unwrap();
+        file.write_all(br#"{"job":"00000000-0000-0000-0000-00000000000"#)
+            .unwrap();
         let journal = Journal::open(&dir).unwrap();
         let c = uuid::Uuid::from_u128(3);
         journal.record(c, Stage::Claiming).unwrap();
         let journal = Journal::open(&dir).unwrap();
-        assert_eq!(journal.stage(c), Some(Stage::Claiming), "a record after a torn line survives");
+        assert_eq!(
+            journal.stage(c),
+            Some(Stage::Claiming),
+            "a record after a torn line survives"
+        );
         assert_eq!(journal.stage(a), Some(Stage::Claimed));
-        assert_eq!(journal.stage(b), Some(Stage::Done { outcome: "failed".into() }));
+        assert_eq!(
+            journal.stage(b),
+            Some(Stage::Done {
+                outcome: "failed".into()
+            })
+        );
         assert_eq!(journal.stage(uuid::Uuid::from_u128(4)), None);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -12,14 +12,28 @@ use crate::report::Verdict;
 /// Processes one job; `resumed` when this runner claimed it before a restart.
 /// Returns `None` when the job was left for a later poll (the claim could not
 /// be made or recorded).
-pub(super) async fn process(parts: &RunnerParts, job: ExportJob, resumed: bool) -> Option<JobOutcome> {
+pub(super) async fn process(
+    parts: &RunnerParts,
+    job: ExportJob,
+    resumed: bool,
+) -> Option<JobOutcome> {
     let span = tracing::info_span!("job", job = %job.id, company = %job.company_id);
     async move {
         let started = Instant::now();
         if !resumed {
             match claim(parts, &job).await {
                 Claim::Ours => {}
-                Claim::Lost => return Some(outcome(&job, parts, None, Verdict::Proceed, Action::LostRace, 0, started)),
+                Claim::Lost => {
+                    return Some(outcome(
+                        &job,
+                        parts,
+                        None,
+                        Verdict::Proceed,
+                        Action::LostRace,
+                        0,
+                        started,
+                    ));
+                }
                 Claim::NotNow => return None,
             }
         }
@@ -41,7 +55,16 @@ pub(super) async fn process(parts: &RunnerParts, job: ExportJob, resumed: bool) 
             (Some(reason), Some(message)) => fail(parts, &job, reason, message).await,
             _ => hand_over(parts, &job).await,
         };
-        Some(outcome(&job, parts, plugin, verdict, action, attempts, started))
+        tracing::info!(
+            plugin = plugin.as_deref().unwrap_or("-"),
+            verdict = verdict.reason().map_or("proceed", |reason| reason.as_str()),
+            ?action,
+            attempts,
+            "job processed"
+        );
+        Some(outcome(
+            &job, parts, plugin, verdict, action, attempts, started,
+        ))
     }
     .instrument(span)
     .await
@@ -81,7 +104,10 @@ async fn claim(parts: &RunnerParts, job: &ExportJob) -> Claim {
             return Claim::Lost;
         }
         Err(error) => {
-            parts.metrics.inc("preflight_pleo_errors_total", &[("operation", "post_event")]);
+            parts.metrics.inc(
+                "preflight_pleo_errors_total",
+                &[("operation", "post_event")],
+            );
             tracing::error!(%error, "could not claim the job; it stays pending for the next poll");
             release(parts, job);
             return Claim::NotNow;
@@ -114,7 +140,11 @@ async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String
     };
     let Some(plugin) = parts.registry.get(&config.accounting_system) else {
         tracing::warn!(system = %config.accounting_system, "no plugin for the accounting system");
-        return (super::unsupported_system(&config.accounting_system, &parts.registry.systems()), None, 0);
+        return (
+            super::unsupported_system(&config.accounting_system, &parts.registry.systems()),
+            None,
+            0,
+        );
     };
     let settings = &parts.settings;
     let deadline = Instant::now() + settings.retry_window.min(expiry_budget(job));
@@ -125,25 +155,42 @@ async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String
         let began = Instant::now();
         let verdict = match plugin.validate(job, config).await {
             Ok(outcome) => {
-                let failed_calls = outcome.exchanges.iter().filter(|e| e.status.is_none_or(|s| s >= 500 || s == 429)).count();
+                let failed_calls = outcome
+                    .exchanges
+                    .iter()
+                    .filter(|e| e.status.is_none_or(|s| s >= 500 || s == 429))
+                    .count();
                 for _ in 0..failed_calls {
-                    parts.metrics.inc("preflight_accounting_errors_total", &[("system", &config.accounting_system)]);
+                    parts.metrics.inc(
+                        "preflight_accounting_errors_total",
+                        &[("system", &config.accounting_system)],
+                    );
                 }
                 outcome.verdict
             }
             Err(error) => {
-                parts.metrics.inc("preflight_plugin_faults_total", &[("plugin", plugin.label())]);
+                parts.metrics.inc(
+                    "preflight_plugin_faults_total",
+                    &[("plugin", plugin.label())],
+                );
                 tracing::error!(%error, "plugin fault; the job fails as integration_unusable");
                 error.verdict(&system)
             }
         };
-        parts.metrics.observe("preflight_validation_seconds", &[("plugin", plugin.label())], began.elapsed());
+        parts.metrics.observe(
+            "preflight_validation_seconds",
+            &[("plugin", plugin.label())],
+            began.elapsed(),
+        );
         let label = match &verdict {
             Verdict::Proceed => "proceed",
             Verdict::Fail { .. } => "fail",
             Verdict::Retry { .. } => "retry",
         };
-        parts.metrics.inc("preflight_jobs_validated_total", &[("plugin", plugin.label()), ("verdict", label)]);
+        parts.metrics.inc(
+            "preflight_jobs_validated_total",
+            &[("plugin", plugin.label()), ("verdict", label)],
+        );
         let Verdict::Retry {
             reason,
             message,
@@ -153,11 +200,23 @@ async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String
         else {
             return (verdict, Some(plugin.label().to_owned()), attempt);
         };
-        let backoff = settings.retry_delay.saturating_mul(1 << (attempt - 1).min(10));
-        let delay = retry_after.map_or(backoff, |seconds| backoff.max(Duration::from_secs(seconds.into())));
+        let backoff = settings
+            .retry_delay
+            .saturating_mul(1 << (attempt - 1).min(10));
+        let delay = retry_after.map_or(backoff, |seconds| {
+            backoff.max(Duration::from_secs(seconds.into()))
+        });
         if attempt >= settings.retry_attempts || Instant::now() + delay >= deadline {
             tracing::info!(attempt, %reason, "transient trouble persists; failing the job");
-            return (Verdict::Fail { reason, message, check }, Some(plugin.label().to_owned()), attempt);
+            return (
+                Verdict::Fail {
+                    reason,
+                    message,
+                    check,
+                },
+                Some(plugin.label().to_owned()),
+                attempt,
+            );
         }
         tracing::info!(attempt, ?delay, %reason, "transient trouble; validating again after a delay");
         tokio::time::sleep(delay).await;
@@ -180,13 +239,20 @@ fn display_name(system: &str) -> String {
         "business-central" => "Business Central".to_owned(),
         other => {
             let mut chars = other.chars();
-            chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
         }
     }
 }
 
 /// Posts `failed`, then confirms with `GET` that the job is failed.
-async fn fail(parts: &RunnerParts, job: &ExportJob, reason: crate::report::FailureReason, message: &str) -> Action {
+async fn fail(
+    parts: &RunnerParts,
+    job: &ExportJob,
+    reason: crate::report::FailureReason,
+    message: &str,
+) -> Action {
     if let Err(error) = parts.journal.record(
         job.id,
         Stage::Failing {
@@ -196,7 +262,11 @@ async fn fail(parts: &RunnerParts, job: &ExportJob, reason: crate::report::Failu
     ) {
         tracing::error!(%error, "cannot record the verdict before posting it; posting anyway");
     }
-    match parts.pleo.post_event(&JobEvent::failed(job.id, reason, message)).await {
+    match parts
+        .pleo
+        .post_event(&JobEvent::failed(job.id, reason, message))
+        .await
+    {
         Ok(()) | Err(PleoError::InvalidTransition { .. }) => {}
         Err(error) if error.is_not_found() => {
             tracing::warn!("the job vanished before it could be failed");
@@ -204,7 +274,10 @@ async fn fail(parts: &RunnerParts, job: &ExportJob, reason: crate::report::Failu
             return Action::EndedByPleo;
         }
         Err(error) => {
-            parts.metrics.inc("preflight_pleo_errors_total", &[("operation", "post_event")]);
+            parts.metrics.inc(
+                "preflight_pleo_errors_total",
+                &[("operation", "post_event")],
+            );
             tracing::error!(%error, "could not post `failed`; the journal keeps the verdict for the next attempt");
             return Action::Deferred(error.to_string());
         }
@@ -213,7 +286,10 @@ async fn fail(parts: &RunnerParts, job: &ExportJob, reason: crate::report::Failu
     // attempt (its answer lost), or Pleo (expiry, the user cancelling).
     let action = match confirm_failed(parts, job).await {
         Ok(confirmed) if confirmed.failure_reason_type.as_deref() == Some(reason.as_str()) => {
-            parts.metrics.inc("preflight_jobs_failed_total", &[("reason", reason.as_str())]);
+            parts.metrics.inc(
+                "preflight_jobs_failed_total",
+                &[("reason", reason.as_str())],
+            );
             Action::FailedEarly
         }
         Ok(_) => Action::EndedByPleo,
@@ -288,7 +364,10 @@ fn outcome(
     JobOutcome {
         job_id: job.id,
         company_id: job.company_id,
-        accounting_system: parts.companies.get(&job.company_id).map(|c| c.accounting_system.clone()),
+        accounting_system: parts
+            .companies
+            .get(&job.company_id)
+            .map(|c| c.accounting_system.clone()),
         plugin,
         verdict,
         action,

@@ -8,5 +8,11 @@ use crate::runner::Runner;
 
 /// Every metric in the Prometheus text format.
 pub async fn metrics(State(runner): State<Runner>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], runner.metrics().render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        runner.metrics().render(),
+    )
 }

@@ -18,14 +18,23 @@ pub struct ValidateRequest {
 
 /// Validates the job and answers with the verdict, the report and the
 /// exchanges; posts nothing to Pleo.
-pub async fn validate(State(runner): State<Runner>, body: Result<Json<ValidateRequest>, JsonRejection>) -> (StatusCode, Json<serde_json::Value>) {
+pub async fn validate(
+    State(runner): State<Runner>,
+    body: Result<Json<ValidateRequest>, JsonRejection>,
+) -> (StatusCode, Json<serde_json::Value>) {
     let request = match body {
         Ok(Json(request)) => request,
         Err(rejection) => return error(StatusCode::BAD_REQUEST, &rejection.body_text()),
     };
     match runner.validate_on_demand(request.job_id).await {
-        Ok(answer) => (StatusCode::OK, Json(serde_json::to_value(answer).expect("answers serialise"))),
-        Err(PleoError::NotFound { .. }) => error(StatusCode::NOT_FOUND, &format!("job {} not found in Pleo", request.job_id)),
+        Ok(answer) => (
+            StatusCode::OK,
+            Json(serde_json::to_value(answer).expect("answers serialise")),
+        ),
+        Err(PleoError::NotFound { .. }) => error(
+            StatusCode::NOT_FOUND,
+            &format!("job {} not found in Pleo", request.job_id),
+        ),
         Err(problem) => error(StatusCode::BAD_GATEWAY, &problem.to_string()),
     }
 }

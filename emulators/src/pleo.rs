@@ -1,0 +1,237 @@
+//! A local stand-in for Pleo's Export API v3.
+//!
+//! It follows pleo-api.md (cited by section throughout) and the shipped OpenAPI files under
+//! `emulators/openapi/pleo/`; `tests/openapi.rs` checks every answer against them.
+//!
+//! # Endpoints
+//!
+//! The base URL ([`PleoEmulator::url`]) stands for `https://external.pleo.io`:
+//!
+//! - E1 `GET /v3/export-jobs`: jobs of one company, filtered by `statuses`, oldest first,
+//!   cursor-paginated.
+//! - E2 `POST /v3/export-jobs`: create a job (409 while the company has an active one).
+//! - E3 `GET /v3/export-jobs/{jobId}`: one job.
+//! - E4 `POST /v3/export-job-events`: `started`, `failed`, `completed`,
+//!   `completed_with_errors`, checked against the state machine of §3.1 (422 otherwise).
+//! - E5 `GET /v3/export-jobs/{jobId}/items` and E6 `PUT /v3/export-jobs/{jobId}/items`:
+//!   the job's items and per-item results.
+//! - Anything else: 404 `NOT_FOUND`. Errors always carry an `ExceptionInfo` body.
+//!
+//! The data layer (E7 `GET /v3/export-items`) and the hidden E8/E9 are not served:
+//! pre-export validation runs before any item is fetched.
+//!
+//! # Credentials and faults
+//!
+//! Every route wants a [`Grant`]ed credential (401 otherwise) with the operation's
+//! [`Scope`] (403 otherwise); see [`PleoConfig::default`] for the demo credentials.
+//! [`Faults`] make a share of requests fail with 5xx or 429, answer slowly, or drop the
+//! connection, before authentication.
+//!
+//! # Layout
+//!
+//! `auth` (credentials, scopes, companies), `faults` (injection middleware and its PRNG),
+//! `jobs`, `events`, `items` (the endpoints), `lifecycle` (state machine and expiry),
+//! `model` (jobs, items and their JSON), `state` (the shared store), `seed` (seeding),
+//! `pagination` + `cursor` (§1.3), `query` + `request` (reading requests), `responses`
+//! (bodies and errors), `timestamps` and `base64` (formats done by hand).
+
+mod auth;
+mod base64;
+mod cursor;
+mod events;
+mod faults;
+mod items;
+mod jobs;
+mod lifecycle;
+mod model;
+mod pagination;
+mod query;
+mod request;
+mod responses;
+mod seed;
+mod state;
+mod timestamps;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::{get, post};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use self::auth::{Credential, Grant, Scope};
+pub use self::events::RecordedEvent;
+pub use self::faults::Faults;
+use self::model::Job;
+pub use self::model::JobStatus;
+pub use self::seed::SeedJob;
+use self::state::Shared;
+pub use crate::server::RecordedRequest;
+use crate::server::{self, RequestLog, Running};
+
+/// Port `preflight emulate pleo` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 4010;
+/// Organisation-level bearer token with every export scope (multi-entity: must pass
+/// `company_id`).
+pub const DEMO_ORG_TOKEN: &str = "pleo-demo-org-token";
+/// API key (Basic `base64("<key>:")`) with every export scope, organisation-level.
+pub const DEMO_API_KEY: &str = "pleo-demo-api-key";
+
+/// `expiresIn` of new jobs unless configured otherwise: the value of Pleo's webhook example
+/// (pleo-api.md §4.1, §7).
+const DEFAULT_EXPIRES_IN: u32 = 3_600;
+
+/// How a Pleo emulator behaves.
+#[derive(Clone, Debug)]
+pub struct PleoConfig {
+    /// The credentials accepted, with their scopes and companies.
+    pub grants: Vec<Grant>,
+    /// Faults active from the start; see [`PleoEmulator::set_faults`] to change them.
+    pub faults: Faults,
+    /// `expiresIn` of jobs created through the API or seeded without one (seconds).
+    pub default_expires_in: u32,
+}
+
+impl Default for PleoConfig {
+    /// [`DEMO_ORG_TOKEN`] as a bearer token and [`DEMO_API_KEY`] as an API key, both
+    /// organisation-level with every scope; no faults; jobs expire after an hour.
+    fn default() -> Self {
+        Self {
+            grants: vec![
+                Grant::organisation(Credential::Bearer(DEMO_ORG_TOKEN.to_owned())),
+                Grant::organisation(Credential::ApiKey(DEMO_API_KEY.to_owned())),
+            ],
+            faults: Faults::default(),
+            default_expires_in: DEFAULT_EXPIRES_IN,
+        }
+    }
+}
+
+/// A running Pleo emulator; it stops when dropped or on [`PleoEmulator::shutdown`].
+#[derive(Debug)]
+pub struct PleoEmulator {
+    shared: Arc<Shared>,
+    log: RequestLog,
+    server: Running,
+}
+
+impl PleoEmulator {
+    /// Starts an emulator on `listen` (port 0 picks a free port). It accepts requests as
+    /// soon as this returns.
+    pub async fn start(config: PleoConfig, listen: SocketAddr) -> std::io::Result<PleoEmulator> {
+        let shared = Arc::new(Shared::new(config));
+        let log = RequestLog::new();
+        let server = server::serve(log.wrap(router(Arc::clone(&shared))), listen).await?;
+        tracing::info!(url = %server.url(), "Pleo emulator listening");
+        Ok(Self {
+            shared,
+            log,
+            server,
+        })
+    }
+
+    /// The base URL clients are configured with, e.g. `http://127.0.0.1:4010`.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// The bound address, with the real port when port 0 was requested.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Creates a job with `number_of_items` items, as if a user had pressed **Export**, and
+    /// returns its id. Each job's `createdAt` is later than the previous one's.
+    pub fn seed_job(&self, job: SeedJob) -> Uuid {
+        let default_expires_in = self.shared.config.default_expires_in;
+        self.shared
+            .with_store(|store, now| seed::insert(store, job, default_expires_in, now))
+    }
+
+    /// Seeds the jobs of a seed file, `{"jobs": [{"companyId": "…", "vendorBasedBookkeeping":
+    /// false, "numberOfItems": 3, "isInteractive": true, "status": "pending", "expiresIn":
+    /// 3600}]}`, where only `companyId` is required. Returns the new ids in file order;
+    /// nothing is seeded if the file is invalid, and the error names the offending field.
+    pub fn seed_from_json(&self, json: &str) -> Result<Vec<Uuid>, String> {
+        let jobs = seed::parse(json)?;
+        Ok(jobs.into_iter().map(|job| self.seed_job(job)).collect())
+    }
+
+    /// The job as `ExportJobV3` JSON, exactly as E3 would return it inside `data`.
+    pub fn job(&self, id: Uuid) -> Option<Value> {
+        self.shared
+            .with_store(|store, _| store.job(id).map(Job::to_json))
+    }
+
+    /// Serves job `id` malformed from now on: each field of `fields` replaces
+    /// the real one, and a `null` removes it (e.g. `{"status": "done"}` or
+    /// `{"numberOfItems": null}`). The job's state is untouched. Returns false
+    /// for an unknown job.
+    pub fn corrupt_job(&self, id: Uuid, fields: serde_json::Map<String, Value>) -> bool {
+        self.shared.with_store(|store, _| {
+            store
+                .job_mut(id)
+                .map(|job| job.corruption.extend(fields))
+                .is_some()
+        })
+    }
+
+    /// The job's items as `ExportJobItemV3` JSON, in creation order; empty for an unknown job.
+    pub fn items(&self, id: Uuid) -> Vec<Value> {
+        self.shared
+            .with_store(|store, _| store.job(id).map(Job::items_json).unwrap_or_default())
+    }
+
+    /// Every `POST /v3/export-job-events` that reached the handler, oldest first, whatever
+    /// the answer; requests refused by a fault or by authentication are not included.
+    pub fn events(&self) -> Vec<RecordedEvent> {
+        self.shared.events()
+    }
+
+    /// Replaces the active faults; requests arriving from now on see the new ones, and the
+    /// pseudo-random sequence restarts from the new seed.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.set_faults(faults);
+    }
+
+    /// Every request received so far (up to the newest 10,000), rejected ones included.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.log.snapshot()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.log.clear();
+    }
+
+    /// Stops the emulator and waits until it has stopped.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// The API routes behind the credential gate, with Pleo-style 404/405 answers, all behind
+/// fault injection.
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v3/export-jobs", get(jobs::list).post(jobs::create))
+        .route("/v3/export-jobs/{job_id}", get(jobs::get_one))
+        .route(
+            "/v3/export-jobs/{job_id}/items",
+            get(items::list).put(items::update),
+        )
+        .route("/v3/export-job-events", post(events::create))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            auth::gate,
+        ))
+        .fallback(responses::route_not_found)
+        .method_not_allowed_fallback(responses::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            faults::inject,
+        ))
+        .with_state(shared)
+}

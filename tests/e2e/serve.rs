@@ -1,0 +1,265 @@
+//! `preflight serve` as an operator runs it: the binary against the Pleo and
+//! Xero emulators, its operator API over TCP, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use preflight_emulators::pleo::{self, JobStatus, PleoConfig, PleoEmulator, SeedJob};
+use preflight_emulators::xero;
+
+use crate::support;
+
+const PREFLIGHT: &str = env!("CARGO_BIN_EXE_preflight");
+
+fn operator_config(
+    pleo_url: &str,
+    xero_url: &str,
+    company: uuid::Uuid,
+    state: &std::path::Path,
+) -> String {
+    format!(
+        r#"
+[pleo]
+baseUrl = "{pleo_url}"
+auth = {{ type = "apiKey", key = "{key}" }}
+pollIntervalSecs = 1
+
+[runner]
+stateDir = "{state}"
+retryDelayMs = 100
+
+[[companies]]
+companyId = "{company}"
+accountingSystem = "xero"
+baseUrl = "{xero_url}"
+tenantId = "{tenant}"
+credentials = {{ type = "bearer", token = "{token}" }}
+settings = {{ organisationName = "Acme ApS", accounts = {{ expenses = "429", contra = "800" }} }}
+"#,
+        key = pleo::DEMO_API_KEY,
+        state = state.display(),
+        tenant = xero::DEMO_TENANT_ID,
+        token = xero::DEMO_ACCESS_TOKEN,
+    )
+}
+
+async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_processes_jobs_and_answers_the_operator_api() {
+    let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
+        .await
+        .unwrap();
+    let xero = support::xero_emulator(&[]).await;
+    let company = uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0777);
+    let job = pleo.seed_job(SeedJob {
+        company_id: company,
+        vendor_based_bookkeeping: false,
+        number_of_items: 2,
+        is_interactive: true,
+        status: JobStatus::Pending,
+        expires_in: None,
+    });
+    let state = support::temp_dir("serve");
+    let config_path = state.join("preflight.toml");
+    std::fs::write(
+        &config_path,
+        operator_config(&pleo.url(), &xero.url(), company, &state.join("state")),
+    )
+    .unwrap();
+
+    let mut child = Command::new(PREFLIGHT)
+        .args([
+            "serve",
+            "--config",
+            config_path.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--log-level",
+            "info",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let api = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line {first:?}"))
+        .to_owned();
+    let http = reqwest::Client::new();
+
+    let health = http.get(format!("{api}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    eventually("readiness", async || {
+        (http
+            .get(format!("{api}/readyz"))
+            .send()
+            .await
+            .ok()?
+            .status()
+            == 200)
+            .then_some(())
+    })
+    .await;
+    let outcome = eventually("the job's outcome", async || {
+        let outcomes: serde_json::Value = http
+            .get(format!("{api}/v1/outcomes"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        outcomes
+            .as_array()?
+            .iter()
+            .find(|o| o["job_id"] == job.to_string())
+            .cloned()
+    })
+    .await;
+    assert_eq!(outcome["action"], "handed_over");
+    assert_eq!(pleo.job(job).unwrap()["status"], "in_progress");
+
+    let metrics = http
+        .get(format!("{api}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("preflight_jobs_claimed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("preflight_jobs_handed_over_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains("preflight_validation_seconds_bucket{plugin=\"xero 0.1.0\",le=\"+Inf\"} 1"),
+        "{metrics}"
+    );
+
+    let plugins: serde_json::Value = http
+        .get(format!("{api}/v1/plugins"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(plugins[0]["accountingSystem"], "xero");
+
+    // On demand: no claim, no event.
+    let events_before = pleo.events().len();
+    let answer = http
+        .post(format!("{api}/v1/validate"))
+        .json(&serde_json::json!({"jobId": job}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let answer: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(answer["verdict"]["verdict"], "proceed");
+    assert!(
+        answer["outcome"]["report"]["checks"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 5
+    );
+    assert_eq!(
+        pleo.events().len(),
+        events_before,
+        "on-demand validation posts nothing"
+    );
+    let missing = http
+        .post(format!("{api}/v1/validate"))
+        .json(&serde_json::json!({"jobId": uuid::Uuid::from_u128(9)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let malformed = http
+        .post(format!("{api}/v1/validate"))
+        .header("content-type", "application/json")
+        .body("{\"job\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "a clean stop on SIGTERM");
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
+    let job_line = logs
+        .lines()
+        .find(|line| line.contains(&job.to_string()))
+        .unwrap_or_else(|| panic!("no log line names the job:\n{logs}"));
+    let parsed: serde_json::Value = serde_json::from_str(job_line).expect("JSON log lines");
+    assert!(
+        parsed.to_string().contains(&company.to_string()),
+        "log lines carry the company: {job_line}"
+    );
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn serve_refuses_a_config_naming_the_company_and_field() {
+    let state = support::temp_dir("serve-bad");
+    let company = uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0778);
+    let config = operator_config("http://127.0.0.1:9", "http://127.0.0.1:9", company, &state)
+        .replace("tenantId", "tenant");
+    let path = state.join("bad.toml");
+    std::fs::write(&path, config).unwrap();
+    let output = Command::new(PREFLIGHT)
+        .args(["serve", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("companies[0] (company {company})"))
+            && stderr.contains("unknown field `tenant`"),
+        "{stderr}"
+    );
+
+    let bad_settings = operator_config("http://127.0.0.1:9", "http://127.0.0.1:9", company, &state)
+        .replace("expenses = \"429\"", "expenses = \"4 29\"");
+    std::fs::write(&path, bad_settings).unwrap();
+    let output = Command::new(PREFLIGHT)
+        .args(["serve", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&company.to_string()) && stderr.contains("settings.accounts.expenses"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&state);
+}
