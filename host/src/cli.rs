@@ -45,7 +45,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// Log filter in `tracing` syntax (e.g. `info`, `preflight=debug`);
-    /// defaults to $RUST_LOG, else `warn`.
+    /// defaults to $RUST_LOG, else `warn` (`error` for `demo`).
     #[arg(long, global = true, value_name = "FILTER")]
     pub log_level: Option<String>,
     /// Log line format, written to stderr.
@@ -94,13 +94,24 @@ pub async fn run(cli: Cli) -> ExitCode {
     ExitCode::from(code)
 }
 
+impl Cli {
+    /// The log filter when neither `--log-level` nor `RUST_LOG` sets one: the
+    /// demo's expected failures would otherwise log warnings over its table.
+    pub fn default_log_level(&self) -> &'static str {
+        match self.command {
+            Command::Demo(_) => "error",
+            _ => "warn",
+        }
+    }
+}
+
 /// Installs the tracing subscriber on stderr.
-pub fn init_tracing(args: &LogArgs) {
+pub fn init_tracing(args: &LogArgs, default_level: &str) {
     let filter = args
         .log_level
         .clone()
         .or_else(|| std::env::var("RUST_LOG").ok())
-        .unwrap_or_else(|| "warn".to_owned());
+        .unwrap_or_else(|| default_level.to_owned());
     let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|error| {
         eprintln!("warning: ignoring log filter '{filter}': {error}");
         tracing_subscriber::EnvFilter::new("warn")

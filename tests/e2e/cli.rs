@@ -443,3 +443,28 @@ fn demo_reaches_every_expected_outcome() {
             .any(|row| row["reason"] == "accounting_system_timeout")
     );
 }
+
+#[test]
+fn bench_quick_prints_every_figure_as_json() {
+    // Keeps the benchmarks from rotting; figures are printed, never asserted.
+    let output = preflight(&["bench", "--quick", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let figures: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).expect("a JSON array");
+    assert!(figures.len() >= 2);
+    for figure in &figures {
+        for key in ["name", "median", "p10", "p90", "unit"] {
+            assert!(figure.get(key).is_some(), "{figure} lacks {key}");
+        }
+        assert!(
+            figure["p10"].as_f64() <= figure["median"].as_f64()
+                && figure["median"].as_f64() <= figure["p90"].as_f64(),
+            "{figure}"
+        );
+    }
+    assert!(
+        figures
+            .iter()
+            .any(|f| f["name"].as_str().unwrap().starts_with("host overhead"))
+    );
+}

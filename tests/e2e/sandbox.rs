@@ -146,3 +146,61 @@ async fn a_broken_component_is_refused_with_its_name() {
         .expect_err("empty is refused");
     assert!(error.to_string().starts_with("empty.wasm:"), "{error}");
 }
+
+#[tokio::test]
+async fn an_infinite_loop_is_stopped_at_the_wall_time_limit() {
+    let runtime = support::runtime();
+    let spinning = support::plugin_from(&runtime, hostile::INFINITE_LOOP).await;
+    let emulator = support::xero_emulator(&[]).await;
+    let config = support::xero_config(&emulator.url());
+    let limits = preflight::Limits {
+        wall_time: std::time::Duration::from_millis(300),
+        ..preflight::Limits::default()
+    };
+    let error = spinning
+        .validate_with(&support::job(false), &config, &limits)
+        .await
+        .expect_err("a loop never finishes");
+    assert_eq!(error.plugin, "hostile-infinite-loop 0.1.0");
+    assert_eq!(
+        error.fault,
+        Fault::Limit("wall-time limit of 300 ms".to_owned())
+    );
+
+    let xero = support::xero_plugin(&runtime).await;
+    assert!(
+        xero.validate(&support::job(false), &config)
+            .await
+            .unwrap()
+            .verdict
+            .proceeds(),
+        "the host keeps serving"
+    );
+}
+
+#[tokio::test]
+async fn a_memory_hog_is_stopped_at_the_memory_limit() {
+    let runtime = support::runtime();
+    let hog = support::plugin_from(&runtime, hostile::MEMORY_HOG).await;
+    let emulator = support::xero_emulator(&[]).await;
+    let config = support::xero_config(&emulator.url());
+    let error = hog
+        .validate(&support::job(false), &config)
+        .await
+        .expect_err("the hog dies");
+    assert_eq!(error.plugin, "hostile-memory-hog 0.1.0");
+    assert_eq!(
+        error.fault,
+        Fault::Limit("memory limit of 64 MiB".to_owned())
+    );
+
+    let xero = support::xero_plugin(&runtime).await;
+    assert!(
+        xero.validate(&support::job(false), &config)
+            .await
+            .unwrap()
+            .verdict
+            .proceeds(),
+        "the host keeps serving"
+    );
+}

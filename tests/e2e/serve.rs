@@ -263,3 +263,36 @@ fn serve_refuses_a_config_naming_the_company_and_field() {
     );
     let _ = std::fs::remove_dir_all(&state);
 }
+
+#[tokio::test]
+async fn the_serve_example_files_load() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/serve");
+    let config = preflight::operator::OperatorConfig::from_toml(
+        &std::fs::read_to_string(dir.join("preflight.toml")).unwrap(),
+    )
+    .expect("the example configuration is valid");
+    assert_eq!(config.pleo.base_url.as_str(), "http://127.0.0.1:4010/");
+    assert_eq!(config.polled_companies().len(), 2);
+    let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
+        .await
+        .unwrap();
+    let jobs = pleo
+        .seed_from_json(&std::fs::read_to_string(dir.join("jobs.json")).unwrap())
+        .expect("the seed file is valid");
+    assert_eq!(jobs.len(), 2);
+    let companies: Vec<uuid::Uuid> = jobs
+        .iter()
+        .map(|job| {
+            pleo.job(*job).unwrap()["companyId"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let polled = config.polled_companies();
+    assert!(
+        companies.iter().all(|company| polled.contains(company)),
+        "every seeded job's company is polled"
+    );
+}

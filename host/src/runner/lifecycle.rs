@@ -17,7 +17,9 @@ pub(super) async fn process(
     job: ExportJob,
     resumed: bool,
 ) -> Option<JobOutcome> {
-    let span = tracing::info_span!("job", job = %job.id, company = %job.company_id);
+    // At ERROR level so the job and company ride along on every line about
+    // the job, whatever level the operator filters at.
+    let span = tracing::error_span!("job", job = %job.id, company = %job.company_id);
     async move {
         let started = Instant::now();
         if !resumed {
