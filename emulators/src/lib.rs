@@ -10,6 +10,12 @@
 //! - [`pleo`]: Pleo's Export API v3 (`/v3/export-jobs…`, `/v3/export-job-events`): export
 //!   jobs, their items and the job state machine, with bearer/API-key auth, scopes,
 //!   cursor pagination and injectable [`pleo::Faults`].
+//! - [`quickbooks`]: QuickBooks Online's accounting API
+//!   (`/v3/company/{realmId}/…`), with switchable failure scenarios.
+//! - [`fortnox`]: Fortnox's API (`/3/…`), with switchable failure scenarios.
+//! - [`business_central`]: Microsoft Dynamics 365 Business Central's API
+//!   (`/v2.0/{tenant}/{environment}/api/v2.0/…`), with switchable failure
+//!   scenarios.
 //! - [`xero`]: Xero's identity API (`/connections`) and accounting API (`/api.xro/2.0/…`),
 //!   with switchable failure [`xero::Scenario`]s.
 //!
@@ -17,6 +23,9 @@
 //! `url`, `requests` and `shutdown`; the accounting systems switch failure `Scenario`s with
 //! `set_scenarios`, Pleo switches [`pleo::Faults`] with `set_faults`.
 
+pub mod business_central;
+pub mod fortnox;
 pub mod pleo;
+pub mod quickbooks;
 pub mod server;
 pub mod xero;

@@ -4,8 +4,8 @@
 //! # Layout
 //!
 //! - `support`: starting runtimes, loading plugins, jobs and configurations;
-//! - `xero`: the Xero validator against the Xero emulator, one case per
-//!   scenario;
+//! - `xero`, `quickbooks`, `fortnox`, `business_central`: each validator
+//!   against its emulator, one case per scenario;
 //! - `lifecycle`: detect, claim, validate, fail early or hand over, against
 //!   the Pleo emulator, with races, restarts and injected faults;
 //! - `sandbox`: what a misbehaving plugin can and cannot do;
@@ -13,8 +13,11 @@
 //! - `cli`: `preflight check`, `emulate`, `plugins` and `demo` as a user runs
 //!   them, including the `examples/xero` walkthrough.
 
+mod business_central;
 mod cli;
+mod fortnox;
 mod lifecycle;
+mod quickbooks;
 mod sandbox;
 mod serve;
 mod support;

@@ -1,0 +1,1 @@
+//! Placeholder: the business_central emulator is being written.

@@ -1,0 +1,1 @@
+//! Placeholder: the fortnox emulator is being written.

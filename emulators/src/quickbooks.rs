@@ -1,0 +1,1 @@
+//! Placeholder: the quickbooks emulator is being written.

@@ -1,0 +1,1 @@
+//! Placeholder: the business_central end-to-end tests are being written.

@@ -1,0 +1,1 @@
+//! Placeholder: the fortnox end-to-end tests are being written.

@@ -1,0 +1,1 @@
+//! Placeholder: the quickbooks end-to-end tests are being written.
