@@ -39,6 +39,14 @@ fn main() {
     let plugins = members(&guest.join("plugins"));
     for name in &plugins {
         let wasm = component(&out_dir, "preflight-plugin-", name);
+        // Plugin size is a figure authors watch; cargo shows build-script
+        // warnings of workspace packages, so the build prints it.
+        let size = fs::metadata(&wasm).map(|meta| meta.len()).unwrap_or(0);
+        println!(
+            "cargo:warning=plugin {name}: {} KB ({})",
+            size.div_ceil(1024),
+            wasm.display()
+        );
         writeln!(
             code,
             "    /// The `{name}` plugin.\n    pub const {const_name}: Artifact = Artifact {{ name: {name:?}, path: {path:?}, bytes: include_bytes!({path:?}) }};",

@@ -16,6 +16,7 @@
 //! - [`business_central`]: Microsoft Dynamics 365 Business Central's API
 //!   (`/v2.0/{tenant}/{environment}/api/v2.0/…`), with switchable failure
 //!   scenarios.
+//! - [`probe`]: an echoing and redirecting server for the sandbox tests.
 //! - [`xero`]: Xero's identity API (`/connections`) and accounting API (`/api.xro/2.0/…`),
 //!   with switchable failure [`xero::Scenario`]s.
 //!
@@ -26,6 +27,7 @@
 pub mod business_central;
 pub mod fortnox;
 pub mod pleo;
+pub mod probe;
 pub mod quickbooks;
 pub mod server;
 pub mod xero;

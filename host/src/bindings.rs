@@ -15,6 +15,8 @@ mod generated {
         world: "preflight:plugin/plugin@0.1.0",
         imports: {
             "preflight:plugin/http.send": async,
+            // Trappable so that a plugin flooding the log is stopped.
+            "preflight:plugin/log.log": trappable,
         },
         exports: { default: async },
     });

@@ -266,8 +266,9 @@ impl IntegrationConfig {
     }
 }
 
-/// A secret given inline or by the name of an environment variable.
-fn secret(
+/// A secret given inline or by the name of an environment variable; errors
+/// name `inline_field` or `env_field`.
+pub(crate) fn secret(
     inline: Option<String>,
     env: Option<String>,
     inline_field: &str,

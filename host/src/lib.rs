@@ -13,6 +13,7 @@
 //! - [`bindings`]: the host side of the WIT contract (the one `bindgen!`);
 //! - [`engine`]: the wasmtime engine, linker, epoch ticker and HTTP client
 //!   ([`Runtime`]);
+//! - [`gate`]: what a component may import and must export, checked at load;
 //! - [`plugin`]: compile once, instantiate per validation, contain faults
 //!   ([`Plugin`]);
 //! - [`sandbox`]: what a plugin gets: the store data, `log`, and
@@ -34,6 +35,7 @@ pub mod bundled;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod gate;
 pub mod job;
 pub mod limits;
 pub mod metrics;

@@ -19,7 +19,7 @@ pub struct Limits {
     pub response_bytes: usize,
     /// Size of the report a plugin returns (ids, messages, hints), in bytes.
     pub report_bytes: usize,
-    /// Log volume per validation, in bytes; lines past it are dropped.
+    /// Log volume per validation, in bytes.
     pub log_bytes: usize,
 }
 
@@ -46,6 +46,8 @@ pub enum Limit {
     WallTime,
     /// [`Limits::report_bytes`].
     ReportSize,
+    /// [`Limits::log_bytes`].
+    LogVolume,
 }
 
 impl Limit {
@@ -55,6 +57,7 @@ impl Limit {
             Limit::Memory => format!("memory limit of {} MiB", limits.memory_bytes >> 20),
             Limit::WallTime => format!("wall-time limit of {} ms", limits.wall_time.as_millis()),
             Limit::ReportSize => format!("report-size limit of {} KiB", limits.report_bytes >> 10),
+            Limit::LogVolume => format!("log limit of {} KiB", limits.log_bytes >> 10),
         }
     }
 }

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{ConfigError, IntegrationConfig, Secret};
+use crate::config::{ConfigError, IntegrationConfig, secret};
 use crate::pleo::PleoAuth;
 
 /// The whole file, validated.
@@ -326,28 +326,6 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
         handover_url,
         handover_command: raw.handover_command,
     })
-}
-
-fn secret(
-    inline: Option<String>,
-    env: Option<String>,
-    inline_field: &str,
-    env_field: &str,
-) -> Result<Secret, ConfigError> {
-    match (inline, env) {
-        (Some(value), None) if !value.is_empty() => Ok(Secret::new(value)),
-        (None, Some(variable)) => match std::env::var(&variable) {
-            Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
-            _ => Err(error_at(
-                env_field,
-                format!("environment variable {variable} is not set"),
-            )),
-        },
-        _ => Err(error_at(
-            inline_field,
-            format!("give exactly one of {inline_field} or {env_field}"),
-        )),
-    }
 }
 
 #[cfg(test)]

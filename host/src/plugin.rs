@@ -70,8 +70,17 @@ pub enum LoadError {
         /// wasmtime's error.
         error: wasmtime::Error,
     },
-    /// Imports something the host does not grant, or does not export the
-    /// `preflight:plugin/plugin@0.1.0` world.
+    /// Refused by the capability gate: an import the host does not grant, an
+    /// unsupported contract version, or the wrong world.
+    #[error("{source_name}: refused: {error}")]
+    Gate {
+        /// Where the bytes came from.
+        source_name: String,
+        /// What the gate found.
+        error: crate::gate::GateError,
+    },
+    /// Passed the gate but does not link against the contract (a function
+    /// of the wrong type, a missing export).
     #[error("{source_name}: does not fit the preflight:plugin@0.1.0 contract: {error:#}")]
     Contract {
         /// Where the bytes came from.
@@ -151,6 +160,10 @@ impl Runtime {
                 source_name: source_name.to_owned(),
                 error,
             })?;
+        crate::gate::check(&component, self.engine()).map_err(|error| LoadError::Gate {
+            source_name: source_name.to_owned(),
+            error,
+        })?;
         let contract = |error| LoadError::Contract {
             source_name: source_name.to_owned(),
             error,

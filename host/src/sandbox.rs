@@ -39,7 +39,6 @@ pub struct PluginCtx {
     /// epoch callback so a trap can be explained.
     pub(crate) hit: Option<Limit>,
     log_bytes: usize,
-    logs_dropped: u64,
     pub(crate) outbound: outbound::Outbound,
 }
 
@@ -76,7 +75,6 @@ impl PluginCtx {
             limits,
             hit: None,
             log_bytes: 0,
-            logs_dropped: 0,
             outbound,
         }
     }
@@ -145,15 +143,15 @@ impl ResourceLimiter for PluginCtx {
 }
 
 impl wit_log::Host for PluginCtx {
-    fn log(&mut self, level: wit_log::Level, message: String) {
-        if self.log_bytes + message.len() > self.limits.log_bytes {
-            if self.logs_dropped == 0 {
-                tracing::warn!(plugin = %self.label, job = %self.job_id, limit = self.limits.log_bytes, "plugin log limit reached; dropping further lines");
-            }
-            self.logs_dropped += 1;
-            return;
-        }
+    fn log(&mut self, level: wit_log::Level, message: String) -> wasmtime::Result<()> {
         self.log_bytes += message.len();
+        if self.log_bytes > self.limits.log_bytes {
+            // A plugin that floods the log is broken or hostile: stop it
+            // rather than let it fill the operator's disk.
+            self.hit = Some(Limit::LogVolume);
+            return Err(wasmtime::Error::msg("log limit reached"));
+        }
+        let message = self.outbound.redact(&message);
         let (plugin, job) = (&*self.label, self.job_id.as_str());
         match level {
             wit_log::Level::Trace => tracing::trace!(plugin, job, "{message}"),
@@ -162,6 +160,7 @@ impl wit_log::Host for PluginCtx {
             wit_log::Level::Warn => tracing::warn!(plugin, job, "{message}"),
             wit_log::Level::Error => tracing::error!(plugin, job, "{message}"),
         }
+        Ok(())
     }
 }
 

@@ -204,3 +204,138 @@ async fn a_memory_hog_is_stopped_at_the_memory_limit() {
         "the host keeps serving"
     );
 }
+
+async fn fault_of(path: &str) -> preflight::PluginError {
+    let runtime = support::runtime();
+    let plugin = support::plugin_from(&runtime, path).await;
+    let emulator = support::xero_emulator(&[]).await;
+    let error = plugin
+        .validate(&support::job(false), &support::xero_config(&emulator.url()))
+        .await
+        .expect_err("a hostile plugin faults");
+    // The same runtime still validates the next job with a good plugin.
+    let xero = support::xero_plugin(&runtime).await;
+    let next = xero
+        .validate(&support::job(false), &support::xero_config(&emulator.url()))
+        .await
+        .expect("the host keeps serving");
+    assert!(next.verdict.proceeds(), "{:?}", next.verdict);
+    error
+}
+
+#[tokio::test]
+async fn a_stack_overflow_is_a_fault_naming_the_plugin() {
+    let error = fault_of(hostile::STACK_OVERFLOW).await;
+    assert_eq!(error.plugin, "hostile-stack-overflow 0.1.0");
+    assert_eq!(error.fault, Fault::Trap("stack overflow".to_owned()));
+}
+
+#[tokio::test]
+async fn an_oversized_report_is_refused_naming_the_limit() {
+    let error = fault_of(hostile::HUGE_REPORT).await;
+    assert_eq!(
+        error.fault,
+        Fault::Limit("report-size limit of 256 KiB".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_log_flood_is_stopped_at_the_log_limit() {
+    let error = fault_of(hostile::LOG_FLOOD).await;
+    assert_eq!(error.fault, Fault::Limit("log limit of 64 KiB".to_owned()));
+}
+
+#[tokio::test]
+async fn components_asking_for_more_than_granted_are_refused_at_load() {
+    let runtime = support::runtime();
+    for (path, expected) in [
+        (hostile::SOCKETS, "refused: imports wasi:sockets/"),
+        (
+            hostile::WRONG_WORLD,
+            "refused: exports the wrong world: expected preflight:plugin/validator@0.1.0, found [greet]",
+        ),
+    ] {
+        let bytes = std::fs::read(path).unwrap();
+        let error = runtime
+            .load(path, &bytes, Vec::new())
+            .await
+            .expect_err("refused");
+        let text = error.to_string();
+        assert!(text.starts_with(path) && text.contains(expected), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_plugin_never_sees_the_credentials_the_host_attaches() {
+    let runtime = support::runtime();
+    let plugin = support::plugin_from(&runtime, hostile::ECHO_CREDENTIALS).await;
+    let probe = preflight_emulators::probe::ProbeServer::start(support::loopback())
+        .await
+        .unwrap();
+    let token = "s3cr3t-token-of-acme";
+    let mut config = support::xero_config(&probe.url());
+    config.credentials =
+        preflight::config::Credentials::Bearer(preflight::config::Secret::new(token));
+    let outcome = plugin
+        .validate(&support::job(false), &config)
+        .await
+        .expect("echoing is not a fault");
+
+    // The server received the token: the host attached it.
+    let requests = probe.requests();
+    assert_eq!(
+        requests.len(),
+        1,
+        "the request with the plugin's own Authorization was refused before sending"
+    );
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
+    // The plugin saw none of it, in the body or the headers of the echo.
+    let seen = &outcome.report.checks[0].message;
+    assert!(
+        seen.contains("[redacted]") && !seen.contains(token),
+        "{seen}"
+    );
+    assert!(!serde_json::to_string(&outcome).unwrap().contains(token));
+    let own = &outcome.report.checks[1].message;
+    assert!(
+        own.contains("InvalidRequest") && own.contains("authorization"),
+        "{own}"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_forbidden_origin_is_not_followed() {
+    let runtime = support::runtime();
+    let plugin = support::plugin_from(&runtime, hostile::REDIRECT).await;
+    let allowed = preflight_emulators::probe::ProbeServer::start(support::loopback())
+        .await
+        .unwrap();
+    let forbidden = preflight_emulators::probe::ProbeServer::start(support::loopback())
+        .await
+        .unwrap();
+    let mut config = support::xero_config(&allowed.url());
+    config.settings = serde_json::json!({ "target": format!("{}/echo", forbidden.url()) });
+    let outcome = plugin
+        .validate(&support::job(false), &config)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        outcome.report.checks[0].message, "302",
+        "the redirect reaches the plugin as it is"
+    );
+    let follow = &outcome.report.checks[1];
+    assert!(
+        follow.message.contains("Denied(") && follow.message.contains("is not granted"),
+        "{}",
+        follow.message
+    );
+    assert!(
+        forbidden.requests().is_empty(),
+        "no request ever reached the forbidden origin"
+    );
+    assert_eq!(allowed.requests().len(), 1);
+}

@@ -216,10 +216,16 @@ pub mod __private {
         config: IntegrationConfig,
     ) -> bindings::preflight::plugin::types::Report {
         let info = V::info();
-        let rule = format!("{}.settings", info.name);
-        let settings = match settings::parse::<V::Settings>(&config.settings) {
+        let parsed = settings::parse::<V::Settings>(&config.settings).and_then(|settings| {
+            match V::check_settings(&settings).into_iter().next() {
+                Some(error) => Err(error),
+                None => Ok(settings),
+            }
+        });
+        let settings = match parsed {
             Ok(settings) => settings,
             Err(error) => {
+                let rule = format!("{}.settings", info.name);
                 let mut report = Report::new();
                 report.push(settings::error_check(
                     &rule,
@@ -229,15 +235,6 @@ pub mod __private {
                 return report.into();
             }
         };
-        if let Some(error) = V::check_settings(&settings).into_iter().next() {
-            let mut report = Report::new();
-            report.push(settings::error_check(
-                &rule,
-                &info.accounting_system,
-                &error,
-            ));
-            return report.into();
-        }
         let config = Config {
             accounting_system: config.accounting_system,
             base_url: config.base_url.trim_end_matches('/').to_owned(),

@@ -203,7 +203,7 @@ impl Outbound {
             .await
             .map_err(transport_error)?;
         let status = response.status().as_u16();
-        let headers = response
+        let headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .filter(|(name, _)| *name != reqwest::header::SET_COOKIE)
@@ -228,12 +228,74 @@ impl Outbound {
             }
             body.extend_from_slice(&chunk);
         }
+        let headers = headers
+            .into_iter()
+            .map(|(name, value): (String, String)| (name, self.redact(&value)))
+            .collect();
         Ok(wit_http::Response {
             status,
             headers,
-            body,
+            body: self.redact_bytes(body),
         })
     }
+}
+
+impl Outbound {
+    /// The secret values of the company's credentials.
+    fn secrets(&self) -> Vec<&str> {
+        match &self.grants.credentials {
+            Credentials::None => Vec::new(),
+            Credentials::Bearer(token) => vec![token.expose()],
+            Credentials::Header { value, .. } => vec![value.expose()],
+        }
+    }
+
+    /// `text` with every credential value replaced: a server that echoes the
+    /// request (or an error that quotes it) must not hand the plugin a secret.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        self.secrets()
+            .into_iter()
+            .filter(|secret| !secret.is_empty())
+            .fold(text.to_owned(), |text, secret| {
+                text.replace(secret, REDACTED)
+            })
+    }
+
+    /// [`Outbound::redact`] for a body that need not be text.
+    fn redact_bytes(&self, body: Vec<u8>) -> Vec<u8> {
+        let secrets: Vec<&[u8]> = self
+            .secrets()
+            .into_iter()
+            .map(str::as_bytes)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if secrets.iter().all(|secret| !contains(&body, secret)) {
+            return body;
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut rest = body.as_slice();
+        'scan: while let Some((&first, tail)) = rest.split_first() {
+            for secret in &secrets {
+                if let Some(after) = rest.strip_prefix(*secret) {
+                    out.extend_from_slice(REDACTED.as_bytes());
+                    rest = after;
+                    continue 'scan;
+                }
+            }
+            out.push(first);
+            rest = tail;
+        }
+        out
+    }
+}
+
+/// What a credential is replaced by in anything the plugin receives.
+const REDACTED: &str = "[redacted]";
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 /// Sets the company's credentials on a request bound for the home origin.
@@ -285,7 +347,17 @@ impl wit_http::Host for PluginCtx {
         let method = format!("{:?}", request.method).to_ascii_uppercase();
         let started = Instant::now();
         let result = match self.outbound.prepare(&request) {
-            Ok((prepared, _home)) => self.outbound.execute(prepared).await,
+            Ok((prepared, _home)) => {
+                self.outbound
+                    .execute(prepared)
+                    .await
+                    .map_err(|error| match error {
+                        HttpError::Unreachable(text) => {
+                            HttpError::Unreachable(self.outbound.redact(&text))
+                        }
+                        other => other,
+                    })
+            }
             Err(refused) => {
                 tracing::warn!(plugin = %self.label, job = %self.job_id, url = %request.url, error = ?refused, "outbound request refused");
                 return Err(refused);
