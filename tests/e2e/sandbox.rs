@@ -339,3 +339,68 @@ async fn a_redirect_to_a_forbidden_origin_is_not_followed() {
     );
     assert_eq!(allowed.requests().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_plugins_running_alongside_leave_normal_verdicts_unchanged() {
+    let runtime = support::runtime();
+    let xero = std::sync::Arc::new(support::xero_plugin(&runtime).await);
+    let good = support::xero_emulator(&[]).await;
+    let bad = support::xero_emulator(&[preflight_emulators::xero::Scenario::AccountsMissing]).await;
+    let (good_config, bad_config) = (
+        support::xero_config(&good.url()),
+        support::xero_config(&bad.url()),
+    );
+    let limits = preflight::Limits {
+        wall_time: std::time::Duration::from_millis(500),
+        ..preflight::Limits::default()
+    };
+    let mut hostile_runs = tokio::task::JoinSet::new();
+    for path in [
+        hostile::INFINITE_LOOP,
+        hostile::MEMORY_HOG,
+        hostile::STACK_OVERFLOW,
+        hostile::HUGE_REPORT,
+        hostile::LOG_FLOOD,
+        hostile::PANIC,
+        hostile::FORBIDDEN_ORIGIN,
+    ] {
+        let plugin = support::plugin_from(&runtime, path).await;
+        let (config, limits) = (good_config.clone(), limits.clone());
+        hostile_runs.spawn(async move {
+            for _ in 0..3 {
+                let _ = plugin
+                    .validate_with(&support::job(false), &config, &limits)
+                    .await;
+            }
+        });
+    }
+    let mut normal_runs = tokio::task::JoinSet::new();
+    for n in 0..24 {
+        let (xero, config) = (
+            std::sync::Arc::clone(&xero),
+            if n % 2 == 0 {
+                good_config.clone()
+            } else {
+                bad_config.clone()
+            },
+        );
+        normal_runs.spawn(async move {
+            (
+                n,
+                xero.validate(&support::job(false), &config)
+                    .await
+                    .map(|o| o.verdict),
+            )
+        });
+    }
+    for (n, verdict) in normal_runs.join_all().await {
+        let verdict = verdict.expect("a normal validation never faults");
+        let expected = if n % 2 == 0 {
+            None
+        } else {
+            Some(preflight::FailureReason::MissingConfiguration)
+        };
+        assert_eq!(verdict.reason(), expected, "validation {n}: {verdict:?}");
+    }
+    hostile_runs.join_all().await;
+}
