@@ -47,11 +47,21 @@ fn main() {
             size.div_ceil(1024),
             wasm.display()
         );
+        let manifest = guest
+            .join("plugins")
+            .join(name)
+            .join("preflight-plugin.toml");
+        assert!(
+            manifest.is_file(),
+            "plugin {name} has no manifest at {}",
+            manifest.display()
+        );
         writeln!(
             code,
-            "    /// The `{name}` plugin.\n    pub const {const_name}: Artifact = Artifact {{ name: {name:?}, path: {path:?}, bytes: include_bytes!({path:?}) }};",
+            "    /// The `{name}` plugin.\n    pub const {const_name}: Artifact = Artifact {{ name: {name:?}, path: {path:?}, bytes: include_bytes!({path:?}), manifest: include_str!({manifest:?}) }};",
             const_name = const_name(name),
             path = wasm.display().to_string(),
+            manifest = manifest.display().to_string(),
         )
         .unwrap();
     }

@@ -13,6 +13,8 @@ pub struct Artifact {
     pub path: &'static str,
     /// The component itself.
     pub bytes: &'static [u8],
+    /// Its manifest (`preflight-plugin.toml`, TOML).
+    pub manifest: &'static str,
 }
 
 include!(concat!(env!("OUT_DIR"), "/artifacts.rs"));

@@ -79,8 +79,7 @@ impl Effort {
 /// context rule decides; no HTTP), torn down after every call.
 pub async fn host_overhead(runtime: &Runtime, effort: Effort) -> Result<Figure, String> {
     let artifact = crate::bundled::find("xero").ok_or("the xero plugin is not bundled")?;
-    let plugin = runtime
-        .load("bundled:xero", artifact.bytes, Vec::new())
+    let plugin = crate::bundled::load_artifact(runtime, artifact)
         .await
         .map_err(|e| e.to_string())?;
     let job = offline_job();
@@ -116,8 +115,7 @@ pub async fn compile_times(runtime: &Runtime, effort: Effort) -> Result<Vec<Figu
         let mut samples = Vec::new();
         for _ in 0..effort.compilations {
             let started = Instant::now();
-            runtime
-                .load(artifact.name, artifact.bytes, Vec::new())
+            crate::bundled::load_artifact(runtime, artifact)
                 .await
                 .map_err(|e| e.to_string())?;
             samples.push(started.elapsed().as_secs_f64() * 1000.0);

@@ -1,10 +1,12 @@
-//! The plugins built into the binary from `guest/plugins/`, and how a plugin
-//! named on the command line is found: a path to a `.wasm` file, or the name of
-//! a bundled plugin.
+//! The plugins built into the binary from `guest/plugins/`, each with its
+//! manifest, and how a plugin named on the command line is found: a path to a
+//! `.wasm` file (its manifest beside it, `<name>.toml`), or the name of a
+//! bundled plugin.
 
 use std::path::Path;
 
 use crate::engine::Runtime;
+use crate::manifest::Manifest;
 use crate::plugin::{LoadError, Plugin};
 
 pub use preflight_artifacts::Artifact;
@@ -30,7 +32,7 @@ pub enum PluginSourceError {
         /// The bundled names.
         bundled: String,
     },
-    /// The file could not be read.
+    /// A file could not be read.
     #[error("{path}: {error}")]
     Read {
         /// The path.
@@ -38,31 +40,91 @@ pub enum PluginSourceError {
         /// The I/O error.
         error: std::io::Error,
     },
+    /// The manifest is required but absent.
+    #[error("{path}: no manifest beside it (expected {manifest})")]
+    NoManifest {
+        /// The component.
+        path: String,
+        /// Where the manifest was looked for.
+        manifest: String,
+    },
+    /// The manifest could not be read.
+    #[error("{path}: {error}")]
+    Manifest {
+        /// The manifest file.
+        path: String,
+        /// What is wrong.
+        error: crate::manifest::ManifestError,
+    },
     /// The plugin did not load.
     #[error(transparent)]
     Load(#[from] LoadError),
 }
 
+/// Whether a component file may be loaded without a manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestRule {
+    /// A file needs `<name>.toml` beside it (serving third-party plugins).
+    Required,
+    /// A file without one reaches only the configured base URL and runs with
+    /// the operator's limits (the author's harness, `preflight check`).
+    Optional,
+}
+
 /// Loads `name`: a path if it names a file (or ends in `.wasm`), a bundled
 /// plugin otherwise.
-pub async fn load(runtime: &Runtime, name: &str) -> Result<Plugin, PluginSourceError> {
+pub async fn load(
+    runtime: &Runtime,
+    name: &str,
+    rule: ManifestRule,
+) -> Result<Plugin, PluginSourceError> {
     let path = Path::new(name);
     if path.is_file() || name.ends_with(".wasm") {
         let bytes = std::fs::read(path).map_err(|error| PluginSourceError::Read {
             path: name.to_owned(),
             error,
         })?;
-        return Ok(runtime.load(name, &bytes, Vec::new()).await?);
+        let manifest_path = path.with_extension("toml");
+        let manifest =
+            match std::fs::read_to_string(&manifest_path) {
+                Ok(text) => Some(Manifest::from_toml(&text).map_err(|error| {
+                    PluginSourceError::Manifest {
+                        path: manifest_path.display().to_string(),
+                        error,
+                    }
+                })?),
+                Err(_) if rule == ManifestRule::Optional => None,
+                Err(_) => {
+                    return Err(PluginSourceError::NoManifest {
+                        path: name.to_owned(),
+                        manifest: manifest_path.display().to_string(),
+                    });
+                }
+            };
+        return Ok(runtime.load(name, &bytes, manifest).await?);
     }
     let artifact = find(name).ok_or_else(|| PluginSourceError::NotFound {
         name: name.to_owned(),
         bundled: all().iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
     })?;
+    load_artifact(runtime, artifact).await
+}
+
+/// Loads a bundled plugin with its manifest.
+pub async fn load_artifact(
+    runtime: &Runtime,
+    artifact: &Artifact,
+) -> Result<Plugin, PluginSourceError> {
+    let manifest =
+        Manifest::from_toml(artifact.manifest).map_err(|error| PluginSourceError::Manifest {
+            path: format!("bundled:{}/preflight-plugin.toml", artifact.name),
+            error,
+        })?;
     Ok(runtime
         .load(
             &format!("bundled:{}", artifact.name),
             artifact.bytes,
-            Vec::new(),
+            Some(manifest),
         )
         .await?)
 }

@@ -196,7 +196,7 @@ pub enum DemoError {
     Emulator(#[from] std::io::Error),
     /// A bundled plugin did not load.
     #[error(transparent)]
-    Plugin(#[from] crate::plugin::LoadError),
+    Plugin(#[from] crate::bundled::PluginSourceError),
     /// The Pleo client could not be built.
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
@@ -370,6 +370,8 @@ pub fn runtime_options() -> crate::RuntimeOptions {
             request_timeout: REQUEST_TIMEOUT,
             ..crate::Limits::default()
         },
+        // The emulators are plain http on loopback.
+        allow_http_loopback: true,
         ..crate::RuntimeOptions::default()
     }
 }

@@ -28,6 +28,9 @@ pub struct RuntimeOptions {
     /// Epoch tick: how often a running plugin yields and its deadline is
     /// checked.
     pub epoch_tick: Duration,
+    /// Whether plugins may use plain `http` to loopback addresses (local
+    /// emulators). Never any other plain `http`.
+    pub allow_http_loopback: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -36,6 +39,7 @@ impl Default for RuntimeOptions {
             limits: Limits::default(),
             max_instances: 1_000,
             epoch_tick: Duration::from_millis(5),
+            allow_http_loopback: false,
         }
     }
 }

@@ -19,6 +19,7 @@
 //! - [`sandbox`]: what a plugin gets: the store data, `log`, and
 //!   [`sandbox::outbound`], the single checked HTTP path;
 //! - [`limits`]: per-validation limits and their defaults;
+//! - [`manifest`]: what a plugin asks for (origins, limits, contract version);
 //! - [`report`]: checks, the report, and the [`Verdict`] derived from it;
 //! - [`job`]: Pleo's `ExportJobV3`;
 //! - [`config`]: a company's integration configuration and credentials;
@@ -38,6 +39,7 @@ pub mod engine;
 pub mod gate;
 pub mod job;
 pub mod limits;
+pub mod manifest;
 pub mod metrics;
 pub mod operator;
 pub mod pleo;

@@ -20,6 +20,12 @@
 //! [server]
 //! listen = "127.0.0.1:8080"
 //!
+//! [sandbox]                    # ceilings of the plugins' limits, and the loopback policy
+//! allowHttpLoopback = false    # true only to run against local emulators
+//! memoryMib = 64
+//! wallTimeMs = 10000
+//! requests = 50
+//!
 //! [[companies]]
 //! companyId = "12abc3d4-e567-490e-9234-abc56e78fabc"
 //! accountingSystem = "xero"
@@ -51,6 +57,8 @@ pub struct OperatorConfig {
     pub runner: RunnerSettings,
     /// The operator HTTP API.
     pub server: ServerSettings,
+    /// What plugins may use.
+    pub sandbox: SandboxSettings,
     /// Integration configurations by Pleo company.
     pub companies: BTreeMap<uuid::Uuid, IntegrationConfig>,
 }
@@ -103,6 +111,16 @@ impl Default for RunnerSettings {
     }
 }
 
+/// `[sandbox]`: ceilings of the per-validation limits (a plugin's manifest may
+/// ask for less, never more) and whether plain `http` to loopback is allowed.
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    /// Plain `http` to loopback addresses (local emulators); off by default.
+    pub allow_http_loopback: bool,
+    /// The limit ceilings.
+    pub ceiling: crate::limits::Limits,
+}
+
 /// `[server]`.
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
@@ -118,6 +136,8 @@ struct RawFile {
     runner: RawRunner,
     #[serde(default)]
     server: RawServer,
+    #[serde(default)]
+    sandbox: RawSandbox,
     #[serde(default)]
     companies: Vec<serde_json::Value>,
 }
@@ -163,6 +183,44 @@ struct RawRunner {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawSandbox {
+    #[serde(default)]
+    allow_http_loopback: bool,
+    memory_mib: Option<usize>,
+    wall_time_ms: Option<u64>,
+    requests: Option<u32>,
+    request_timeout_ms: Option<u64>,
+    response_bytes: Option<usize>,
+    report_bytes: Option<usize>,
+    log_bytes: Option<usize>,
+}
+
+impl RawSandbox {
+    fn settings(self) -> SandboxSettings {
+        let defaults = crate::limits::Limits::default();
+        SandboxSettings {
+            allow_http_loopback: self.allow_http_loopback,
+            ceiling: crate::limits::Limits {
+                memory_bytes: self
+                    .memory_mib
+                    .map_or(defaults.memory_bytes, |mib| mib << 20),
+                wall_time: self
+                    .wall_time_ms
+                    .map_or(defaults.wall_time, Duration::from_millis),
+                requests: self.requests.unwrap_or(defaults.requests),
+                request_timeout: self
+                    .request_timeout_ms
+                    .map_or(defaults.request_timeout, Duration::from_millis),
+                response_bytes: self.response_bytes.unwrap_or(defaults.response_bytes),
+                report_bytes: self.report_bytes.unwrap_or(defaults.report_bytes),
+                log_bytes: self.log_bytes.unwrap_or(defaults.log_bytes),
+            },
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawServer {
     listen: Option<SocketAddr>,
 }
@@ -190,6 +248,7 @@ impl OperatorConfig {
                 .listen
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("static address parses")),
         };
+        let sandbox = raw.sandbox.settings();
         let mut companies = BTreeMap::new();
         for (index, mut entry) in raw.companies.into_iter().enumerate() {
             let company_id = entry
@@ -221,6 +280,7 @@ impl OperatorConfig {
             pleo,
             runner,
             server,
+            sandbox,
             companies,
         })
     }

@@ -20,6 +20,7 @@ use crate::config::IntegrationConfig;
 use crate::engine::Runtime;
 use crate::job::ExportJob;
 use crate::limits::{Limit, Limits};
+use crate::manifest::{Manifest, OriginPattern};
 use crate::report::{ContractBreach, Report, Verdict};
 use crate::sandbox::{Exchange, Grants, Origin, PluginCtx};
 
@@ -47,7 +48,12 @@ pub struct Plugin {
     digest: String,
     size: usize,
     /// Origins granted beyond the configuration's base URL.
-    grants: Arc<[Origin]>,
+    grants: Arc<[OriginPattern]>,
+    /// The manifest the plugin was loaded with, if any.
+    manifest: Option<Manifest>,
+    /// The limits its validations run with: the manifest's within the
+    /// operator's ceiling.
+    limits: Limits,
 }
 
 impl fmt::Debug for Plugin {
@@ -88,6 +94,14 @@ pub enum LoadError {
         /// wasmtime's error, naming the import or export.
         error: wasmtime::Error,
     },
+    /// The manifest does not describe this component.
+    #[error("{source_name}: manifest mismatch: {message}")]
+    Manifest {
+        /// Where the bytes came from.
+        source_name: String,
+        /// What differs.
+        message: String,
+    },
     /// `info` faulted.
     #[error("{source_name}: {error}")]
     Info {
@@ -117,6 +131,10 @@ pub enum Fault {
     /// The plugin ran into a limit.
     #[error("stopped at its {0}")]
     Limit(String),
+    /// The company's configuration asks it to reach an origin it was not
+    /// granted.
+    #[error("not granted: {0}")]
+    NotGranted(String),
     /// The plugin's answer breaks the contract.
     #[error("broke the contract: {0}")]
     Contract(String),
@@ -145,7 +163,9 @@ fn as_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result
 impl Runtime {
     /// Compiles a component, checks it against the contract, and asks it who it
     /// is. `source_name` names the bytes in errors (a path, `bundled:xero`).
-    /// `grants` are the origins it may reach beyond the configured base URL.
+    /// `manifest` says what it may reach and the limits it asks for; without
+    /// one it reaches only the configured base URL and runs with the
+    /// operator's limits.
     ///
     /// Compiling is CPU-heavy: async callers should run it on a blocking
     /// thread.
@@ -153,7 +173,7 @@ impl Runtime {
         &self,
         source_name: &str,
         bytes: &[u8],
-        grants: Vec<Origin>,
+        manifest: Option<Manifest>,
     ) -> Result<Plugin, LoadError> {
         let component =
             Component::new(self.engine(), bytes).map_err(|error| LoadError::Compile {
@@ -187,12 +207,27 @@ impl Runtime {
             label: Arc::from(source_name),
             digest: hex(&sha2::Sha256::digest(bytes)),
             size: bytes.len(),
-            grants: grants.into(),
+            grants: manifest
+                .as_ref()
+                .map_or_else(|| Arc::from([]), |m| m.allowed_origins.clone().into()),
+            limits: manifest.as_ref().map_or_else(
+                || self.options().limits.clone(),
+                |m| m.limits(&self.options().limits),
+            ),
+            manifest,
         };
         let info = plugin.call_info().await.map_err(|error| LoadError::Info {
             source_name: source_name.to_owned(),
             error,
         })?;
+        if let Some(manifest) = &plugin.manifest {
+            manifest
+                .check(&info)
+                .map_err(|message| LoadError::Manifest {
+                    source_name: source_name.to_owned(),
+                    message,
+                })?;
+        }
         plugin.label = Arc::from(format!("{} {}", info.name, info.version));
         plugin.info = info;
         Ok(plugin)
@@ -226,8 +261,7 @@ impl Plugin {
         job: &ExportJob,
         config: &IntegrationConfig,
     ) -> Result<Outcome, PluginError> {
-        self.validate_with(job, config, &self.runtime.options().limits)
-            .await
+        self.validate_with(job, config, &self.limits).await
     }
 
     /// [`Plugin::validate`] with other limits.
@@ -238,12 +272,14 @@ impl Plugin {
         limits: &Limits,
     ) -> Result<Outcome, PluginError> {
         let started = Instant::now();
-        let home =
-            Origin::of(&config.base_url).map_err(|message| self.error(Fault::Contract(message)))?;
+        let home = Origin::of(&config.base_url)
+            .map_err(|message| self.error(Fault::NotGranted(message)))?;
+        self.check_home(&home)?;
         let grants = Grants {
             home,
             extra: Arc::clone(&self.grants),
             credentials: config.credentials.clone(),
+            allow_http_loopback: self.runtime.options().allow_http_loopback,
         };
         let (job_wit, config_wit) = (job.to_wit(), config.to_wit());
         let mut store = self.store(job.id.to_string(), limits, grants);
@@ -312,6 +348,43 @@ impl Plugin {
         })
     }
 
+    /// The limits its validations run with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The manifest it was loaded with.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
+    }
+
+    /// The configured base URL must be an origin the manifest allows, or a
+    /// loopback emulator when the operator allows plain http to loopback:
+    /// credentials are never sent anywhere the plugin did not declare.
+    fn check_home(&self, home: &Origin) -> Result<(), PluginError> {
+        let Some(manifest) = &self.manifest else {
+            return Ok(());
+        };
+        let loopback_allowed = home.is_loopback() && self.runtime.options().allow_http_loopback;
+        if loopback_allowed
+            || manifest
+                .allowed_origins
+                .iter()
+                .any(|pattern| pattern.matches(home))
+        {
+            return Ok(());
+        }
+        let declared: Vec<String> = manifest
+            .allowed_origins
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Err(self.error(Fault::NotGranted(format!(
+            "the configured base URL's origin {home} is not among the origins its manifest allows ({})",
+            declared.join(", ")
+        ))))
+    }
+
     fn no_grants(&self) -> Grants {
         Grants {
             // `info` and `validate-settings` make no requests: an origin that
@@ -319,6 +392,7 @@ impl Plugin {
             home: Origin::parse("https://invalid").expect("static origin parses"),
             extra: Arc::from([]),
             credentials: crate::config::Credentials::None,
+            allow_http_loopback: false,
         }
     }
 

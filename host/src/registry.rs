@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+use crate::bundled::PluginSourceError;
 use crate::engine::Runtime;
-use crate::plugin::{LoadError, Plugin};
+use crate::plugin::Plugin;
 
 /// Accounting system id → the plugin that validates for it.
 #[derive(Default)]
@@ -14,17 +15,10 @@ pub struct Registry {
 
 impl Registry {
     /// A registry holding every bundled plugin.
-    pub async fn bundled(runtime: &Runtime) -> Result<Registry, LoadError> {
+    pub async fn bundled(runtime: &Runtime) -> Result<Registry, PluginSourceError> {
         let registry = Registry::default();
         for artifact in crate::bundled::all() {
-            let plugin = runtime
-                .load(
-                    &format!("bundled:{}", artifact.name),
-                    artifact.bytes,
-                    Vec::new(),
-                )
-                .await?;
-            registry.insert(plugin);
+            registry.insert(crate::bundled::load_artifact(runtime, artifact).await?);
         }
         Ok(registry)
     }

@@ -47,7 +47,9 @@ pub struct Grants {
     /// The origin of the configured base URL: the only one credentials go to.
     pub home: Origin,
     /// Further origins the plugin may reach (no credentials attached).
-    pub extra: Arc<[Origin]>,
+    pub extra: Arc<[crate::manifest::OriginPattern]>,
+    /// Whether plain `http` to loopback addresses is allowed.
+    pub allow_http_loopback: bool,
     /// The company's credentials for `home`.
     pub credentials: Credentials,
 }

@@ -358,7 +358,9 @@ fn unknown_plugin_and_broken_component_are_bad_input() {
         config.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("no bundled plugin of that name (bundled: xero)"));
+    assert!(text(&output.stderr).contains(
+        "no bundled plugin of that name (bundled: business-central, fortnox, quickbooks, xero)"
+    ));
 
     let broken = TempFile::new("broken.wasm", "not a component");
     let output = preflight(&[

@@ -131,7 +131,7 @@ async fn credentials_are_attached_by_the_host_only() {
 async fn a_broken_component_is_refused_with_its_name() {
     let runtime = support::runtime();
     let error = runtime
-        .load("garbage.wasm", b"\0asm not really", Vec::new())
+        .load("garbage.wasm", b"\0asm not really", None)
         .await
         .expect_err("garbage is refused");
     assert!(
@@ -141,7 +141,7 @@ async fn a_broken_component_is_refused_with_its_name() {
         "{error}"
     );
     let error = runtime
-        .load("empty.wasm", b"", Vec::new())
+        .load("empty.wasm", b"", None)
         .await
         .expect_err("empty is refused");
     assert!(error.to_string().starts_with("empty.wasm:"), "{error}");
@@ -256,10 +256,7 @@ async fn components_asking_for_more_than_granted_are_refused_at_load() {
         ),
     ] {
         let bytes = std::fs::read(path).unwrap();
-        let error = runtime
-            .load(path, &bytes, Vec::new())
-            .await
-            .expect_err("refused");
+        let error = runtime.load(path, &bytes, None).await.expect_err("refused");
         let text = error.to_string();
         assert!(text.starts_with(path) && text.contains(expected), "{text}");
     }
@@ -403,4 +400,84 @@ async fn hostile_plugins_running_alongside_leave_normal_verdicts_unchanged() {
         assert_eq!(verdict.reason(), expected, "validation {n}: {verdict:?}");
     }
     hostile_runs.join_all().await;
+}
+
+#[tokio::test]
+async fn credentials_only_go_to_origins_the_manifest_declares() {
+    let runtime = support::runtime();
+    let xero = support::xero_plugin(&runtime).await;
+    assert_eq!(
+        xero.limits().requests,
+        25,
+        "the manifest asks for fewer requests than the ceiling"
+    );
+    assert_eq!(xero.limits().memory_bytes, 32 << 20);
+    let mut config = support::xero_config("https://attacker.example.com");
+    config.credentials =
+        preflight::config::Credentials::Bearer(preflight::config::Secret::new("t"));
+    let error = xero
+        .validate(&support::job(false), &config)
+        .await
+        .expect_err("refused before running");
+    match error.fault {
+        Fault::NotGranted(message) => assert!(
+            message.contains("https://attacker.example.com:443")
+                && message.contains("https://api.xero.com:443"),
+            "{message}"
+        ),
+        other => panic!("expected NotGranted, got {other:?}"),
+    }
+
+    // Without the operator's consent, not even a loopback emulator.
+    let strict = preflight::Runtime::new(preflight::RuntimeOptions {
+        max_instances: 4,
+        ..preflight::RuntimeOptions::default()
+    })
+    .unwrap();
+    let xero =
+        preflight::bundled::load_artifact(&strict, preflight::bundled::find("xero").unwrap())
+            .await
+            .unwrap();
+    let emulator = support::xero_emulator(&[]).await;
+    let error = xero
+        .validate(&support::job(false), &support::xero_config(&emulator.url()))
+        .await
+        .expect_err("loopback http needs consent");
+    assert!(matches!(error.fault, Fault::NotGranted(_)), "{error}");
+    assert!(emulator.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_manifest_that_does_not_describe_the_component_is_refused() {
+    let runtime = support::runtime();
+    let dir = support::temp_dir("manifest");
+    let wasm = dir.join("impostor.wasm");
+    std::fs::copy(hostile::PANIC, &wasm).unwrap();
+    std::fs::write(
+        dir.join("impostor.toml"),
+        "name = \"xero\"\nversion = \"0.1.0\"\naccountingSystem = \"xero\"\nwit = \"preflight:plugin@0.1.0\"\nallowedOrigins = [\"https://api.xero.com\"]\n",
+    )
+    .unwrap();
+    let error = preflight::bundled::load(
+        &runtime,
+        wasm.to_str().unwrap(),
+        preflight::bundled::ManifestRule::Required,
+    )
+    .await
+    .expect_err("an impostor is refused");
+    assert!(error.to_string().contains("manifest mismatch: the manifest's name is 'xero' but the component says 'hostile-panic'"), "{error}");
+
+    std::fs::remove_file(dir.join("impostor.toml")).unwrap();
+    let error = preflight::bundled::load(
+        &runtime,
+        wasm.to_str().unwrap(),
+        preflight::bundled::ManifestRule::Required,
+    )
+    .await
+    .expect_err("serving requires a manifest");
+    assert!(
+        error.to_string().contains("no manifest beside it"),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -29,6 +29,9 @@ pollIntervalSecs = 1
 stateDir = "{state}"
 retryDelayMs = 100
 
+[sandbox]
+allowHttpLoopback = true
+
 [[companies]]
 companyId = "{company}"
 accountingSystem = "xero"
@@ -166,7 +169,16 @@ async fn serve_processes_jobs_and_answers_the_operator_api() {
         .json()
         .await
         .unwrap();
-    assert_eq!(plugins[0]["accountingSystem"], "xero");
+    let systems: Vec<&str> = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["accountingSystem"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        systems,
+        ["business-central", "fortnox", "quickbooks", "xero"]
+    );
 
     // On demand: no claim, no event.
     let events_before = pleo.events().len();

@@ -14,6 +14,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(300);
 pub fn runtime() -> Runtime {
     let options = RuntimeOptions {
         max_instances: 32,
+        allow_http_loopback: true,
         limits: Limits {
             request_timeout: REQUEST_TIMEOUT,
             ..Limits::default()
@@ -26,8 +27,7 @@ pub fn runtime() -> Runtime {
 /// The bundled Xero plugin, compiled.
 pub async fn xero_plugin(runtime: &Runtime) -> Plugin {
     let artifact = preflight::bundled::find("xero").expect("xero is bundled");
-    runtime
-        .load("xero", artifact.bytes, Vec::new())
+    preflight::bundled::load_artifact(runtime, artifact)
         .await
         .expect("xero loads")
 }
@@ -36,7 +36,7 @@ pub async fn xero_plugin(runtime: &Runtime) -> Plugin {
 pub async fn plugin_from(runtime: &Runtime, path: &str) -> Plugin {
     let bytes = std::fs::read(path).expect("component was built");
     runtime
-        .load(path, &bytes, Vec::new())
+        .load(path, &bytes, None)
         .await
         .expect("plugin loads")
 }

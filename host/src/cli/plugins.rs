@@ -59,7 +59,9 @@ pub async fn run(args: PluginsArgs) -> u8 {
     };
     let mut rows = Vec::new();
     for name in names {
-        match preflight::bundled::load(&runtime, &name).await {
+        match preflight::bundled::load(&runtime, &name, preflight::bundled::ManifestRule::Optional)
+            .await
+        {
             Ok(plugin) => rows.push(Row {
                 source: name,
                 name: plugin.info().name.clone(),

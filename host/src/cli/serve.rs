@@ -52,7 +52,12 @@ pub async fn run(args: ServeArgs) -> u8 {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
-    let runtime = match super::runtime(preflight::RuntimeOptions::default()) {
+    let options = preflight::RuntimeOptions {
+        limits: config.sandbox.ceiling.clone(),
+        allow_http_loopback: config.sandbox.allow_http_loopback,
+        ..preflight::RuntimeOptions::default()
+    };
+    let runtime = match super::runtime(options) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
@@ -64,7 +69,13 @@ pub async fn run(args: ServeArgs) -> u8 {
         }
     };
     for path in &args.plugins {
-        match preflight::bundled::load(&runtime, &path.to_string_lossy()).await {
+        match preflight::bundled::load(
+            &runtime,
+            &path.to_string_lossy(),
+            preflight::bundled::ManifestRule::Required,
+        )
+        .await
+        {
             Ok(plugin) => registry.insert(plugin),
             Err(error) => {
                 eprintln!("error: {error}");

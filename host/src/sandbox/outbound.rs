@@ -73,6 +73,21 @@ impl Origin {
         Origin::of(&url)
     }
 
+    /// The scheme, `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The host, lower case.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port, explicit or the scheme's default.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// True for loopback hosts (127.0.0.0/8, ::1, localhost), the only ones
     /// plain `http` may reach: traffic to them never leaves the machine.
     pub fn is_loopback(&self) -> bool {
@@ -135,19 +150,24 @@ impl Outbound {
         })?;
         let origin = Origin::of(&url).map_err(HttpError::Denied)?;
         let home = origin == self.grants.home;
-        if !home && !self.grants.extra.contains(&origin) {
+        if !home
+            && !self
+                .grants
+                .extra
+                .iter()
+                .any(|pattern| pattern.matches(&origin))
+        {
             return Err(HttpError::Denied(format!(
                 "{origin} is not granted (granted: {})",
-                std::iter::once(&self.grants.home)
-                    .chain(self.grants.extra.iter())
-                    .map(ToString::to_string)
+                std::iter::once(self.grants.home.to_string())
+                    .chain(self.grants.extra.iter().map(ToString::to_string))
                     .collect::<Vec<_>>()
                     .join(", ")
             )));
         }
-        if origin.scheme == "http" && !origin.is_loopback() {
+        if origin.scheme == "http" && !(origin.is_loopback() && self.grants.allow_http_loopback) {
             return Err(HttpError::Denied(format!(
-                "{origin}: plain http is only allowed to loopback addresses"
+                "{origin}: plain http is only allowed to loopback addresses, and only when the operator allows it"
             )));
         }
         if !url.username().is_empty() || url.password().is_some() {
