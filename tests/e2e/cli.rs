@@ -57,8 +57,13 @@ struct Emulator {
 
 impl Emulator {
     fn xero(extra: &[&str]) -> Emulator {
+        Emulator::start("xero", extra)
+    }
+
+    /// `preflight emulate <system>` on a free port.
+    fn start(system: &str, extra: &[&str]) -> Emulator {
         let mut child = Command::new(PREFLIGHT)
-            .args(["emulate", "xero", "--listen", "127.0.0.1:0"])
+            .args(["emulate", system, "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
             .spawn()
@@ -77,15 +82,20 @@ impl Emulator {
 
     /// `examples/xero/config.json` pointed at this emulator.
     fn config(&self) -> TempFile {
-        let example = std::fs::read_to_string(examples().join("config.json")).unwrap();
+        self.example_config(&examples(), 4011)
+    }
+
+    /// An example's `config.json`, written for the default `port`, pointed at
+    /// this emulator.
+    fn example_config(&self, example: &Path, port: u16) -> TempFile {
+        let text = std::fs::read_to_string(example.join("config.json")).unwrap();
+        let default = format!("http://127.0.0.1:{port}");
         assert!(
-            example.contains("http://127.0.0.1:4011"),
-            "the example targets the documented default port"
+            text.contains(&default),
+            "{} targets the documented default port",
+            example.display()
         );
-        TempFile::new(
-            "config.json",
-            &example.replace("http://127.0.0.1:4011", &self.url),
-        )
+        TempFile::new("config.json", &text.replace(&default, &self.url))
     }
 }
 
@@ -468,5 +478,56 @@ fn bench_quick_prints_every_figure_as_json() {
         figures
             .iter()
             .any(|f| f["name"].as_str().unwrap().starts_with("host overhead"))
+    );
+}
+
+#[rstest::rstest]
+#[case::quickbooks("quickbooks", 4012, "accounts-missing", "missing_configuration")]
+#[case::fortnox("fortnox", 4013, "accounts-missing", "missing_configuration")]
+#[case::business_central("business-central", 4014, "journal-missing", "missing_configuration")]
+fn each_example_walkthrough_runs_as_written(
+    #[case] system: &str,
+    #[case] port: u16,
+    #[case] scenario: &str,
+    #[case] reason: &str,
+) {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(system);
+    let job = example.join("job.json");
+    let run = |config: &TempFile| {
+        preflight(&[
+            "check",
+            "--plugin",
+            system,
+            "--job",
+            job.to_str().unwrap(),
+            "--config",
+            config.path(),
+        ])
+    };
+
+    let happy = Emulator::start(system, &[]);
+    let output = run(&happy.example_config(&example, port));
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{system}: {stdout}\n{}",
+        text(&output.stderr)
+    );
+    assert!(stdout.contains("verdict: proceed"), "{stdout}");
+
+    let failing = Emulator::start(system, &["--scenario", scenario]);
+    let output = run(&failing.example_config(&example, port));
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{system} {scenario}: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("failureReasonType: {reason}")),
+        "{stdout}"
     );
 }

@@ -1,12 +1,18 @@
-//! `preflight emulate <system>`: an accounting-system emulator as a standalone
-//! server, for plugin authors and operators.
+//! `preflight emulate <system>`: an emulator as a standalone server, for plugin
+//! authors and operators.
 
+use std::fmt::Display;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use preflight_emulators::business_central::{self, BusinessCentralConfig, BusinessCentralEmulator};
+use preflight_emulators::fortnox::{self, FortnoxConfig, FortnoxEmulator};
 use preflight_emulators::pleo::{self, Faults, PleoConfig, PleoEmulator};
-use preflight_emulators::xero::{self, Scenario as XeroScenario, XeroConfig, XeroEmulator};
+use preflight_emulators::quickbooks::{self, QuickBooksConfig, QuickBooksEmulator};
+use preflight_emulators::xero::{self, XeroConfig, XeroEmulator};
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK};
 
@@ -17,7 +23,7 @@ pub struct EmulateArgs {
     #[arg(value_enum)]
     system: System,
     /// Address to listen on [default: 127.0.0.1 and the system's port: pleo
-    /// 4010, xero 4011].
+    /// 4010, xero 4011, quickbooks 4012, fortnox 4013, business-central 4014].
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
     /// Turn on a scenario (repeatable); see --list-scenarios.
@@ -49,14 +55,220 @@ enum System {
     Pleo,
     /// Xero (accounting API and /connections).
     Xero,
+    /// QuickBooks Online (/v3/company/{realmId}/…).
+    Quickbooks,
+    /// Fortnox (/3/…).
+    Fortnox,
+    /// Microsoft Dynamics 365 Business Central (/v2.0/{tenant}/{environment}/api/v2.0/…).
+    BusinessCentral,
+}
+
+/// A started accounting-system emulator: kept alive until shutdown, and what
+/// to tell the user about it.
+struct Started {
+    server: Box<dyn std::any::Any + Send>,
+    url: String,
+    details: Vec<String>,
 }
 
 /// Runs `preflight emulate`.
 pub async fn run(args: EmulateArgs) -> u8 {
+    let slow = Duration::from_millis(args.slow_ms);
     match args.system {
         System::Pleo => pleo(args).await,
-        System::Xero => xero(args).await,
+        System::Xero => {
+            accounting(
+                &args,
+                xero::Scenario::ALL,
+                xero::Scenario::description,
+                xero::DEFAULT_PORT,
+                async |scenarios, listen| {
+                    let config = XeroConfig {
+                        scenarios,
+                        slow_delay: slow,
+                        ..XeroConfig::default()
+                    };
+                    let emulator = XeroEmulator::start(config.clone(), listen).await?;
+                    Ok(Started {
+                        url: emulator.url(),
+                        details: vec![
+                            format!("access token: {}", config.access_token),
+                            format!(
+                                "tenant id: {} ({})",
+                                config.tenant_id, config.organisation_name
+                            ),
+                        ],
+                        server: Box::new(emulator),
+                    })
+                },
+            )
+            .await
+        }
+        System::Quickbooks => {
+            let (all, describe) = (quickbooks::Scenario::ALL, quickbooks::Scenario::description);
+            accounting(
+                &args,
+                all,
+                describe,
+                quickbooks::DEFAULT_PORT,
+                async |scenarios, listen| {
+                    let config = QuickBooksConfig {
+                        scenarios,
+                        slow_delay: slow,
+                        ..QuickBooksConfig::default()
+                    };
+                    let emulator = QuickBooksEmulator::start(config.clone(), listen).await?;
+                    Ok(Started {
+                        url: emulator.url(),
+                        details: vec![
+                            format!("access token: {}", config.access_token),
+                            format!("realm id: {} ({})", config.realm_id, config.company_name),
+                        ],
+                        server: Box::new(emulator),
+                    })
+                },
+            )
+            .await
+        }
+        System::Fortnox => {
+            accounting(
+                &args,
+                fortnox::Scenario::ALL,
+                fortnox::Scenario::description,
+                fortnox::DEFAULT_PORT,
+                async |scenarios, listen| {
+                    let config = FortnoxConfig {
+                        scenarios,
+                        slow_delay: slow,
+                        ..FortnoxConfig::default()
+                    };
+                    let emulator = FortnoxEmulator::start(config.clone(), listen).await?;
+                    Ok(Started {
+                        url: emulator.url(),
+                        details: vec![
+                            format!("access token: {}", config.access_token),
+                            format!(
+                                "database number: {} ({}, organisation number {})",
+                                config.database_number,
+                                config.company_name,
+                                config.organization_number
+                            ),
+                        ],
+                        server: Box::new(emulator),
+                    })
+                },
+            )
+            .await
+        }
+        System::BusinessCentral => {
+            let (all, describe) = (
+                business_central::Scenario::ALL,
+                business_central::Scenario::description,
+            );
+            accounting(
+                &args,
+                all,
+                describe,
+                business_central::DEFAULT_PORT,
+                async |scenarios, listen| {
+                    let config = BusinessCentralConfig {
+                        scenarios,
+                        slow_delay: slow,
+                        ..BusinessCentralConfig::default()
+                    };
+                    let emulator = BusinessCentralEmulator::start(config.clone(), listen).await?;
+                    Ok(Started {
+                        url: emulator.url(),
+                        details: vec![
+                            format!("access token: {}", config.access_token),
+                            format!(
+                                "base URL for configurations: {}",
+                                emulator.environment_url()
+                            ),
+                            format!(
+                                "company id: {} ({})",
+                                config.company_id, config.company_name
+                            ),
+                        ],
+                        server: Box::new(emulator),
+                    })
+                },
+            )
+            .await
+        }
     }
+}
+
+/// The shared part of every accounting-system emulator: scenarios by name,
+/// the listen address, the first line `listening on URL`, and running until
+/// SIGINT or SIGTERM.
+async fn accounting<S>(
+    args: &EmulateArgs,
+    all: &[S],
+    describe: fn(S) -> &'static str,
+    default_port: u16,
+    start: impl AsyncFnOnce(Vec<S>, SocketAddr) -> std::io::Result<Started>,
+) -> u8
+where
+    S: Copy + Display + FromStr<Err = String>,
+{
+    if !args.faults.is_empty() || args.seed.is_some() || args.fault_rate != 0.0 {
+        eprintln!(
+            "error: --seed, --fault and --fault-rate are for `emulate pleo`; accounting systems take --scenario"
+        );
+        return EXIT_BAD_INPUT;
+    }
+    if args.list_scenarios {
+        for scenario in all {
+            println!("{:<28} {}", scenario.to_string(), describe(*scenario));
+        }
+        return EXIT_OK;
+    }
+    let mut scenarios = Vec::new();
+    for name in &args.scenarios {
+        match name.parse::<S>() {
+            Ok(scenario) => scenarios.push(scenario),
+            Err(error) => {
+                eprintln!("error: --scenario {name}: {error}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    let active: Vec<String> = scenarios.iter().map(ToString::to_string).collect();
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)));
+    let started = match start(scenarios, listen).await {
+        Ok(started) => started,
+        Err(error) => {
+            eprintln!("error: cannot listen on {listen}: {error}");
+            return EXIT_INTERNAL;
+        }
+    };
+    let mut lines = vec![format!("listening on {}", started.url)];
+    lines.extend(started.details);
+    lines.push(format!(
+        "scenarios: {}",
+        if active.is_empty() {
+            "none (happy path)".to_owned()
+        } else {
+            active.join(", ")
+        }
+    ));
+    print_lines(&lines);
+    super::wait_for_shutdown().await;
+    drop(started.server);
+    EXIT_OK
+}
+
+/// Prints the start-up lines. Whoever started the emulator may stop reading
+/// after the first; a closed stdout must not stop the server.
+fn print_lines(lines: &[String]) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = lines
+        .iter()
+        .try_for_each(|line| writeln!(stdout, "{line}"))
+        .and_then(|()| stdout.flush());
 }
 
 async fn pleo(args: EmulateArgs) -> u8 {
@@ -86,7 +298,7 @@ async fn pleo(args: EmulateArgs) -> u8 {
             "5xx" => faults.server_errors = true,
             "429" => faults.rate_limits = true,
             "drop" => faults.drops = true,
-            "slow" => faults.slow = Some(std::time::Duration::from_millis(args.slow_ms)),
+            "slow" => faults.slow = Some(Duration::from_millis(args.slow_ms)),
             other => {
                 eprintln!("error: --fault {other}: expected one of 5xx, 429, slow, drop");
                 return EXIT_BAD_INPUT;
@@ -111,105 +323,30 @@ async fn pleo(args: EmulateArgs) -> u8 {
             return EXIT_INTERNAL;
         }
     };
-    let mut seeded = Vec::new();
+    let mut lines = vec![
+        format!("listening on {}", emulator.url()),
+        format!(
+            "organisation token: {} (Authorization: Bearer)",
+            pleo::DEMO_ORG_TOKEN
+        ),
+        format!(
+            "API key: {} (Authorization: Basic base64(key:))",
+            pleo::DEMO_API_KEY
+        ),
+    ];
     if let Some(path) = &args.seed {
-        let seeded_jobs = std::fs::read_to_string(path)
+        let seeded = std::fs::read_to_string(path)
             .map_err(|error| error.to_string())
             .and_then(|text| emulator.seed_from_json(&text));
-        match seeded_jobs {
-            Ok(jobs) => seeded = jobs,
+        match seeded {
+            Ok(jobs) => lines.extend(jobs.iter().map(|job| format!("seeded job {job}"))),
             Err(error) => {
                 eprintln!("error: {}: {error}", path.display());
                 return EXIT_BAD_INPUT;
             }
         }
     }
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "listening on {}", emulator.url())
-        .and_then(|()| {
-            writeln!(
-                stdout,
-                "organisation token: {} (Authorization: Bearer)",
-                pleo::DEMO_ORG_TOKEN
-            )
-        })
-        .and_then(|()| {
-            writeln!(
-                stdout,
-                "API key: {} (Authorization: Basic base64(key:))",
-                pleo::DEMO_API_KEY
-            )
-        })
-        .and_then(|()| {
-            seeded
-                .iter()
-                .try_for_each(|job| writeln!(stdout, "seeded job {job}"))
-        })
-        .and_then(|()| stdout.flush());
-    drop(stdout);
-    super::wait_for_shutdown().await;
-    emulator.shutdown().await;
-    EXIT_OK
-}
-
-async fn xero(args: EmulateArgs) -> u8 {
-    if args.list_scenarios {
-        for scenario in XeroScenario::ALL {
-            println!("{:<28} {}", scenario.name(), scenario.description());
-        }
-        return EXIT_OK;
-    }
-    let mut scenarios = Vec::new();
-    for name in &args.scenarios {
-        match name.parse::<XeroScenario>() {
-            Ok(scenario) => scenarios.push(scenario),
-            Err(error) => {
-                eprintln!("error: --scenario {name}: {error}");
-                return EXIT_BAD_INPUT;
-            }
-        }
-    }
-    let config = XeroConfig {
-        scenarios,
-        slow_delay: std::time::Duration::from_millis(args.slow_ms),
-        ..XeroConfig::default()
-    };
-    let listen = args
-        .listen
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], xero::DEFAULT_PORT)));
-    let emulator = match XeroEmulator::start(config.clone(), listen).await {
-        Ok(emulator) => emulator,
-        Err(error) => {
-            eprintln!("error: cannot listen on {listen}: {error}");
-            return EXIT_INTERNAL;
-        }
-    };
-    let active: Vec<String> = config.scenarios.iter().map(ToString::to_string).collect();
-    // Whoever started the emulator may stop reading after the first line; a
-    // closed stdout must not stop the server.
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "listening on {}", emulator.url())
-        .and_then(|()| writeln!(stdout, "access token: {}", config.access_token))
-        .and_then(|()| {
-            writeln!(
-                stdout,
-                "tenant id: {} ({})",
-                config.tenant_id, config.organisation_name
-            )
-        })
-        .and_then(|()| {
-            writeln!(
-                stdout,
-                "scenarios: {}",
-                if active.is_empty() {
-                    "none (happy path)".to_owned()
-                } else {
-                    active.join(", ")
-                }
-            )
-        })
-        .and_then(|()| stdout.flush());
-    drop(stdout);
+    print_lines(&lines);
     super::wait_for_shutdown().await;
     emulator.shutdown().await;
     EXIT_OK
