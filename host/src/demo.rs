@@ -12,7 +12,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use preflight_emulators::business_central::{
+    self as bc, BusinessCentralConfig, BusinessCentralEmulator,
+};
+use preflight_emulators::fortnox::{self, FortnoxConfig, FortnoxEmulator};
 use preflight_emulators::pleo::{self, PleoConfig, PleoEmulator, SeedJob};
+use preflight_emulators::quickbooks::{self as qbo, QuickBooksConfig, QuickBooksEmulator};
 use preflight_emulators::xero::{self, Scenario, XeroConfig, XeroEmulator};
 use serde::Serialize;
 
@@ -30,6 +35,12 @@ use crate::runner::{Action, Handover, Journal, Runner, RunnerParts};
 pub enum Setup {
     /// Exports to Xero, whose emulator runs in these scenarios.
     Xero(&'static [Scenario]),
+    /// Exports to QuickBooks Online, in these scenarios.
+    QuickBooks(&'static [qbo::Scenario]),
+    /// Exports to Fortnox, in these scenarios.
+    Fortnox(&'static [fortnox::Scenario]),
+    /// Exports to Business Central, in these scenarios.
+    BusinessCentral(&'static [bc::Scenario]),
     /// Exports to Xero, but no organisation (tenant) is selected.
     XeroWithoutTenant,
     /// Configured for an accounting system no plugin validates.
@@ -51,18 +62,33 @@ pub struct DemoCompany {
     pub expected: Option<FailureReason>,
 }
 
+const fn company(
+    name: &'static str,
+    setup: Setup,
+    vendor_based_bookkeeping: bool,
+    expected: Option<FailureReason>,
+) -> DemoCompany {
+    DemoCompany {
+        name,
+        setup,
+        vendor_based_bookkeeping,
+        expected,
+    }
+}
+
+/// A Xero company of the demo.
 const fn xero_company(
     name: &'static str,
     scenarios: &'static [Scenario],
     vendor_based_bookkeeping: bool,
     expected: Option<FailureReason>,
 ) -> DemoCompany {
-    DemoCompany {
+    company(
         name,
-        setup: Setup::Xero(scenarios),
+        Setup::Xero(scenarios),
         vendor_based_bookkeeping,
         expected,
-    }
+    )
 }
 
 /// The demo's companies: the happy paths and one per failure case.
@@ -153,6 +179,242 @@ pub const COMPANIES: &[DemoCompany] = &[
         vendor_based_bookkeeping: false,
         expected: Some(FailureReason::MissingConfiguration),
     },
+    company("Boulangerie Dupont SAS", Setup::QuickBooks(&[]), true, None),
+    company(
+        "Jeton Expiré SARL",
+        Setup::QuickBooks(&[qbo::Scenario::TokenExpired]),
+        false,
+        Some(FailureReason::AccountingSystemAuthenticationFailure),
+    ),
+    company(
+        "Sans Portée SA",
+        Setup::QuickBooks(&[qbo::Scenario::MissingScope]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Écritures Interdites SAS",
+        Setup::QuickBooks(&[qbo::Scenario::JournalEntriesForbidden]),
+        false,
+        Some(FailureReason::AuthorizationFailure),
+    ),
+    company(
+        "Mauvaise Société SARL",
+        Setup::QuickBooks(&[qbo::Scenario::WrongCompany]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Simple Start SAS",
+        Setup::QuickBooks(&[qbo::Scenario::PlanWithoutBills]),
+        true,
+        Some(FailureReason::InvalidConfiguration),
+    ),
+    company(
+        "Trop Pressé SA",
+        Setup::QuickBooks(&[qbo::Scenario::RateLimited]),
+        false,
+        Some(FailureReason::AccountingSystemRateLimit),
+    ),
+    company(
+        "En Panne SARL",
+        Setup::QuickBooks(&[qbo::Scenario::Unavailable]),
+        false,
+        Some(FailureReason::AccountingSystemUnreachable),
+    ),
+    company(
+        "Lentement SAS",
+        Setup::QuickBooks(&[qbo::Scenario::Slow]),
+        false,
+        Some(FailureReason::AccountingSystemTimeout),
+    ),
+    company(
+        "Comptes Manquants SA",
+        Setup::QuickBooks(&[qbo::Scenario::AccountsMissing]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Sans TVA SARL",
+        Setup::QuickBooks(&[qbo::Scenario::TaxCodeMissing]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Sans Journal SAS",
+        Setup::QuickBooks(&[qbo::Scenario::JournalCodeMissing]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company("Nordisk Demo AB", Setup::Fortnox(&[]), true, None),
+    company(
+        "Utgången Token AB",
+        Setup::Fortnox(&[fortnox::Scenario::TokenExpired]),
+        false,
+        Some(FailureReason::AccountingSystemAuthenticationFailure),
+    ),
+    company(
+        "Utan Bokföring AB",
+        Setup::Fortnox(&[fortnox::Scenario::MissingScope]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Utan Leverantörer AB",
+        Setup::Fortnox(&[fortnox::Scenario::MissingSupplierScope]),
+        true,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Utan Inkorg AB",
+        Setup::Fortnox(&[fortnox::Scenario::MissingInboxScope]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Fel Företag AB",
+        Setup::Fortnox(&[fortnox::Scenario::WrongCompany]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Ingen Licens AB",
+        Setup::Fortnox(&[fortnox::Scenario::NoSupplierInvoiceLicence]),
+        true,
+        Some(FailureReason::InvalidConfiguration),
+    ),
+    company(
+        "Ingen API AB",
+        Setup::Fortnox(&[fortnox::Scenario::NoApiLicence]),
+        false,
+        Some(FailureReason::InvalidConfiguration),
+    ),
+    company(
+        "Driftstopp AB",
+        Setup::Fortnox(&[fortnox::Scenario::Unavailable]),
+        false,
+        Some(FailureReason::AccountingSystemUnreachable),
+    ),
+    company(
+        "Långsam AB",
+        Setup::Fortnox(&[fortnox::Scenario::Slow]),
+        false,
+        Some(FailureReason::AccountingSystemTimeout),
+    ),
+    company(
+        "Saknade Konton AB",
+        Setup::Fortnox(&[fortnox::Scenario::AccountsMissing]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Saknad Momskod AB",
+        Setup::Fortnox(&[fortnox::Scenario::VatCodeMissing]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Saknad Serie AB",
+        Setup::Fortnox(&[fortnox::Scenario::VoucherSeriesMissing]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Inget Räkenskapsår AB",
+        Setup::Fortnox(&[fortnox::Scenario::FinancialYearMissing]),
+        false,
+        Some(FailureReason::InvalidConfiguration),
+    ),
+    company(
+        "CRONUS Danmark A/S",
+        Setup::BusinessCentral(&[]),
+        true,
+        None,
+    ),
+    company(
+        "Udløbet Token A/S",
+        Setup::BusinessCentral(&[bc::Scenario::TokenExpired]),
+        false,
+        Some(FailureReason::AccountingSystemAuthenticationFailure),
+    ),
+    company(
+        "Uregistreret App ApS",
+        Setup::BusinessCentral(&[bc::Scenario::AppNotRegistered]),
+        false,
+        Some(FailureReason::AccountingSystemAuthenticationFailure),
+    ),
+    company(
+        "Ukendt Miljø A/S",
+        Setup::BusinessCentral(&[bc::Scenario::UnknownEnvironment]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Forkert Firma ApS",
+        Setup::BusinessCentral(&[bc::Scenario::WrongCompany]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Manglende Rettigheder A/S",
+        Setup::BusinessCentral(&[bc::Scenario::MissingPermission]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Ingen Bilag ApS",
+        Setup::BusinessCentral(&[bc::Scenario::MissingAttachmentsPermission]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Ingen Indkøb A/S",
+        Setup::BusinessCentral(&[bc::Scenario::PurchasingNotLicensed]),
+        true,
+        Some(FailureReason::InvalidConfiguration),
+    ),
+    company(
+        "Travlt Bogholderi ApS",
+        Setup::BusinessCentral(&[bc::Scenario::RateLimited]),
+        false,
+        Some(FailureReason::AccountingSystemRateLimit),
+    ),
+    company(
+        "Vedligehold A/S",
+        Setup::BusinessCentral(&[bc::Scenario::Maintenance]),
+        false,
+        Some(FailureReason::AccountingSystemUnreachable),
+    ),
+    company(
+        "Nedbrud ApS",
+        Setup::BusinessCentral(&[bc::Scenario::Outage]),
+        false,
+        Some(FailureReason::AccountingSystemUnreachable),
+    ),
+    company(
+        "Langsom A/S",
+        Setup::BusinessCentral(&[bc::Scenario::Slow]),
+        false,
+        Some(FailureReason::AccountingSystemTimeout),
+    ),
+    company(
+        "Manglende Konti ApS",
+        Setup::BusinessCentral(&[bc::Scenario::AccountsMissing]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Ingen Momsgruppe A/S",
+        Setup::BusinessCentral(&[bc::Scenario::TaxGroupMissing]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
+    company(
+        "Ingen Kladde ApS",
+        Setup::BusinessCentral(&[bc::Scenario::JournalMissing]),
+        false,
+        Some(FailureReason::MissingConfiguration),
+    ),
 ];
 
 /// The outcome of one demo job.
@@ -313,9 +575,7 @@ pub async fn run(runtime: &Runtime) -> Result<Vec<DemoRow>, DemoError> {
             as_expected,
         });
     }
-    for emulator in emulators {
-        emulator.shutdown().await;
-    }
+    drop(emulators);
     pleo.shutdown().await;
     if rows.len() < seeded.len() {
         return Err(DemoError::Unfinished(seeded.len() - rows.len()));
@@ -323,43 +583,136 @@ pub async fn run(runtime: &Runtime) -> Result<Vec<DemoRow>, DemoError> {
     Ok(rows)
 }
 
+/// A demo company's running emulator, stopped when dropped.
+type Server = Box<dyn std::any::Any + Send>;
+
 /// The integration configuration of a demo company, starting its emulator.
 async fn configure(
     company: &DemoCompany,
-    emulators: &mut Vec<XeroEmulator>,
+    emulators: &mut Vec<Server>,
 ) -> std::io::Result<Option<IntegrationConfig>> {
-    let scenarios: &[Scenario] = match company.setup {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let name = company.name;
+    let (system, base_url, tenant, token, settings, server): (
+        &str,
+        String,
+        Option<String>,
+        &str,
+        serde_json::Value,
+        Server,
+    ) = match company.setup {
         Setup::Unconfigured => return Ok(None),
-        Setup::Xero(scenarios) => scenarios,
-        Setup::XeroWithoutTenant | Setup::Unsupported(_) => &[],
+        Setup::Xero(_) | Setup::XeroWithoutTenant | Setup::Unsupported(_) => {
+            let scenarios = if let Setup::Xero(scenarios) = company.setup {
+                scenarios
+            } else {
+                &[]
+            };
+            let config = XeroConfig {
+                organisation_name: name.to_owned(),
+                scenarios: scenarios.to_vec(),
+                slow_delay: SLOW_DELAY,
+                ..XeroConfig::default()
+            };
+            let emulator = XeroEmulator::start(config, loopback).await?;
+            let system = if let Setup::Unsupported(system) = company.setup {
+                system
+            } else {
+                "xero"
+            };
+            let tenant = (!matches!(company.setup, Setup::XeroWithoutTenant))
+                .then(|| xero::DEMO_TENANT_ID.to_owned());
+            let settings = serde_json::json!({ "organisationName": name, "accounts": { "expenses": "429", "contra": "800" }, "taxType": "INPUT" });
+            (
+                system,
+                emulator.url(),
+                tenant,
+                xero::DEMO_ACCESS_TOKEN,
+                settings,
+                Box::new(emulator),
+            )
+        }
+        Setup::QuickBooks(scenarios) => {
+            let config = QuickBooksConfig {
+                company_name: name.to_owned(),
+                scenarios: scenarios.to_vec(),
+                slow_delay: SLOW_DELAY,
+                ..QuickBooksConfig::default()
+            };
+            let emulator = QuickBooksEmulator::start(config, loopback).await?;
+            let settings = serde_json::json!({
+                "companyName": name,
+                "accounts": { "expenses": "625100", "contra": "512100" },
+                "taxCode": "TVA 20 %",
+                "journalCode": "ACH",
+            });
+            (
+                "quickbooks",
+                emulator.url(),
+                Some(qbo::DEMO_REALM_ID.to_owned()),
+                qbo::DEMO_ACCESS_TOKEN,
+                settings,
+                Box::new(emulator),
+            )
+        }
+        Setup::Fortnox(scenarios) => {
+            let config = FortnoxConfig {
+                company_name: name.to_owned(),
+                scenarios: scenarios.to_vec(),
+                slow_delay: SLOW_DELAY,
+                ..FortnoxConfig::default()
+            };
+            let emulator = FortnoxEmulator::start(config, loopback).await?;
+            let settings = serde_json::json!({
+                "companyName": name,
+                "organizationNumber": fortnox::DEMO_ORGANIZATION_NUMBER,
+                "voucherSeries": "P",
+                "accounts": { "expenses": "6991", "contra": "1930" },
+                "vatCode": "MP1",
+            });
+            let tenant = Some(fortnox::DEMO_DATABASE_NUMBER.to_string());
+            (
+                "fortnox",
+                emulator.url(),
+                tenant,
+                fortnox::DEMO_ACCESS_TOKEN,
+                settings,
+                Box::new(emulator),
+            )
+        }
+        Setup::BusinessCentral(scenarios) => {
+            let config = BusinessCentralConfig {
+                company_name: name.to_owned(),
+                scenarios: scenarios.to_vec(),
+                slow_delay: SLOW_DELAY,
+                ..BusinessCentralConfig::default()
+            };
+            let emulator = BusinessCentralEmulator::start(config, loopback).await?;
+            let settings = serde_json::json!({
+                "companyName": name,
+                "journal": "PLEO",
+                "accounts": { "expenses": "6130", "contra": "2320" },
+                "taxGroup": "VAT25",
+            });
+            let tenant = Some(bc::DEMO_COMPANY_ID.to_owned());
+            (
+                "business-central",
+                emulator.environment_url(),
+                tenant,
+                bc::DEMO_ACCESS_TOKEN,
+                settings,
+                Box::new(emulator),
+            )
+        }
     };
-    let emulator = XeroEmulator::start(
-        XeroConfig {
-            organisation_name: company.name.to_owned(),
-            scenarios: scenarios.to_vec(),
-            slow_delay: SLOW_DELAY,
-            ..XeroConfig::default()
-        },
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await?;
-    let config = IntegrationConfig {
-        accounting_system: match company.setup {
-            Setup::Unsupported(system) => system.to_owned(),
-            _ => "xero".to_owned(),
-        },
-        base_url: url::Url::parse(&emulator.url()).expect("emulator URLs parse"),
-        tenant_id: (!matches!(company.setup, Setup::XeroWithoutTenant))
-            .then(|| xero::DEMO_TENANT_ID.to_owned()),
-        credentials: Credentials::Bearer(Secret::new(xero::DEMO_ACCESS_TOKEN)),
-        settings: serde_json::json!({
-            "organisationName": company.name,
-            "accounts": { "expenses": "429", "contra": "800" },
-            "taxType": "INPUT",
-        }),
-    };
-    emulators.push(emulator);
-    Ok(Some(config))
+    emulators.push(server);
+    Ok(Some(IntegrationConfig {
+        accounting_system: system.to_owned(),
+        base_url: url::Url::parse(&base_url).expect("emulator URLs parse"),
+        tenant_id: tenant,
+        credentials: Credentials::Bearer(Secret::new(token)),
+        settings,
+    }))
 }
 
 /// Runtime options of the demo: the request timeout that makes the `slow`

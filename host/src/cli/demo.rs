@@ -48,14 +48,17 @@ pub async fn run(args: DemoArgs) -> u8 {
 }
 
 fn print_table(rows: &[DemoRow]) {
-    let company_width = rows
-        .iter()
-        .map(|row| row.company.len())
-        .max()
-        .unwrap_or(7)
-        .max(7);
+    let width = |field: fn(&DemoRow) -> &str, header: usize| {
+        rows.iter()
+            .map(|row| field(row).chars().count())
+            .max()
+            .unwrap_or(header)
+            .max(header)
+    };
+    let company_width = width(|row| &row.company, 7);
+    let system_width = width(|row| &row.accounting_system, 6);
     println!(
-        "{:<8}  {:<company_width$}  {:<6}  {:<7}  {:<40}  {:>9}  {:<11}  MESSAGE",
+        "{:<8}  {:<company_width$}  {:<system_width$}  {:<7}  {:<40}  {:>9}  {:<11}  MESSAGE",
         "JOB", "COMPANY", "SYSTEM", "VERDICT", "REASON", "TIME", "PLEO"
     );
     for row in rows {
@@ -65,7 +68,7 @@ fn print_table(rows: &[DemoRow]) {
             String::new()
         };
         println!(
-            "{:<8}  {:<company_width$}  {:<6}  {:<7}  {:<40}  {:>7.0}ms  {:<11}  {}{tries}",
+            "{:<8}  {:<company_width$}  {:<system_width$}  {:<7}  {:<40}  {:>7.0}ms  {:<11}  {}{tries}",
             &row.job.to_string()[..8],
             row.company,
             row.accounting_system,
