@@ -290,6 +290,12 @@ pub const COMPANIES: &[DemoCompany] = &[
         Some(FailureReason::InvalidConfiguration),
     ),
     company(
+        "Fullt Upptagen AB",
+        Setup::Fortnox(&[fortnox::Scenario::RateLimited]),
+        false,
+        Some(FailureReason::AccountingSystemRateLimit),
+    ),
+    company(
         "Driftstopp AB",
         Setup::Fortnox(&[fortnox::Scenario::Unavailable]),
         false,
