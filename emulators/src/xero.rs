@@ -39,6 +39,7 @@ mod scenario;
 mod seed;
 mod settings;
 mod state;
+mod token;
 mod validation;
 
 use std::net::SocketAddr;
@@ -61,6 +62,9 @@ use crate::server::{self, RequestLog, Running};
 pub const DEFAULT_PORT: u16 = 4011;
 /// The access token the emulator accepts by default.
 pub const DEMO_ACCESS_TOKEN: &str = "xero-demo-access-token";
+/// The refresh token the demo connection starts with; exchanged at
+/// `POST /connect/token` for a new access token (and a new refresh token).
+pub const DEMO_REFRESH_TOKEN: &str = "xero-demo-refresh-token";
 /// The tenant (organisation) id the emulator is connected to by default.
 pub const DEMO_TENANT_ID: &str = "b7c1d2e3-0f4a-4b5c-8d6e-7f8091a2b3c4";
 /// The name of the default organisation.
@@ -72,8 +76,11 @@ const ACCOUNTING_BASE: &str = "/api.xro/2.0";
 /// How a Xero emulator behaves.
 #[derive(Clone, Debug)]
 pub struct XeroConfig {
-    /// The only bearer token accepted.
+    /// The bearer token the connection starts with (expired under the
+    /// `token-expired` scenario; tokens issued by a refresh are accepted too).
     pub access_token: String,
+    /// The refresh token `POST /connect/token` accepts first.
+    pub refresh_token: String,
     /// The connected organisation's tenant id, expected in `Xero-tenant-id`.
     pub tenant_id: String,
     /// The connected organisation's name (`tenantName`, `Organisation.Name`).
@@ -90,6 +97,7 @@ impl Default for XeroConfig {
     fn default() -> Self {
         Self {
             access_token: DEMO_ACCESS_TOKEN.to_owned(),
+            refresh_token: DEMO_REFRESH_TOKEN.to_owned(),
             tenant_id: DEMO_TENANT_ID.to_owned(),
             organisation_name: DEMO_ORGANISATION_NAME.to_owned(),
             scenarios: Vec::new(),
@@ -163,7 +171,10 @@ fn router(shared: Arc<Shared>) -> Router {
             Arc::clone(&shared),
             gate::identity,
         ));
+    // The token endpoint authenticates by refresh token, not bearer token.
+    let token = Router::new().route("/connect/token", axum::routing::post(token::refresh));
     identity
+        .merge(token)
         .merge(accounting_routes(&shared))
         .with_state(shared)
 }

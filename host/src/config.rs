@@ -39,6 +39,10 @@ pub struct IntegrationConfig {
 /// Credentials kept by the host. They never cross into a plugin.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
+    /// An OAuth 2.0 access token the host refreshes itself, once per
+    /// validation, when the accounting system says it expired. Shared by
+    /// every validation of the company, so a refreshed token is kept.
+    OAuth2(std::sync::Arc<OAuth>),
     /// No credentials.
     None,
     /// `Authorization: Bearer <token>` (OAuth 2.0 access token).
@@ -74,9 +78,89 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// OAuth 2.0 credentials (RFC 6749 §6: refreshing an access token).
+pub struct OAuth {
+    /// The token endpoint.
+    pub token_url: url::Url,
+    /// The client id, sent with the client secret as HTTP Basic auth.
+    pub client_id: String,
+    client_secret: Secret,
+    tokens: std::sync::Mutex<(Secret, Secret)>,
+    /// Serialises refreshes: refresh tokens rotate, so two at once would
+    /// spend the same one.
+    pub(crate) refreshing: tokio::sync::Mutex<()>,
+}
+
+impl OAuth {
+    /// OAuth credentials with their current access and refresh tokens.
+    pub fn new(
+        token_url: url::Url,
+        client_id: String,
+        client_secret: Secret,
+        access: Secret,
+        refresh: Secret,
+    ) -> OAuth {
+        OAuth {
+            token_url,
+            client_id,
+            client_secret,
+            tokens: std::sync::Mutex::new((access, refresh)),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The current access token.
+    pub fn access_token(&self) -> Secret {
+        self.tokens.lock().expect("token lock").0.clone()
+    }
+
+    /// The current refresh token.
+    pub(crate) fn refresh_token(&self) -> Secret {
+        self.tokens.lock().expect("token lock").1.clone()
+    }
+
+    /// The client secret.
+    pub(crate) fn client_secret(&self) -> &Secret {
+        &self.client_secret
+    }
+
+    /// Keeps the tokens a refresh returned; a missing refresh token keeps the
+    /// current one.
+    pub(crate) fn store(&self, access: Secret, refresh: Option<Secret>) {
+        let mut tokens = self.tokens.lock().expect("token lock");
+        tokens.0 = access;
+        if let Some(refresh) = refresh {
+            tokens.1 = refresh;
+        }
+    }
+
+    /// Every secret value, for redaction.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        let tokens = self.tokens.lock().expect("token lock");
+        vec![
+            tokens.0.expose().to_owned(),
+            tokens.1.expose().to_owned(),
+            self.client_secret.expose().to_owned(),
+        ]
+    }
+}
+
+impl PartialEq for OAuth {
+    fn eq(&self, other: &Self) -> bool {
+        self.token_url == other.token_url && self.client_id == other.client_id
+    }
+}
+
+impl Eq for OAuth {}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Credentials::OAuth2(oauth) => write!(
+                f,
+                "OAuth2({}, client {}, ***)",
+                oauth.token_url, oauth.client_id
+            ),
             Credentials::None => f.write_str("None"),
             Credentials::Bearer(_) => f.write_str("Bearer(***)"),
             Credentials::Header { name, .. } => write!(f, "Header({name}: ***)"),
@@ -141,6 +225,23 @@ enum RawCredentials {
         token: Option<String>,
         #[serde(default)]
         token_env: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Oauth2 {
+        #[serde(default)]
+        access_token: Option<String>,
+        #[serde(default)]
+        access_token_env: Option<String>,
+        #[serde(default)]
+        refresh_token: Option<String>,
+        #[serde(default)]
+        refresh_token_env: Option<String>,
+        token_url: String,
+        client_id: String,
+        #[serde(default)]
+        client_secret: Option<String>,
+        #[serde(default)]
+        client_secret_env: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Header {
@@ -220,6 +321,45 @@ impl IntegrationConfig {
                 &field("credentials.token"),
                 &field("credentials.tokenEnv"),
             )?),
+            Some(RawCredentials::Oauth2 {
+                access_token,
+                access_token_env,
+                refresh_token,
+                refresh_token_env,
+                token_url,
+                client_id,
+                client_secret,
+                client_secret_env,
+            }) => {
+                let token_url = url::Url::parse(&token_url).map_err(|error| {
+                    ConfigError::new(
+                        field("credentials.tokenUrl"),
+                        format!("'{token_url}' is not a URL: {error}"),
+                    )
+                })?;
+                Credentials::OAuth2(std::sync::Arc::new(OAuth::new(
+                    token_url,
+                    client_id,
+                    secret(
+                        client_secret,
+                        client_secret_env,
+                        &field("credentials.clientSecret"),
+                        &field("credentials.clientSecretEnv"),
+                    )?,
+                    secret(
+                        access_token,
+                        access_token_env,
+                        &field("credentials.accessToken"),
+                        &field("credentials.accessTokenEnv"),
+                    )?,
+                    secret(
+                        refresh_token,
+                        refresh_token_env,
+                        &field("credentials.refreshToken"),
+                        &field("credentials.refreshTokenEnv"),
+                    )?,
+                )))
+            }
             Some(RawCredentials::Header {
                 name,
                 value,
@@ -336,5 +476,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.field, "baseUrl");
+    }
+
+    #[test]
+    fn reads_oauth2_credentials_and_names_missing_fields() {
+        let config = IntegrationConfig::from_json(
+            r#"{"accountingSystem": "xero", "baseUrl": "https://api.xero.com",
+                "credentials": {"type": "oauth2", "accessToken": "a", "refreshToken": "r",
+                                "tokenUrl": "https://identity.xero.com/connect/token",
+                                "clientId": "c", "clientSecret": "s"}}"#,
+        )
+        .unwrap();
+        let Credentials::OAuth2(oauth) = &config.credentials else {
+            panic!("expected OAuth2, got {:?}", config.credentials);
+        };
+        assert_eq!(oauth.access_token().expose(), "a");
+        assert!(!format!("{config:?}").contains("\"r\"") && !format!("{config:?}").contains("s\""));
+
+        let error = IntegrationConfig::from_json(
+            r#"{"accountingSystem": "xero", "baseUrl": "https://api.xero.com",
+                "credentials": {"type": "oauth2", "accessToken": "a",
+                                "tokenUrl": "https://identity.xero.com/connect/token",
+                                "clientId": "c", "clientSecret": "s"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(error.field, "credentials.refreshToken");
     }
 }

@@ -481,3 +481,87 @@ async fn a_manifest_that_does_not_describe_the_component_is_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn oauth(emulator_url: &str, refresh_token: &str) -> std::sync::Arc<preflight::config::OAuth> {
+    use preflight::config::Secret;
+    std::sync::Arc::new(preflight::config::OAuth::new(
+        url::Url::parse(&format!("{emulator_url}/connect/token")).unwrap(),
+        "preflight-client".to_owned(),
+        Secret::new("client-secret-value"),
+        Secret::new(preflight_emulators::xero::DEMO_ACCESS_TOKEN),
+        Secret::new(refresh_token),
+    ))
+}
+
+#[tokio::test]
+async fn an_expired_oauth_token_is_refreshed_once_transparently() {
+    let runtime = support::runtime();
+    let xero = support::xero_plugin(&runtime).await;
+    let emulator =
+        support::xero_emulator(&[preflight_emulators::xero::Scenario::TokenExpired]).await;
+    let credentials = oauth(
+        &emulator.url(),
+        preflight_emulators::xero::DEMO_REFRESH_TOKEN,
+    );
+    let mut config = support::xero_config(&emulator.url());
+    config.credentials =
+        preflight::config::Credentials::OAuth2(std::sync::Arc::clone(&credentials));
+
+    let outcome = xero.validate(&support::job(false), &config).await.unwrap();
+    assert!(outcome.verdict.proceeds(), "{:?}", outcome.verdict);
+    let refreshes = |emulator: &preflight_emulators::xero::XeroEmulator| {
+        emulator
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/connect/token")
+            .count()
+    };
+    assert_eq!(refreshes(&emulator), 1);
+    assert_eq!(
+        credentials.access_token().expose(),
+        "xero-refreshed-access-token-1",
+        "the new token is kept for the company"
+    );
+    let printed = serde_json::to_string(&outcome).unwrap();
+    assert!(
+        !printed.contains("xero-refreshed-access-token-1") && !printed.contains("rotated-refresh"),
+        "{printed}"
+    );
+
+    // The next validation uses the refreshed token: no second refresh.
+    let outcome = xero.validate(&support::job(false), &config).await.unwrap();
+    assert!(outcome.verdict.proceeds());
+    assert_eq!(refreshes(&emulator), 1);
+}
+
+#[tokio::test]
+async fn a_refresh_that_fails_leaves_the_expiry_to_report() {
+    let runtime = support::runtime();
+    let xero = support::xero_plugin(&runtime).await;
+    let emulator =
+        support::xero_emulator(&[preflight_emulators::xero::Scenario::TokenExpired]).await;
+    let mut config = support::xero_config(&emulator.url());
+    config.credentials =
+        preflight::config::Credentials::OAuth2(oauth(&emulator.url(), "a-revoked-refresh-token"));
+    let outcome = xero.validate(&support::job(false), &config).await.unwrap();
+    assert_eq!(
+        outcome.verdict.reason(),
+        Some(preflight::FailureReason::AccountingSystemAuthenticationFailure)
+    );
+    assert!(
+        outcome
+            .verdict
+            .message()
+            .unwrap()
+            .starts_with("Reconnect Xero: the connection expired on")
+    );
+    assert_eq!(
+        emulator
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/connect/token")
+            .count(),
+        1,
+        "one attempt only"
+    );
+}

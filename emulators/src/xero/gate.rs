@@ -72,10 +72,16 @@ async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<Active, Response>
             shared.remaining_quota(),
         ));
     }
+    let token = bearer_token(headers);
+    // Tokens issued by a refresh are fresh; the connection's original token
+    // is the one that expires.
+    if token.is_some_and(|token| shared.issued(token)) {
+        return Ok(active);
+    }
     if active.has(Scenario::TokenExpired) {
         return Err(responses::token_expired(dates::now_ms()));
     }
-    if bearer_token(headers) != Some(shared.config.access_token.as_str()) {
+    if token != Some(shared.config.access_token.as_str()) {
         return Err(responses::authentication_failed());
     }
     Ok(active)

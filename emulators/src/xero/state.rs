@@ -22,12 +22,26 @@ pub(super) struct Shared {
     scenarios: Mutex<Vec<Scenario>>,
     quota: Mutex<Quota>,
     journals: Mutex<Vec<ManualJournal>>,
+    /// Access tokens issued by refreshes, and the refresh token that works
+    /// now (each use rotates it).
+    tokens: Mutex<Tokens>,
+}
+
+/// The OAuth state of the emulated connection.
+#[derive(Debug)]
+struct Tokens {
+    issued: Vec<String>,
+    refresh: String,
 }
 
 impl Shared {
     pub(super) fn new(config: XeroConfig) -> Self {
         Self {
             scenarios: Mutex::new(config.scenarios.clone()),
+            tokens: Mutex::new(Tokens {
+                issued: Vec::new(),
+                refresh: config.refresh_token.clone(),
+            }),
             config,
             quota: Mutex::new(Quota::new(Instant::now())),
             journals: Mutex::new(seed::journals()),
@@ -136,6 +150,34 @@ impl Quota {
             minute: MINUTE_LIMIT.saturating_sub(self.minute_used),
             app_minute: APP_MINUTE_LIMIT.saturating_sub(self.minute_used),
         }
+    }
+}
+
+impl Shared {
+    /// Exchanges the current refresh token for a new access token and a new
+    /// refresh token; `None` for any other token (including a rotated one).
+    pub(super) fn rotate(&self, presented: &str) -> Option<(String, String)> {
+        let mut tokens = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if presented != tokens.refresh {
+            return None;
+        }
+        let n = tokens.issued.len() + 1;
+        let access = format!("xero-refreshed-access-token-{n}");
+        tokens.refresh = format!("xero-rotated-refresh-token-{n}");
+        tokens.issued.push(access.clone());
+        Some((access, tokens.refresh.clone()))
+    }
+
+    /// Whether `token` was issued by a refresh.
+    pub(super) fn issued(&self, token: &str) -> bool {
+        let tokens = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tokens.issued.iter().any(|issued| issued == token)
     }
 }
 

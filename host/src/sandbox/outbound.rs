@@ -125,6 +125,9 @@ pub(crate) struct Outbound {
     request_timeout: Duration,
     response_bytes: usize,
     pub(crate) exchanges: Vec<Exchange>,
+    /// Whether this validation already refreshed the OAuth token: at most
+    /// once, so a token endpoint that hands out dead tokens cannot loop.
+    refreshed: bool,
 }
 
 impl Outbound {
@@ -136,6 +139,7 @@ impl Outbound {
             request_timeout: limits.request_timeout,
             response_bytes: limits.response_bytes,
             exchanges: Vec::new(),
+            refreshed: false,
         }
     }
 
@@ -262,11 +266,12 @@ impl Outbound {
 
 impl Outbound {
     /// The secret values of the company's credentials.
-    fn secrets(&self) -> Vec<&str> {
+    fn secrets(&self) -> Vec<String> {
         match &self.grants.credentials {
             Credentials::None => Vec::new(),
-            Credentials::Bearer(token) => vec![token.expose()],
-            Credentials::Header { value, .. } => vec![value.expose()],
+            Credentials::Bearer(token) => vec![token.expose().to_owned()],
+            Credentials::Header { value, .. } => vec![value.expose().to_owned()],
+            Credentials::OAuth2(oauth) => oauth.secrets(),
         }
     }
 
@@ -277,16 +282,16 @@ impl Outbound {
             .into_iter()
             .filter(|secret| !secret.is_empty())
             .fold(text.to_owned(), |text, secret| {
-                text.replace(secret, REDACTED)
+                text.replace(&secret, REDACTED)
             })
     }
 
     /// [`Outbound::redact`] for a body that need not be text.
     fn redact_bytes(&self, body: Vec<u8>) -> Vec<u8> {
-        let secrets: Vec<&[u8]> = self
-            .secrets()
-            .into_iter()
-            .map(str::as_bytes)
+        let owned = self.secrets();
+        let secrets: Vec<&[u8]> = owned
+            .iter()
+            .map(|s| s.as_bytes())
             .filter(|s| !s.is_empty())
             .collect();
         if secrets.iter().all(|secret| !contains(&body, secret)) {
@@ -309,6 +314,71 @@ impl Outbound {
     }
 }
 
+impl Outbound {
+    /// Refreshes the OAuth access token (RFC 6749 §6) unless another
+    /// validation of the company already did since `used` was sent.
+    async fn refresh(&self, oauth: &crate::config::OAuth, used: &str) -> Result<(), String> {
+        let _turn = oauth.refreshing.lock().await;
+        if oauth.access_token().expose() != used {
+            return Ok(());
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", oauth.refresh_token().expose())
+            .finish();
+        let response = self
+            .client
+            .post(oauth.token_url.clone())
+            .basic_auth(&oauth.client_id, Some(oauth.client_secret().expose()))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .timeout(self.request_timeout)
+            .send()
+            .await
+            .map_err(|error| format!("token endpoint {}: {error}", oauth.token_url))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "token endpoint {} answered {}",
+                oauth.token_url,
+                response.status()
+            ));
+        }
+        #[derive(serde::Deserialize)]
+        struct Tokens {
+            access_token: String,
+            #[serde(default)]
+            refresh_token: Option<String>,
+        }
+        let tokens: Tokens = response
+            .json()
+            .await
+            .map_err(|error| format!("token endpoint {}: {error}", oauth.token_url))?;
+        oauth.store(
+            crate::config::Secret::new(tokens.access_token),
+            tokens.refresh_token.map(crate::config::Secret::new),
+        );
+        Ok(())
+    }
+}
+
+/// True for a 401 that says the access token expired (RFC 6750 §3.1
+/// `invalid_token`, or the vendor's own words), as opposed to a missing scope.
+fn says_expired(response: &wit_http::Response) -> bool {
+    if response.status != 401 {
+        return false;
+    }
+    let challenge = response
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("www-authenticate"))
+        .any(|(_, value)| value.contains("invalid_token"));
+    let body = String::from_utf8_lossy(&response.body).to_ascii_lowercase();
+    challenge || body.contains("expired")
+}
+
 /// What a credential is replaced by in anything the plugin receives.
 const REDACTED: &str = "[redacted]";
 
@@ -328,14 +398,16 @@ fn attach(
             "the configured credentials are not a valid header value".to_owned(),
         )
     };
+    let bearer = |token: &str, headers: &mut reqwest::header::HeaderMap| -> Result<(), HttpError> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(invalid)?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        Ok(())
+    };
     match credentials {
         Credentials::None => {}
-        Credentials::Bearer(token) => {
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(invalid)?;
-            value.set_sensitive(true);
-            headers.insert(reqwest::header::AUTHORIZATION, value);
-        }
+        Credentials::Bearer(token) => bearer(token.expose(), headers)?,
+        Credentials::OAuth2(oauth) => bearer(oauth.access_token().expose(), headers)?,
         Credentials::Header { name, value } => {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| HttpError::InvalidRequest(format!("bad header {name}")))?;
@@ -362,6 +434,50 @@ fn transport_error(error: reqwest::Error) -> HttpError {
     HttpError::Unreachable(text)
 }
 
+impl PluginCtx {
+    /// When the home origin answers 401 "expired" to OAuth credentials: record
+    /// that exchange, refresh the token once, and send the request again, so
+    /// the plugin sees only the answer to the retry.
+    async fn refresh_once(
+        &mut self,
+        request: &wit_http::Request,
+        result: Result<wit_http::Response, HttpError>,
+        method: &str,
+        started: Instant,
+    ) -> Result<wit_http::Response, HttpError> {
+        let Credentials::OAuth2(oauth) = &self.outbound.grants.credentials else {
+            return result;
+        };
+        let home = url::Url::parse(&request.url)
+            .ok()
+            .and_then(|url| Origin::of(&url).ok())
+            == Some(self.outbound.grants.home.clone());
+        let expired = matches!(&result, Ok(response) if says_expired(response));
+        if !home || !expired || self.outbound.refreshed {
+            return result;
+        }
+        self.outbound.refreshed = true;
+        let oauth = std::sync::Arc::clone(oauth);
+        let used = oauth.access_token();
+        self.outbound.exchanges.push(Exchange {
+            method: method.to_owned(),
+            url: request.url.clone(),
+            status: Some(401),
+            error: None,
+            elapsed: started.elapsed(),
+        });
+        if let Err(problem) = self.outbound.refresh(&oauth, used.expose()).await {
+            tracing::warn!(plugin = %self.label, job = %self.job_id, %problem, "refreshing the access token failed");
+            return result;
+        }
+        tracing::info!(plugin = %self.label, job = %self.job_id, "access token refreshed");
+        match self.outbound.prepare(request) {
+            Ok((prepared, _)) => self.outbound.execute(prepared).await,
+            Err(refused) => Err(refused),
+        }
+    }
+}
+
 impl wit_http::Host for PluginCtx {
     async fn send(&mut self, request: wit_http::Request) -> Result<wit_http::Response, HttpError> {
         let method = format!("{:?}", request.method).to_ascii_uppercase();
@@ -383,6 +499,7 @@ impl wit_http::Host for PluginCtx {
                 return Err(refused);
             }
         };
+        let result = self.refresh_once(&request, result, &method, started).await;
         let elapsed = started.elapsed();
         let (status, error) = match &result {
             Ok(response) => (Some(response.status), None),
