@@ -85,6 +85,16 @@ fn main() {
             wasm.display().to_string()
         )
         .unwrap();
+        // `preflight bench` measures how fast a spinning plugin is stopped, so
+        // the binary carries that one test component.
+        if name == "infinite-loop" {
+            writeln!(
+                code,
+                "    /// The `infinite-loop` hostile plugin, embedded for the benchmarks.\n    pub const INFINITE_LOOP_BYTES: &[u8] = include_bytes!({:?});",
+                wasm.display().to_string()
+            )
+            .unwrap();
+        }
     }
     code.push_str("}\n");
 

@@ -134,6 +134,46 @@ pub async fn compile_times(runtime: &Runtime, effort: Effort) -> Result<Vec<Figu
     Ok(figures)
 }
 
+/// How far past its wall-time limit a plugin that never returns is stopped:
+/// the epoch ticker interrupts it within a tick or two (target: 100 ms).
+pub async fn runaway_stop(runtime: &Runtime, effort: Effort) -> Result<Figure, String> {
+    let plugin = runtime
+        .load(
+            "hostile:infinite-loop",
+            preflight_artifacts::hostile::INFINITE_LOOP_BYTES,
+            None,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let limit = Duration::from_millis(200);
+    let limits = crate::Limits {
+        wall_time: limit,
+        ..runtime.options().limits.clone()
+    };
+    let (job, config) = (offline_job(), offline_config());
+    let mut samples = Vec::new();
+    for _ in 0..effort.compilations.max(2) * 2 {
+        let started = Instant::now();
+        let outcome = plugin.validate_with(&job, &config, &limits).await;
+        let elapsed = started.elapsed();
+        match outcome {
+            Err(error) if matches!(error.fault, crate::plugin::Fault::Limit(_)) => {}
+            other => {
+                return Err(format!(
+                    "the spinning plugin was not stopped by its limit: {other:?}"
+                ));
+            }
+        }
+        samples.push(elapsed.saturating_sub(limit).as_secs_f64() * 1000.0);
+    }
+    Ok(Figure::from_samples(
+        "runaway plugin stopped after its wall-time limit (overshoot)",
+        "ms",
+        samples,
+        Some(100.0),
+    ))
+}
+
 fn micros(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }

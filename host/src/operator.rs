@@ -26,6 +26,9 @@
 //! wallTimeMs = 10000
 //! requests = 50
 //!
+//! [sandbox.origins]            # optional: narrow what a plugin's manifest allows
+//! xero = ["https://api.xero.com"]
+//!
 //! [[companies]]
 //! companyId = "12abc3d4-e567-490e-9234-abc56e78fabc"
 //! accountingSystem = "xero"
@@ -119,6 +122,9 @@ pub struct SandboxSettings {
     pub allow_http_loopback: bool,
     /// The limit ceilings.
     pub ceiling: crate::limits::Limits,
+    /// Per accounting system, the only origins its plugin may reach, within
+    /// what its manifest declares (`[sandbox.origins] xero = ["https://api.xero.com"]`).
+    pub origins: BTreeMap<String, Vec<crate::manifest::OriginPattern>>,
 }
 
 /// `[server]`.
@@ -193,12 +199,28 @@ struct RawSandbox {
     response_bytes: Option<usize>,
     report_bytes: Option<usize>,
     log_bytes: Option<usize>,
+    #[serde(default)]
+    origins: BTreeMap<String, Vec<String>>,
 }
 
 impl RawSandbox {
-    fn settings(self) -> SandboxSettings {
+    fn settings(self) -> Result<SandboxSettings, ConfigError> {
         let defaults = crate::limits::Limits::default();
-        SandboxSettings {
+        let mut origins = BTreeMap::new();
+        for (system, patterns) in self.origins {
+            let parsed = patterns
+                .iter()
+                .enumerate()
+                .map(|(index, text)| {
+                    crate::manifest::OriginPattern::parse(text).map_err(|message| {
+                        error_at(&format!("sandbox.origins.{system}[{index}]"), message)
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            origins.insert(system, parsed);
+        }
+        Ok(SandboxSettings {
+            origins,
             allow_http_loopback: self.allow_http_loopback,
             ceiling: crate::limits::Limits {
                 memory_bytes: self
@@ -215,7 +237,7 @@ impl RawSandbox {
                 report_bytes: self.report_bytes.unwrap_or(defaults.report_bytes),
                 log_bytes: self.log_bytes.unwrap_or(defaults.log_bytes),
             },
-        }
+        })
     }
 }
 
@@ -248,7 +270,7 @@ impl OperatorConfig {
                 .listen
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("static address parses")),
         };
-        let sandbox = raw.sandbox.settings();
+        let sandbox = raw.sandbox.settings()?;
         let mut companies = BTreeMap::new();
         for (index, mut entry) in raw.companies.into_iter().enumerate() {
             let company_id = entry
@@ -445,5 +467,21 @@ mod tests {
             ),
             "{error}"
         );
+    }
+
+    #[test]
+    fn sandbox_origins_are_parsed_and_errors_name_the_entry() {
+        let with = |origins: &str| {
+            format!(
+                "{FILE}\n[sandbox]\nallowHttpLoopback = true\n[sandbox.origins]\nxero = [{origins}]\n"
+            )
+        };
+        let config = OperatorConfig::from_toml(&with(r#""https://api.xero.com""#)).unwrap();
+        assert!(config.sandbox.allow_http_loopback);
+        assert_eq!(config.sandbox.origins["xero"].len(), 1);
+        let error =
+            OperatorConfig::from_toml(&with(r#""https://api.xero.com", "http://api.xero.com""#))
+                .unwrap_err();
+        assert_eq!(error.field, "sandbox.origins.xero[1]");
     }
 }

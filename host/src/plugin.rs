@@ -54,6 +54,9 @@ pub struct Plugin {
     /// The limits its validations run with: the manifest's within the
     /// operator's ceiling.
     limits: Limits,
+    /// The operator's narrower allow-list, if any: an origin must match it
+    /// as well as the manifest.
+    operator_origins: Option<Arc<[OriginPattern]>>,
 }
 
 impl fmt::Debug for Plugin {
@@ -215,6 +218,7 @@ impl Runtime {
                 |m| m.limits(&self.options().limits),
             ),
             manifest,
+            operator_origins: None,
         };
         let info = plugin.call_info().await.map_err(|error| LoadError::Info {
             source_name: source_name.to_owned(),
@@ -280,6 +284,7 @@ impl Plugin {
             extra: Arc::clone(&self.grants),
             credentials: config.credentials.clone(),
             allow_http_loopback: self.runtime.options().allow_http_loopback,
+            restrict: self.operator_origins.clone(),
         };
         let (job_wit, config_wit) = (job.to_wit(), config.to_wit());
         let mut store = self.store(job.id.to_string(), limits, grants);
@@ -348,6 +353,13 @@ impl Plugin {
         })
     }
 
+    /// Narrows the origins the plugin may reach (and be configured for) to
+    /// those that also match `patterns`: the operator can tighten what the
+    /// manifest asks, never widen it.
+    pub fn restrict_origins(&mut self, patterns: Vec<OriginPattern>) {
+        self.operator_origins = Some(patterns.into());
+    }
+
     /// The limits its validations run with.
     pub fn limits(&self) -> &Limits {
         &self.limits
@@ -362,6 +374,13 @@ impl Plugin {
     /// loopback emulator when the operator allows plain http to loopback:
     /// credentials are never sent anywhere the plugin did not declare.
     fn check_home(&self, home: &Origin) -> Result<(), PluginError> {
+        if let Some(allowed) = &self.operator_origins
+            && !allowed.iter().any(|pattern| pattern.matches(home))
+        {
+            return Err(self.error(Fault::NotGranted(format!(
+                "the configured base URL's origin {home} is outside the operator's allow-list for this plugin"
+            ))));
+        }
         let Some(manifest) = &self.manifest else {
             return Ok(());
         };
@@ -393,6 +412,7 @@ impl Plugin {
             extra: Arc::from([]),
             credentials: crate::config::Credentials::None,
             allow_http_loopback: false,
+            restrict: None,
         }
     }
 

@@ -16,9 +16,22 @@ pub struct Registry {
 impl Registry {
     /// A registry holding every bundled plugin.
     pub async fn bundled(runtime: &Runtime) -> Result<Registry, PluginSourceError> {
+        Self::bundled_with(runtime, &std::collections::BTreeMap::new()).await
+    }
+
+    /// Every bundled plugin, each narrowed to the operator's allow-list for
+    /// its accounting system when `origins` has one.
+    pub async fn bundled_with(
+        runtime: &Runtime,
+        origins: &std::collections::BTreeMap<String, Vec<crate::manifest::OriginPattern>>,
+    ) -> Result<Registry, PluginSourceError> {
         let registry = Registry::default();
         for artifact in crate::bundled::all() {
-            registry.insert(crate::bundled::load_artifact(runtime, artifact).await?);
+            let mut plugin = crate::bundled::load_artifact(runtime, artifact).await?;
+            if let Some(allowed) = origins.get(&plugin.info().accounting_system) {
+                plugin.restrict_origins(allowed.clone());
+            }
+            registry.insert(plugin);
         }
         Ok(registry)
     }

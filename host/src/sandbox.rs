@@ -50,6 +50,8 @@ pub struct Grants {
     pub extra: Arc<[crate::manifest::OriginPattern]>,
     /// Whether plain `http` to loopback addresses is allowed.
     pub allow_http_loopback: bool,
+    /// The operator's allow-list for the plugin, if it narrows the manifest's.
+    pub restrict: Option<Arc<[crate::manifest::OriginPattern]>>,
     /// The company's credentials for `home`.
     pub credentials: Credentials,
 }

@@ -565,3 +565,61 @@ async fn a_refresh_that_fails_leaves_the_expiry_to_report() {
         "one attempt only"
     );
 }
+
+#[tokio::test]
+async fn the_operator_can_narrow_a_plugins_origins_but_not_widen_them() {
+    use preflight::manifest::OriginPattern;
+    let runtime = support::runtime();
+    let emulator = support::xero_emulator(&[]).await;
+    let config = support::xero_config(&emulator.url());
+    let artifact = preflight::bundled::find("xero").unwrap();
+
+    let mut narrowed = preflight::bundled::load_artifact(&runtime, artifact)
+        .await
+        .unwrap();
+    narrowed.restrict_origins(vec![OriginPattern::parse("https://api.xero.com").unwrap()]);
+    let error = narrowed
+        .validate(&support::job(false), &config)
+        .await
+        .expect_err("outside the operator's list");
+    assert!(
+        error
+            .to_string()
+            .contains("outside the operator's allow-list"),
+        "{error}"
+    );
+    assert!(emulator.requests().is_empty());
+
+    let mut listed = preflight::bundled::load_artifact(&runtime, artifact)
+        .await
+        .unwrap();
+    listed.restrict_origins(vec![OriginPattern::parse(&emulator.url()).unwrap()]);
+    assert!(
+        listed
+            .validate(&support::job(false), &config)
+            .await
+            .unwrap()
+            .verdict
+            .proceeds()
+    );
+
+    // Listing an origin the manifest does not declare grants nothing.
+    let mut widened = preflight::bundled::load_artifact(&runtime, artifact)
+        .await
+        .unwrap();
+    widened.restrict_origins(vec![
+        OriginPattern::parse("https://evil.example.com").unwrap(),
+    ]);
+    let mut elsewhere = support::xero_config("https://evil.example.com");
+    elsewhere.credentials = preflight::config::Credentials::None;
+    let error = widened
+        .validate(&support::job(false), &elsewhere)
+        .await
+        .expect_err("the manifest still rules");
+    assert!(
+        error
+            .to_string()
+            .contains("not among the origins its manifest allows"),
+        "{error}"
+    );
+}

@@ -35,6 +35,13 @@ pub async fn run(args: BenchArgs) -> u8 {
             return EXIT_INTERNAL;
         }
     }
+    match bench::runaway_stop(&runtime, effort).await {
+        Ok(figure) => figures.push(figure),
+        Err(error) => {
+            eprintln!("error: runaway-plugin benchmark: {error}");
+            return EXIT_INTERNAL;
+        }
+    }
     match bench::compile_times(&runtime, effort).await {
         Ok(mut more) => figures.append(&mut more),
         Err(error) => {

@@ -61,7 +61,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let registry = match Registry::bundled(&runtime).await {
+    let registry = match Registry::bundled_with(&runtime, &config.sandbox.origins).await {
         Ok(registry) => registry,
         Err(error) => {
             eprintln!("error: bundled plugins: {error}");
@@ -76,7 +76,13 @@ pub async fn run(args: ServeArgs) -> u8 {
         )
         .await
         {
-            Ok(plugin) => registry.insert(plugin),
+            Ok(mut plugin) => {
+                if let Some(allowed) = config.sandbox.origins.get(&plugin.info().accounting_system)
+                {
+                    plugin.restrict_origins(allowed.clone());
+                }
+                registry.insert(plugin);
+            }
             Err(error) => {
                 eprintln!("error: {error}");
                 return EXIT_BAD_INPUT;

@@ -169,6 +169,14 @@ impl Outbound {
                     .join(", ")
             )));
         }
+        if let Some(allowed) = &self.grants.restrict
+            && !home
+            && !allowed.iter().any(|pattern| pattern.matches(&origin))
+        {
+            return Err(HttpError::Denied(format!(
+                "{origin} is outside the operator's allow-list for this plugin"
+            )));
+        }
         if origin.scheme == "http" && !(origin.is_loopback() && self.grants.allow_http_loopback) {
             return Err(HttpError::Denied(format!(
                 "{origin}: plain http is only allowed to loopback addresses, and only when the operator allows it"
