@@ -255,6 +255,29 @@ pub async fn record_requests(
     next.run(request).await
 }
 
+/// Finds the item of `all` whose `name` is `text`, ignoring case, spaces
+/// around it, and `_` versus `-`; the error names `what` and lists the valid
+/// names. Every emulator's `Scenario::from_str` is this.
+pub fn parse_named<T: Copy>(
+    text: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    what: &str,
+) -> Result<T, String> {
+    let wanted = text.trim().to_ascii_lowercase().replace('_', "-");
+    all.iter()
+        .copied()
+        .find(|item| name(*item) == wanted)
+        .ok_or_else(|| {
+            let valid: Vec<&str> = all.iter().map(|item| name(*item)).collect();
+            format!(
+                "unknown {what} scenario `{}`; valid scenarios: {}",
+                text.trim(),
+                valid.join(", ")
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

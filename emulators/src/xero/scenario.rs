@@ -122,19 +122,7 @@ impl FromStr for Scenario {
 
     /// Parses a [`Scenario::name`]; case and `_` versus `-` do not matter.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let wanted = text.trim().to_ascii_lowercase().replace('_', "-");
-        Scenario::ALL
-            .iter()
-            .copied()
-            .find(|scenario| scenario.name() == wanted)
-            .ok_or_else(|| {
-                let valid: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
-                format!(
-                    "unknown Xero scenario `{}`; valid scenarios: {}",
-                    text.trim(),
-                    valid.join(", ")
-                )
-            })
+        crate::server::parse_named(text, Scenario::ALL, Scenario::name, "Xero")
     }
 }
 
