@@ -278,9 +278,46 @@ pub fn parse_named<T: Copy>(
         })
 }
 
+/// Checks an emulator's name table: every item's name parses back to it and
+/// is what `Display` prints, and the `count` names are distinct.
+#[cfg(test)]
+pub(crate) fn check_named<T>(all: &[T], name: fn(T) -> &'static str, count: usize)
+where
+    T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display + std::str::FromStr<Err = String>,
+{
+    for &item in all {
+        assert_eq!(name(item).parse::<T>(), Ok(item));
+        assert_eq!(item.to_string(), name(item));
+    }
+    let mut names: Vec<&str> = all.iter().map(|item| name(*item)).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), count, "{names:?}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NAMES: &[&str] = &["token-expired", "slow"];
+
+    #[test]
+    fn names_parse_regardless_of_case_underscores_and_spaces() {
+        assert_eq!(
+            parse_named(" Token_Expired ", NAMES, |n| n, "Xero"),
+            Ok("token-expired")
+        );
+        assert_eq!(parse_named("SLOW", NAMES, |n| n, "Xero"), Ok("slow"));
+    }
+
+    #[test]
+    fn unknown_names_list_the_valid_ones() {
+        let error = parse_named("nope", NAMES, |n| n, "Fortnox").unwrap_err();
+        assert_eq!(
+            error,
+            "unknown Fortnox scenario `nope`; valid scenarios: token-expired, slow"
+        );
+    }
 
     fn request(path: &str) -> RecordedRequest {
         RecordedRequest {

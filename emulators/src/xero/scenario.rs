@@ -131,36 +131,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_name_parses_back_to_its_scenario() {
-        for &scenario in Scenario::ALL {
-            assert_eq!(scenario.name().parse::<Scenario>(), Ok(scenario));
-            assert_eq!(scenario.to_string(), scenario.name());
-        }
-    }
-
-    #[test]
-    fn parsing_tolerates_case_underscores_and_spaces() {
-        assert_eq!(
-            " Token_Expired ".parse::<Scenario>(),
-            Ok(Scenario::TokenExpired)
-        );
-    }
-
-    #[test]
-    fn unknown_names_list_the_valid_ones() {
-        let error = "nope".parse::<Scenario>().expect_err("not a scenario");
-        assert!(error.contains("`nope`"), "{error}");
-        for &scenario in Scenario::ALL {
-            assert!(error.contains(scenario.name()), "{error} lacks {scenario}");
-        }
-    }
-
-    #[test]
-    fn all_lists_each_scenario_once() {
-        let mut names: Vec<_> = Scenario::ALL.iter().map(|s| s.name()).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), Scenario::ALL.len());
-        assert_eq!(names.len(), 11);
+    fn names_round_trip_and_are_unique() {
+        crate::server::check_named(Scenario::ALL, Scenario::name, 11);
     }
 }
