@@ -17,11 +17,7 @@ const VENDORS_RULE: &str = "business-central.permissions.vendors";
 
 /// The bundled Business Central plugin, compiled.
 async fn plugin(runtime: &Runtime) -> Plugin {
-    let artifact =
-        preflight::bundled::find("business-central").expect("business-central is bundled");
-    preflight::bundled::load_artifact(runtime, artifact)
-        .await
-        .expect("business-central loads")
+    crate::support::bundled_plugin(runtime, "business-central").await
 }
 
 /// An emulator on a free loopback port, in `scenarios`; `slow` outlasts the test runtime's

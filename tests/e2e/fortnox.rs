@@ -15,10 +15,7 @@ use crate::support;
 
 /// The bundled Fortnox plugin, compiled.
 async fn fortnox_plugin(runtime: &Runtime) -> Plugin {
-    let artifact = preflight::bundled::find("fortnox").expect("fortnox is bundled");
-    preflight::bundled::load_artifact(runtime, artifact)
-        .await
-        .expect("fortnox loads")
+    crate::support::bundled_plugin(runtime, "fortnox").await
 }
 
 /// A Fortnox emulator on a free loopback port, in `scenarios`.

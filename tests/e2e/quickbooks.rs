@@ -12,10 +12,7 @@ use crate::support::{REQUEST_TIMEOUT, job, loopback, runtime};
 
 /// The bundled QuickBooks Online plugin, compiled.
 async fn plugin(runtime: &Runtime) -> Plugin {
-    let artifact = preflight::bundled::find("quickbooks").expect("quickbooks is bundled");
-    preflight::bundled::load_artifact(runtime, artifact)
-        .await
-        .expect("quickbooks loads")
+    crate::support::bundled_plugin(runtime, "quickbooks").await
 }
 
 /// An emulator on a free loopback port, in `scenarios`; `slow` outlasts the

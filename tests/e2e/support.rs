@@ -26,10 +26,15 @@ pub fn runtime() -> Runtime {
 
 /// The bundled Xero plugin, compiled.
 pub async fn xero_plugin(runtime: &Runtime) -> Plugin {
-    let artifact = preflight::bundled::find("xero").expect("xero is bundled");
+    bundled_plugin(runtime, "xero").await
+}
+
+/// The bundled plugin `name`, compiled with its manifest.
+pub async fn bundled_plugin(runtime: &Runtime, name: &str) -> Plugin {
+    let artifact = preflight::bundled::find(name).unwrap_or_else(|| panic!("{name} is bundled"));
     preflight::bundled::load_artifact(runtime, artifact)
         .await
-        .expect("xero loads")
+        .unwrap_or_else(|error| panic!("{name} loads: {error}"))
 }
 
 /// A plugin from a component file (the hostile ones).
