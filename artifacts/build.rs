@@ -23,7 +23,14 @@ fn main() {
         .expect("artifacts/ lives in the workspace root")
         .to_path_buf();
     let guest = root.join("guest");
-    for watched in ["sdk", "plugins", "hostile", "Cargo.toml", "Cargo.lock"] {
+    for watched in [
+        "sdk",
+        "plugins",
+        "hostile",
+        "fixtures",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", guest.join(watched).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
@@ -91,6 +98,29 @@ fn main() {
             writeln!(
                 code,
                 "    /// The `infinite-loop` hostile plugin, embedded for the benchmarks.\n    pub const INFINITE_LOOP_BYTES: &[u8] = include_bytes!({:?});",
+                wasm.display().to_string()
+            )
+            .unwrap();
+        }
+    }
+    code.push_str("}\n");
+
+    code.push_str("/// Test builds of production plugins at other versions (`guest/fixtures/`), by path.\npub mod fixtures {\n");
+    for name in members(&guest.join("fixtures")) {
+        let wasm = component(&out_dir, "preflight-fixture-", &name);
+        writeln!(
+            code,
+            "    /// The `{name}` fixture.\n    pub const {}: &str = {:?};",
+            const_name(&name),
+            wasm.display().to_string()
+        )
+        .unwrap();
+        // `preflight bench` measures a hot swap to a new version, so the
+        // binary carries the later Xero build.
+        if name == "xero-next" {
+            writeln!(
+                code,
+                "    /// The `xero-next` fixture, embedded for the benchmarks.\n    pub const XERO_NEXT_BYTES: &[u8] = include_bytes!({:?});",
                 wasm.display().to_string()
             )
             .unwrap();

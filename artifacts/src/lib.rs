@@ -1,7 +1,8 @@
 //! The guest components, built from `guest/` by this crate's build script.
 //!
 //! The host embeds [`plugins::ALL`] as its bundled plugins; tests load the
-//! hostile ones from [`hostile`] by path. Nothing here is committed: every
+//! hostile ones from [`hostile`] and other versions of the production
+//! plugins from [`fixtures`] by path. Nothing here is committed: every
 //! build compiles the guests from source.
 
 /// A built plugin component.

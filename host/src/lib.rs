@@ -33,6 +33,7 @@
 pub mod bench;
 pub mod bindings;
 pub mod bundled;
+pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod engine;
@@ -50,6 +51,7 @@ pub mod runner;
 pub mod sandbox;
 pub mod server;
 pub mod service;
+pub mod signature;
 
 pub use config::IntegrationConfig;
 pub use engine::{Runtime, RuntimeOptions};

@@ -1,0 +1,1 @@
+//! Ed25519 detached signatures of plugins (being written).
