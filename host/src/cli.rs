@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The job may proceed (`check`), or the command succeeded.
 pub const EXIT_OK: u8 = 0;
-/// The job must fail (`check`); the demo's outcomes differ from the expected ones (`demo`).
+/// The job must fail (`check`); the demo's outcomes differ from the expected ones (`demo`);
+/// a signature does not verify (`plugins verify`); a reloaded version was refused (`plugins reload`).
 pub const EXIT_FAIL: u8 = 1;
 /// The inputs are bad: a file, a flag, a configuration, or a plugin that cannot be loaded.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -25,7 +26,8 @@ pub const EXIT_INTERNAL: u8 = 4;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success; for `check`: the job may proceed
-  1  for `check`: the job must fail early; for `demo`: an outcome differed from the expected one
+  1  for `check`: the job must fail early; for `demo`: an outcome differed from the expected one;
+     for `plugins verify`: the signature does not verify; for `plugins reload`: a version was refused
   2  bad input: a file, flag, configuration or plugin that cannot be used (the message names it)
   3  the plugin faulted while validating (trap, limit, broken contract)
   4  preflight itself failed (port in use, runtime error)";
@@ -75,7 +77,7 @@ enum Command {
     /// Run the pre-export validation step against Pleo: detect, claim,
     /// validate, fail early or hand over; with an operator HTTP API.
     Serve(serve::ServeArgs),
-    /// List and inspect plugins.
+    /// List plugins and their versions; reload, roll back, sign and verify.
     Plugins(plugins::PluginsArgs),
     /// Run the benchmarks and print figures with their spread.
     Bench(bench::BenchArgs),

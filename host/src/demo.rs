@@ -464,7 +464,7 @@ pub enum DemoError {
     Emulator(#[from] std::io::Error),
     /// A bundled plugin did not load.
     #[error(transparent)]
-    Plugin(#[from] crate::bundled::PluginSourceError),
+    Plugin(#[from] crate::registry::StartError),
     /// The Pleo client could not be built.
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
@@ -502,7 +502,7 @@ pub async fn run(runtime: &Runtime) -> Result<Vec<DemoRow>, DemoError> {
         seeded.push((job, company));
         polled.push(company_id);
     }
-    let registry = Arc::new(Registry::bundled(runtime).await?);
+    let registry = Registry::bundled(runtime).await?;
     let runner = Runner::new(RunnerParts {
         pleo: PleoClient::new(
             url::Url::parse(&pleo.url()).expect("emulator URLs parse"),

@@ -19,6 +19,17 @@
 //!
 //! [server]
 //! listen = "127.0.0.1:8080"
+//! tokenEnv = "PREFLIGHT_OPERATOR_TOKEN"  # or token = "…": bearer token of the /v1 API;
+//!                                       # without one, reload and rollback are refused
+//!
+//! [plugins]
+//! dir = "plugins"              # versions by accounting system: <dir>/<system>/<version>/plugin.wasm
+//! bundled = true               # the plugins built into preflight, as each system's oldest version
+//! watch = true                 # load versions as they land in the directory
+//! settleMs = 50                # quiet time before a changed version is loaded
+//! cacheDir = ".preflight/compiled"  # compiled components; default <stateDir>/compiled
+//! trustedKeys = ["ed25519:…"]  # whose signatures are trusted (`preflight plugins keygen`)
+//! allowUnsigned = false        # load plugins without a signature (a bad one is always refused)
 //!
 //! [sandbox]                    # ceilings of the plugins' limits, and the loopback policy
 //! allowHttpLoopback = false    # true only to run against local emulators
@@ -62,6 +73,8 @@ pub struct OperatorConfig {
     pub server: ServerSettings,
     /// What plugins may use.
     pub sandbox: SandboxSettings,
+    /// Where plugins come from and which are trusted.
+    pub plugins: PluginSettings,
     /// Integration configurations by Pleo company.
     pub companies: BTreeMap<uuid::Uuid, IntegrationConfig>,
 }
@@ -132,6 +145,42 @@ pub struct SandboxSettings {
 pub struct ServerSettings {
     /// Address of the operator API.
     pub listen: SocketAddr,
+    /// Bearer token every `/v1` request must carry; without one the API's
+    /// reads are open and its changes (reload, rollback) refused.
+    pub token: Option<crate::config::Secret>,
+}
+
+/// `[plugins]`.
+#[derive(Debug, Clone)]
+pub struct PluginSettings {
+    /// The versioned plugin directory, if any.
+    pub dir: Option<PathBuf>,
+    /// Whether the bundled plugins are loaded.
+    pub bundled: bool,
+    /// Whether the directory is watched.
+    pub watch: bool,
+    /// Quiet time before a changed version is loaded.
+    pub settle: Duration,
+    /// Where compiled components are cached; `None` compiles every start.
+    pub cache_dir: Option<PathBuf>,
+    /// Trusted signing keys.
+    pub trusted_keys: Vec<crate::signature::PublicKey>,
+    /// Whether plugins without a signature are loaded.
+    pub allow_unsigned: bool,
+}
+
+impl Default for PluginSettings {
+    fn default() -> Self {
+        PluginSettings {
+            dir: None,
+            bundled: true,
+            watch: true,
+            settle: Duration::from_millis(50),
+            cache_dir: None,
+            trusted_keys: Vec::new(),
+            allow_unsigned: false,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -145,7 +194,50 @@ struct RawFile {
     #[serde(default)]
     sandbox: RawSandbox,
     #[serde(default)]
+    plugins: RawPlugins,
+    #[serde(default)]
     companies: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawPlugins {
+    dir: Option<PathBuf>,
+    bundled: Option<bool>,
+    watch: Option<bool>,
+    settle_ms: Option<u64>,
+    cache_dir: Option<PathBuf>,
+    #[serde(default)]
+    trusted_keys: Vec<String>,
+    #[serde(default)]
+    allow_unsigned: bool,
+}
+
+impl RawPlugins {
+    fn settings(self, state_dir: Option<&std::path::Path>) -> Result<PluginSettings, ConfigError> {
+        let defaults = PluginSettings::default();
+        let trusted_keys = self
+            .trusted_keys
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                text.parse().map_err(|error: crate::signature::SignatureError| {
+                    error_at(&format!("plugins.trustedKeys[{index}]"), error.to_string())
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(PluginSettings {
+            dir: self.dir,
+            bundled: self.bundled.unwrap_or(defaults.bundled),
+            watch: self.watch.unwrap_or(defaults.watch),
+            settle: self.settle_ms.map_or(defaults.settle, Duration::from_millis),
+            cache_dir: self
+                .cache_dir
+                .or_else(|| state_dir.map(|dir| dir.join("compiled"))),
+            trusted_keys,
+            allow_unsigned: self.allow_unsigned,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -245,6 +337,8 @@ impl RawSandbox {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawServer {
     listen: Option<SocketAddr>,
+    token: Option<String>,
+    token_env: Option<String>,
 }
 
 /// The default address of the operator API.
@@ -264,13 +358,24 @@ impl OperatorConfig {
         })?;
         let pleo = pleo_settings(raw.pleo)?;
         let runner = runner_settings(raw.runner)?;
+        let token = match (raw.server.token, raw.server.token_env) {
+            (None, None) => None,
+            (token, token_env) => Some(secret(
+                token,
+                token_env,
+                "server.token",
+                "server.tokenEnv",
+            )?),
+        };
         let server = ServerSettings {
             listen: raw
                 .server
                 .listen
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("static address parses")),
+            token,
         };
         let sandbox = raw.sandbox.settings()?;
+        let plugins = raw.plugins.settings(runner.state_dir.as_deref())?;
         let mut companies = BTreeMap::new();
         for (index, mut entry) in raw.companies.into_iter().enumerate() {
             let company_id = entry
@@ -303,8 +408,22 @@ impl OperatorConfig {
             runner,
             server,
             sandbox,
+            plugins,
             companies,
         })
+    }
+
+    /// Per accounting system, the settings of each company configured for
+    /// it: what a new plugin version is smoke-tested with.
+    pub fn settings_by_system(&self) -> BTreeMap<String, Vec<(uuid::Uuid, serde_json::Value)>> {
+        let mut by_system: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        for (company, config) in &self.companies {
+            by_system
+                .entry(config.accounting_system.clone())
+                .or_default()
+                .push((*company, config.settings.clone()));
+        }
+        by_system
     }
 
     /// Every company polled: the configured ones and the watched ones.
@@ -483,5 +602,33 @@ mod tests {
             OperatorConfig::from_toml(&with(r#""https://api.xero.com", "http://api.xero.com""#))
                 .unwrap_err();
         assert_eq!(error.field, "sandbox.origins.xero[1]");
+    }
+
+    #[test]
+    fn plugin_settings_default_their_cache_into_the_state_dir() {
+        let config = OperatorConfig::from_toml(FILE).unwrap();
+        assert!(config.plugins.bundled && config.plugins.watch);
+        assert!(config.plugins.dir.is_none() && config.plugins.cache_dir.is_none());
+        assert!(config.server.token.is_none());
+
+        let key = crate::signature::SecretKey::generate().unwrap().public_key();
+        let config = OperatorConfig::from_toml(&format!(
+            "{FILE}\n[runner]\nstateDir = \"/var/lib/preflight\"\n[server]\ntoken = \"s3cret\"\n\
+             [plugins]\ndir = \"/srv/plugins\"\nsettleMs = 10\ntrustedKeys = [\"{key}\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.plugins.cache_dir.as_deref(),
+            Some(std::path::Path::new("/var/lib/preflight/compiled"))
+        );
+        assert_eq!(config.plugins.settle, Duration::from_millis(10));
+        assert_eq!(config.plugins.trusted_keys, vec![key]);
+        assert_eq!(config.server.token.unwrap().expose(), "s3cret");
+
+        let error = OperatorConfig::from_toml(&format!(
+            "{FILE}\n[plugins]\ntrustedKeys = [\"ed25519:nope\"]\n"
+        ))
+        .unwrap_err();
+        assert_eq!(error.field, "plugins.trustedKeys[0]");
     }
 }

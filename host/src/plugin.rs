@@ -143,6 +143,16 @@ pub enum Fault {
     Contract(String),
 }
 
+/// A compiled component with the digest and size of the bytes it came from.
+pub struct Compiled {
+    /// The compiled component.
+    pub component: Component,
+    /// SHA-256 of the component's bytes, hex.
+    pub digest: String,
+    /// Size of the component's bytes.
+    pub size: usize,
+}
+
 /// The result of one validation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -183,6 +193,28 @@ impl Runtime {
                 source_name: source_name.to_owned(),
                 error,
             })?;
+        let compiled = Compiled {
+            component,
+            digest: hex(&sha2::Sha256::digest(bytes)),
+            size: bytes.len(),
+        };
+        self.load_compiled(source_name, compiled, manifest).await
+    }
+
+    /// [`Runtime::load`] of a component compiled beforehand (on a blocking
+    /// thread, or deserialized from the compiled cache): the gate, the
+    /// contract, `info` and the manifest check.
+    pub async fn load_compiled(
+        &self,
+        source_name: &str,
+        compiled: Compiled,
+        manifest: Option<Manifest>,
+    ) -> Result<Plugin, LoadError> {
+        let Compiled {
+            component,
+            digest,
+            size,
+        } = compiled;
         crate::gate::check(&component, self.engine()).map_err(|error| LoadError::Gate {
             source_name: source_name.to_owned(),
             error,
@@ -208,8 +240,8 @@ impl Runtime {
                 description: String::new(),
             },
             label: Arc::from(source_name),
-            digest: hex(&sha2::Sha256::digest(bytes)),
-            size: bytes.len(),
+            digest,
+            size,
             grants: manifest
                 .as_ref()
                 .map_or_else(|| Arc::from([]), |m| m.allowed_origins.clone().into()),
@@ -520,6 +552,7 @@ impl PluginError {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -1,53 +1,325 @@
-//! The plugins the runner uses, by accounting system.
+//! The plugins the runner uses, by accounting system, and how they change at
+//! runtime.
+//!
+//! Per accounting system the registry keeps every version it has seen: the
+//! **active** one (what the next validation gets), the **previous** ones that
+//! were active before it (what a rollback returns to), versions loaded but never
+//! activated because a newer one is active (**standby**), versions rolled back
+//! from (**rolled-back**), and versions refused (**failed**, with the error).
+//!
+//! A candidate version, from the plugin directory ([`source`] describes the
+//! layout) or the command line, goes through one pipeline: signature
+//! ([`crate::signature`]) → manifest → compile on a blocking thread (or load
+//! from the [`crate::cache`]) → capability gate and contract → `info` → names
+//! checked against its directory → smoke test (`validate-settings` of every
+//! company configured for its accounting system) → swap. The swap replaces one
+//! `Arc` under a lock: a validation holds the `Arc` of the version it started
+//! on and finishes on it; the next one starts on the new version. A candidate
+//! that fails any step is recorded as failed (log, metric, `plugins list`) and
+//! changes nothing else.
+//!
+//! The newest version wins: a candidate is activated when its version is not
+//! older than the active one's, so start-up (which loads each system's versions
+//! oldest first) ends on the newest. A rollback is remembered for the files it
+//! rolled back from: they stay rolled back until they change.
 
+pub mod source;
+pub mod watch;
+
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
-use crate::bundled::PluginSourceError;
+use serde::{Deserialize, Serialize};
+
+use crate::cache::{CacheUse, CompiledCache};
 use crate::engine::Runtime;
-use crate::plugin::Plugin;
+use crate::manifest::{Manifest, OriginPattern};
+use crate::metrics::Metrics;
+use crate::plugin::{Compiled, Plugin};
+use crate::signature::{SignaturePolicy, Signer};
 
-/// Accounting system id → the plugin that validates for it.
-#[derive(Default)]
+pub use self::watch::Watch;
+
+/// How the registry finds, checks and keeps plugins.
+pub struct RegistryOptions {
+    /// The plugin directory (`<system>/<version>/…`), if any.
+    pub dir: Option<PathBuf>,
+    /// Whether the plugins built into the binary are loaded first, as the
+    /// oldest version of their accounting system.
+    pub bundled: bool,
+    /// Which signatures are trusted, and whether unsigned plugins are allowed.
+    /// Bundled plugins are part of the binary and need none.
+    pub signatures: SignaturePolicy,
+    /// Where compiled components are kept between runs, if anywhere.
+    pub cache: Option<Arc<CompiledCache>>,
+    /// Per accounting system, the operator's narrower allow-list of origins.
+    pub origins: BTreeMap<String, Vec<OriginPattern>>,
+    /// Per accounting system, the settings of every company configured for
+    /// it: a candidate must accept each of them.
+    pub companies: BTreeMap<String, Vec<(uuid::Uuid, serde_json::Value)>>,
+    /// How long the directory must be quiet before a changed version is
+    /// loaded.
+    pub settle: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            dir: None,
+            bundled: true,
+            signatures: SignaturePolicy {
+                trusted: Vec::new(),
+                allow_unsigned: false,
+            },
+            cache: None,
+            origins: BTreeMap::new(),
+            companies: BTreeMap::new(),
+            settle: Duration::from_millis(50),
+        }
+    }
+}
+
+/// Where a version stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionState {
+    /// Serving new validations.
+    Active,
+    /// Was active before the active one; a rollback returns to it.
+    Previous,
+    /// Loaded, never activated: a newer version is active.
+    Standby,
+    /// Rolled back from; activated again only if its files change.
+    RolledBack,
+    /// Refused; `error` says why.
+    Failed,
+}
+
+impl VersionState {
+    /// The state's name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionState::Active => "active",
+            VersionState::Previous => "previous",
+            VersionState::Standby => "standby",
+            VersionState::RolledBack => "rolled-back",
+            VersionState::Failed => "failed",
+        }
+    }
+}
+
+/// One version of one accounting system's plugin, as operators see it
+/// (`GET /v1/plugins`, `preflight plugins list`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionView {
+    /// The accounting system.
+    pub accounting_system: String,
+    /// The version.
+    pub version: String,
+    /// Where it stands.
+    pub state: VersionState,
+    /// Where it came from: `bundled:<name>` or a path.
+    pub source: String,
+    /// The plugin's name, once loaded.
+    pub name: Option<String>,
+    /// SHA-256 of the component, hex.
+    pub sha256: Option<String>,
+    /// Size of the component in bytes.
+    pub size: Option<usize>,
+    /// What the accounting system supports, as the plugin says.
+    pub capabilities: Vec<String>,
+    /// `key <id>`, `unsigned` or `bundled`.
+    pub signed_by: Option<String>,
+    /// When it was loaded (or refused), RFC 3339.
+    pub loaded_at: String,
+    /// How long loading took, in milliseconds.
+    pub load_ms: f64,
+    /// How the compiled code was obtained: `hit`, `compiled`, `rebuilt`, or
+    /// none without a cache.
+    pub cache: Option<String>,
+    /// Why it was refused, or why a later change of its files was.
+    pub error: Option<String>,
+}
+
+/// What one candidate came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// Where it came from.
+    pub source: String,
+    /// The accounting system (from the directory, or the plugin).
+    pub accounting_system: String,
+    /// The version (from the directory, or the plugin).
+    pub version: String,
+    /// `activated`, `standby`, `unchanged`, `failed` or `removed`.
+    pub result: String,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Why a rollback could not be done.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RollbackError {
+    /// No plugin serves that accounting system.
+    #[error("no plugin serves accounting system '{0}'")]
+    UnknownSystem(String),
+    /// Only one version was ever active.
+    #[error("accounting system '{0}' has no previous version to roll back to")]
+    NoPrevious(String),
+}
+
+/// Why the registry could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A plugin built into the binary did not load.
+    #[error("bundled plugin {name}: {error}")]
+    Bundled {
+        /// Its name.
+        name: String,
+        /// Why.
+        error: String,
+    },
+    /// The plugin directory could not be read.
+    #[error("plugin directory {path}: {error}")]
+    Directory {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+}
+
+/// Accounting system id → its plugin versions.
 pub struct Registry {
-    plugins: RwLock<BTreeMap<String, Arc<Plugin>>>,
+    runtime: Runtime,
+    options: RegistryOptions,
+    metrics: Arc<Metrics>,
+    /// The active plugin of each system: the hot path, read per validation.
+    active: RwLock<BTreeMap<String, Arc<Plugin>>>,
+    /// Everything else, per system.
+    books: Mutex<BTreeMap<String, Book>>,
+    /// One reload, rollback or load at a time.
+    changing: tokio::sync::Mutex<()>,
+}
+
+/// One accounting system's versions.
+#[derive(Default)]
+struct Book {
+    entries: Vec<Entry>,
+    /// Sources in the order they were activated; the last is active.
+    history: Vec<String>,
+}
+
+struct Entry {
+    source: String,
+    version: String,
+    state: VersionState,
+    plugin: Option<Arc<Plugin>>,
+    error: Option<String>,
+    /// Of the files this entry was loaded (or refused) from.
+    fingerprint: Option<[u8; 32]>,
+    /// Of later files that were refused while this entry kept serving.
+    refused: Option<[u8; 32]>,
+    /// `key <id>`, `unsigned` or `bundled`.
+    signed_by: Option<String>,
+    cache: Option<CacheUse>,
+    loaded_at: SystemTime,
+    load_time: Duration,
+}
+
+/// A candidate's bytes and where they came from.
+struct Candidate {
+    source: String,
+    /// The system and version its directory names, if it came from one.
+    expected: Option<(String, String)>,
+    bytes: CandidateBytes,
+}
+
+enum CandidateBytes {
+    Bundled(&'static crate::bundled::Artifact),
+    Files(source::Files),
 }
 
 impl Registry {
-    /// A registry holding every bundled plugin.
-    pub async fn bundled(runtime: &Runtime) -> Result<Registry, PluginSourceError> {
-        Self::bundled_with(runtime, &std::collections::BTreeMap::new()).await
+    /// An empty registry.
+    pub fn new(runtime: Runtime, options: RegistryOptions, metrics: Arc<Metrics>) -> Registry {
+        Registry {
+            runtime,
+            options,
+            metrics,
+            active: RwLock::default(),
+            books: Mutex::default(),
+            changing: tokio::sync::Mutex::new(()),
+        }
     }
 
-    /// Every bundled plugin, each narrowed to the operator's allow-list for
-    /// its accounting system when `origins` has one.
-    pub async fn bundled_with(
-        runtime: &Runtime,
-        origins: &std::collections::BTreeMap<String, Vec<crate::manifest::OriginPattern>>,
-    ) -> Result<Registry, PluginSourceError> {
-        let registry = Registry::default();
-        for artifact in crate::bundled::all() {
-            let mut plugin = crate::bundled::load_artifact(runtime, artifact).await?;
-            if let Some(allowed) = origins.get(&plugin.info().accounting_system) {
-                plugin.restrict_origins(allowed.clone());
+    /// A registry holding every bundled plugin, and nothing else.
+    pub async fn bundled(runtime: &Runtime) -> Result<Arc<Registry>, StartError> {
+        Registry::start(
+            runtime.clone(),
+            RegistryOptions::default(),
+            Arc::new(Metrics::default()),
+        )
+        .await
+    }
+
+    /// Starts a registry: the bundled plugins (if enabled), then every
+    /// version in the plugin directory, each system's oldest first, systems
+    /// side by side. A refused version is recorded, not fatal; a bundled
+    /// plugin that does not load is.
+    pub async fn start(
+        runtime: Runtime,
+        options: RegistryOptions,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Registry>, StartError> {
+        let registry = Arc::new(Registry::new(runtime, options, metrics));
+        let _changing = registry.changing.lock().await;
+        if registry.options.bundled {
+            let mut loads = tokio::task::JoinSet::new();
+            for artifact in crate::bundled::all() {
+                let registry = Arc::clone(&registry);
+                loads.spawn(async move {
+                    let candidate = Candidate {
+                        source: format!("bundled:{}", artifact.name),
+                        expected: None,
+                        bytes: CandidateBytes::Bundled(artifact),
+                    };
+                    (artifact.name, registry.consider(candidate).await)
+                });
             }
-            registry.insert(plugin);
+            while let Some(joined) = loads.join_next().await {
+                let (name, change) = joined.expect("a bundled load never panics");
+                if let Some(error) = change.error {
+                    return Err(StartError::Bundled {
+                        name: name.to_owned(),
+                        error,
+                    });
+                }
+            }
         }
+        if let Some(dir) = &registry.options.dir {
+            if !dir.is_dir() {
+                return Err(StartError::Directory {
+                    path: dir.display().to_string(),
+                    error: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "not a directory",
+                    ),
+                });
+            }
+            registry.scan_locked(None).await;
+        }
+        drop(_changing);
         Ok(registry)
     }
 
-    /// Adds a plugin, replacing the one of the same accounting system.
-    pub fn insert(&self, plugin: Plugin) {
-        let system = plugin.info().accounting_system.clone();
-        self.plugins
-            .write()
-            .expect("registry lock")
-            .insert(system, Arc::new(plugin));
-    }
-
-    /// The plugin for `accounting_system`.
+    /// The active plugin for `accounting_system`.
     pub fn get(&self, accounting_system: &str) -> Option<Arc<Plugin>> {
-        self.plugins
+        self.active
             .read()
             .expect("registry lock")
             .get(accounting_system)
@@ -56,11 +328,543 @@ impl Registry {
 
     /// The accounting systems served.
     pub fn systems(&self) -> Vec<String> {
-        self.plugins
+        self.active
             .read()
             .expect("registry lock")
             .keys()
             .cloned()
             .collect()
     }
+
+    /// The plugin directory, if any.
+    pub fn dir(&self) -> Option<&Path> {
+        self.options.dir.as_deref()
+    }
+
+    /// Every version of every system, systems in order, each system's
+    /// versions in the order they were first seen.
+    pub fn list(&self) -> Vec<VersionView> {
+        let books = self.books.lock().expect("registry lock");
+        books
+            .iter()
+            .flat_map(|(system, book)| book.entries.iter().map(move |entry| entry.view(system)))
+            .collect()
+    }
+
+    /// Loads the component at `path` (its manifest `<stem>.toml` beside it,
+    /// its signature `<stem>.sig` if any) as a version of whatever system it
+    /// says it serves.
+    pub async fn load_file(&self, path: &Path) -> Change {
+        let _changing = self.changing.lock().await;
+        let source = path.display().to_string();
+        match source::read_component(path) {
+            Ok(files) => {
+                self.consider(Candidate {
+                    source,
+                    expected: None,
+                    bytes: CandidateBytes::Files(files),
+                })
+                .await
+            }
+            Err(error) => self.refuse(&source, "?", "?", None, error),
+        }
+    }
+
+    /// Reads the plugin directory again and loads every version whose files
+    /// changed; versions whose directory is gone are forgotten (an active one
+    /// keeps serving until it is replaced or rolled back).
+    pub async fn reload(&self) -> Vec<Change> {
+        let _changing = self.changing.lock().await;
+        self.scan_locked(None).await
+    }
+
+    /// [`Registry::reload`] of one system's directory, or one version's.
+    pub async fn reload_path(&self, system: &str, version: Option<&str>) -> Vec<Change> {
+        let _changing = self.changing.lock().await;
+        self.scan_locked(Some((system, version))).await
+    }
+
+    /// Returns `accounting_system` to the version active before the current
+    /// one, for the next validation.
+    pub async fn rollback(&self, accounting_system: &str) -> Result<VersionView, RollbackError> {
+        let _changing = self.changing.lock().await;
+        let mut books = self.books.lock().expect("registry lock");
+        let book = books
+            .get_mut(accounting_system)
+            .ok_or_else(|| RollbackError::UnknownSystem(accounting_system.to_owned()))?;
+        if book.history.len() < 2 {
+            return Err(RollbackError::NoPrevious(accounting_system.to_owned()));
+        }
+        let from = book.history.pop().expect("history has two entries");
+        let to = book.history.last().expect("history has an entry").clone();
+        let plugin = {
+            let target = book.entry_mut(&to).expect("history names known entries");
+            target.state = VersionState::Active;
+            Arc::clone(target.plugin.as_ref().expect("a previous version is loaded"))
+        };
+        if let Some(entry) = book.entry_mut(&from) {
+            entry.state = VersionState::RolledBack;
+        }
+        let view = book.entry_mut(&to).expect("known").view(accounting_system);
+        self.active
+            .write()
+            .expect("registry lock")
+            .insert(accounting_system.to_owned(), plugin);
+        self.metrics.inc(
+            "preflight_plugin_swaps_total",
+            &[("accounting_system", accounting_system), ("kind", "rollback")],
+        );
+        tracing::warn!(system = accounting_system, from = %from, to = %to, "plugin rolled back");
+        Ok(view)
+    }
+
+    /// Scans the directory (or a part of it) with `changing` held.
+    async fn scan_locked(&self, only: Option<(&str, Option<&str>)>) -> Vec<Change> {
+        let Some(dir) = self.options.dir.clone() else {
+            return Vec::new();
+        };
+        let mut changes = Vec::new();
+        let systems = match only {
+            Some((system, _)) => vec![dir.join(system)],
+            None => match source::subdirectories(&dir) {
+                Ok(systems) => systems,
+                Err(error) => {
+                    tracing::error!(dir = %dir.display(), %error, "cannot read the plugin directory");
+                    return changes;
+                }
+            },
+        };
+        // Systems load side by side; each system's versions oldest first.
+        let mut per_system = Vec::new();
+        for system_dir in systems {
+            let system = file_name(&system_dir);
+            let mut versions = match only {
+                Some((_, Some(version))) => vec![system_dir.join(version)],
+                _ => source::subdirectories(&system_dir).unwrap_or_default(),
+            };
+            versions.sort_by(|a, b| source::compare_versions(&file_name(a), &file_name(b)));
+            per_system.push(self.scan_system(system, system_dir, versions, only.is_none()));
+        }
+        for system_changes in futures_util::future::join_all(per_system).await {
+            changes.extend(system_changes);
+        }
+        changes
+    }
+
+    async fn scan_system(
+        &self,
+        system: String,
+        system_dir: PathBuf,
+        versions: Vec<PathBuf>,
+        whole: bool,
+    ) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for version_dir in &versions {
+            let source = version_dir.display().to_string();
+            let version = file_name(version_dir);
+            if !version_dir.is_dir() {
+                changes.extend(self.forget(&system, &source));
+                continue;
+            }
+            let change = match source::read_version_dir(version_dir) {
+                Ok(files) => {
+                    self.consider(Candidate {
+                        source,
+                        expected: Some((system.clone(), version)),
+                        bytes: CandidateBytes::Files(files),
+                    })
+                    .await
+                }
+                Err(error) => {
+                    let unchanged = self.book_has_error(&system, &source, &error);
+                    if unchanged {
+                        continue;
+                    }
+                    self.refuse(&source, &system, &version, None, error)
+                }
+            };
+            if change.result != "unchanged" {
+                changes.push(change);
+            }
+        }
+        // Versions whose directory is gone.
+        let gone: Vec<String> = {
+            let books = self.books.lock().expect("registry lock");
+            books.get(&system).map_or_else(Vec::new, |book| {
+                book.entries
+                    .iter()
+                    .filter(|entry| {
+                        Path::new(&entry.source).starts_with(&system_dir)
+                            && !Path::new(&entry.source).is_dir()
+                            && (whole || versions.iter().any(|v| Path::new(&entry.source) == v))
+                    })
+                    .map(|entry| entry.source.clone())
+                    .collect()
+            })
+        };
+        for source in gone {
+            changes.extend(self.forget(&system, &source));
+        }
+        changes
+    }
+
+    /// Runs a candidate through the pipeline and records what it came to.
+    async fn consider(&self, candidate: Candidate) -> Change {
+        let (system_hint, version_hint) = candidate
+            .expected
+            .clone()
+            .unwrap_or_else(|| ("?".to_owned(), "?".to_owned()));
+        let fingerprint = match &candidate.bytes {
+            CandidateBytes::Files(files) => Some(files.fingerprint),
+            CandidateBytes::Bundled(_) => None,
+        };
+        if let Some(fingerprint) = fingerprint
+            && self.is_known(&system_hint, &candidate.source, fingerprint)
+        {
+            return Change {
+                source: candidate.source,
+                accounting_system: system_hint,
+                version: version_hint,
+                result: "unchanged".to_owned(),
+                error: None,
+            };
+        }
+        let started = Instant::now();
+        match self.prepare(&candidate).await {
+            Ok((plugin, signer, cache)) => {
+                let entry = Entry {
+                    source: candidate.source.clone(),
+                    version: plugin.info().version.clone(),
+                    state: VersionState::Standby,
+                    plugin: Some(Arc::new(plugin)),
+                    error: None,
+                    fingerprint,
+                    refused: None,
+                    signed_by: Some(signer),
+                    cache,
+                    loaded_at: SystemTime::now(),
+                    load_time: started.elapsed(),
+                };
+                self.install(entry)
+            }
+            Err(error) => {
+                self.refuse(&candidate.source, &system_hint, &version_hint, fingerprint, error)
+            }
+        }
+    }
+
+    /// Every step before the swap: signature, manifest, compile, gate,
+    /// contract, `info`, names, smoke test.
+    async fn prepare(
+        &self,
+        candidate: &Candidate,
+    ) -> Result<(Plugin, String, Option<CacheUse>), String> {
+        let (bytes, manifest, signer): (Arc<[u8]>, Manifest, String) = match &candidate.bytes {
+            CandidateBytes::Bundled(artifact) => {
+                let manifest = Manifest::from_toml(artifact.manifest).map_err(|error| {
+                    format!("bundled:{}/preflight-plugin.toml: {error}", artifact.name)
+                })?;
+                (Arc::from(artifact.bytes), manifest, "bundled".to_owned())
+            }
+            CandidateBytes::Files(files) => {
+                let signer = self
+                    .options
+                    .signatures
+                    .check(&files.component, &files.manifest, files.signature.as_deref())
+                    .map_err(|error| format!("signature: {error}"))?;
+                let signer = match signer {
+                    Signer::Key(id) => format!("key {id}"),
+                    Signer::Unsigned => "unsigned".to_owned(),
+                };
+                let text = std::str::from_utf8(&files.manifest).map_err(|_| {
+                    format!("{}: the manifest is not UTF-8", files.manifest_path.display())
+                })?;
+                let manifest = Manifest::from_toml(text)
+                    .map_err(|error| format!("{}: {error}", files.manifest_path.display()))?;
+                (Arc::from(&files.component[..]), manifest, signer)
+            }
+        };
+        let runtime = self.runtime.clone();
+        let cache = self.options.cache.clone();
+        let (compiled, cache_use) =
+            tokio::task::spawn_blocking(move || compile(&runtime, cache.as_deref(), &bytes))
+                .await
+                .map_err(|error| format!("compiling: {error}"))??;
+        let mut plugin = self
+            .runtime
+            .load_compiled(&candidate.source, compiled, Some(manifest))
+            .await
+            .map_err(|error| error.to_string())?;
+        let info = plugin.info().clone();
+        if let Some((system, version)) = &candidate.expected {
+            if &info.accounting_system != system {
+                return Err(format!(
+                    "it is in the directory of accounting system '{system}' but serves '{}'",
+                    info.accounting_system
+                ));
+            }
+            if &info.version != version {
+                return Err(format!(
+                    "it is in the directory of version '{version}' but says it is version '{}'",
+                    info.version
+                ));
+            }
+        }
+        if let Some(allowed) = self.options.origins.get(&info.accounting_system) {
+            plugin.restrict_origins(allowed.clone());
+        }
+        self.smoke_test(&plugin).await?;
+        Ok((plugin, signer, cache_use))
+    }
+
+    /// `validate-settings` of every company configured for the plugin's
+    /// accounting system.
+    async fn smoke_test(&self, plugin: &Plugin) -> Result<(), String> {
+        let Some(companies) = self.options.companies.get(&plugin.info().accounting_system) else {
+            return Ok(());
+        };
+        for (company, settings) in companies {
+            match plugin.validate_settings(settings).await {
+                Ok(Ok(())) => {}
+                Ok(Err(errors)) => {
+                    let first = errors.first().map_or_else(String::new, |error| {
+                        format!(": settings.{}: {}", error.field, error.message)
+                    });
+                    return Err(format!(
+                        "smoke test: it refuses the settings of company {company}{first}"
+                    ));
+                }
+                Err(error) => return Err(format!("smoke test: company {company}: {error}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a loaded version and activates it unless a newer one is
+    /// active.
+    fn install(&self, mut entry: Entry) -> Change {
+        let plugin = Arc::clone(entry.plugin.as_ref().expect("installed entries are loaded"));
+        let system = plugin.info().accounting_system.clone();
+        let mut books = self.books.lock().expect("registry lock");
+        let book = books.entry(system.clone()).or_default();
+        let replaced = book.remove(&entry.source);
+        let replaces_active = replaced
+            .as_ref()
+            .is_some_and(|old| old.state == VersionState::Active);
+        let current = book
+            .history
+            .last()
+            .and_then(|source| book.entries.iter().find(|e| &e.source == source));
+        let activate = replaces_active
+            || current.is_none_or(|active| {
+                source::compare_versions(&entry.version, &active.version) != Ordering::Less
+            });
+        let result = if activate {
+            if let Some(active) = book
+                .history
+                .last()
+                .cloned()
+                .and_then(|source| book.entry_mut(&source))
+            {
+                active.state = VersionState::Previous;
+            }
+            book.history.retain(|source| source != &entry.source);
+            book.history.push(entry.source.clone());
+            entry.state = VersionState::Active;
+            self.active
+                .write()
+                .expect("registry lock")
+                .insert(system.clone(), Arc::clone(&plugin));
+            self.metrics.inc(
+                "preflight_plugin_swaps_total",
+                &[("accounting_system", &system), ("kind", "activate")],
+            );
+            tracing::info!(system = %system, plugin = plugin.label(), source = %entry.source, cache = entry.cache.as_ref().map_or("none", CacheUse::as_str), load_ms = entry.load_time.as_secs_f64() * 1e3, "plugin version active");
+            "activated"
+        } else {
+            book.history.retain(|source| source != &entry.source);
+            tracing::info!(system = %system, plugin = plugin.label(), source = %entry.source, "plugin version loaded on standby: a newer version is active");
+            "standby"
+        };
+        self.metrics.inc(
+            "preflight_plugin_loads_total",
+            &[("accounting_system", &system), ("result", "loaded")],
+        );
+        if let Some(cache) = &entry.cache {
+            self.metrics
+                .inc("preflight_plugin_cache_total", &[("result", cache.as_str())]);
+        }
+        let change = Change {
+            source: entry.source.clone(),
+            accounting_system: system,
+            version: entry.version.clone(),
+            result: result.to_owned(),
+            error: None,
+        };
+        book.entries.push(entry);
+        change
+    }
+
+    /// Records a refused candidate. A version that is loaded keeps its
+    /// state and serves on; the refusal shows as its error.
+    fn refuse(
+        &self,
+        source: &str,
+        system: &str,
+        version: &str,
+        fingerprint: Option<[u8; 32]>,
+        error: String,
+    ) -> Change {
+        tracing::error!(source, system, version, %error, "plugin version refused");
+        self.metrics.inc(
+            "preflight_plugin_loads_total",
+            &[("accounting_system", system), ("result", "refused")],
+        );
+        let mut books = self.books.lock().expect("registry lock");
+        let book = books.entry(system.to_owned()).or_default();
+        match book.entry_mut(source) {
+            Some(entry) if entry.plugin.is_some() => {
+                entry.refused = fingerprint;
+                entry.error = Some(format!("a change of its files was refused: {error}"));
+            }
+            _ => {
+                book.remove(source);
+                book.entries.push(Entry {
+                    source: source.to_owned(),
+                    version: version.to_owned(),
+                    state: VersionState::Failed,
+                    plugin: None,
+                    error: Some(error.clone()),
+                    fingerprint,
+                    refused: None,
+                    signed_by: None,
+                    cache: None,
+                    loaded_at: SystemTime::now(),
+                    load_time: Duration::ZERO,
+                });
+            }
+        }
+        Change {
+            source: source.to_owned(),
+            accounting_system: system.to_owned(),
+            version: version.to_owned(),
+            result: "failed".to_owned(),
+            error: Some(error),
+        }
+    }
+
+    /// Drops the entry of a version whose directory is gone; the active one
+    /// keeps serving, marked.
+    fn forget(&self, system: &str, source: &str) -> Option<Change> {
+        let mut books = self.books.lock().expect("registry lock");
+        let book = books.get_mut(system)?;
+        let entry = book.entry_mut(source)?;
+        if entry.state == VersionState::Active {
+            let note = "its directory was removed; it serves until another version is activated";
+            if entry.error.as_deref() == Some(note) {
+                return None;
+            }
+            entry.error = Some(note.to_owned());
+            tracing::warn!(system, source, "the active plugin version's directory was removed");
+            return None;
+        }
+        let version = entry.version.clone();
+        book.remove(source);
+        book.history.retain(|s| s != source);
+        Some(Change {
+            source: source.to_owned(),
+            accounting_system: system.to_owned(),
+            version,
+            result: "removed".to_owned(),
+            error: None,
+        })
+    }
+
+    /// Whether these exact files were seen before at `source`.
+    fn is_known(&self, system: &str, source: &str, fingerprint: [u8; 32]) -> bool {
+        let books = self.books.lock().expect("registry lock");
+        books.get(system).is_some_and(|book| {
+            book.entries.iter().any(|entry| {
+                entry.source == source
+                    && (entry.fingerprint == Some(fingerprint)
+                        || entry.refused == Some(fingerprint))
+            })
+        })
+    }
+
+    /// Whether `source` already failed with `error` (files unreadable the
+    /// same way as last time).
+    fn book_has_error(&self, system: &str, source: &str, error: &str) -> bool {
+        let books = self.books.lock().expect("registry lock");
+        books.get(system).is_some_and(|book| {
+            book.entries.iter().any(|entry| {
+                entry.source == source
+                    && entry.state == VersionState::Failed
+                    && entry.error.as_deref() == Some(error)
+            })
+        })
+    }
+}
+
+impl Book {
+    fn entry_mut(&mut self, source: &str) -> Option<&mut Entry> {
+        self.entries.iter_mut().find(|entry| entry.source == source)
+    }
+
+    fn remove(&mut self, source: &str) -> Option<Entry> {
+        let index = self.entries.iter().position(|entry| entry.source == source)?;
+        Some(self.entries.remove(index))
+    }
+}
+
+impl Entry {
+    fn view(&self, system: &str) -> VersionView {
+        let plugin = self.plugin.as_deref();
+        VersionView {
+            accounting_system: system.to_owned(),
+            version: self.version.clone(),
+            state: self.state,
+            source: self.source.clone(),
+            name: plugin.map(|p| p.info().name.clone()),
+            sha256: plugin.map(|p| p.digest().to_owned()),
+            size: plugin.map(Plugin::size),
+            capabilities: plugin.map_or_else(Vec::new, |p| p.info().capabilities.clone()),
+            signed_by: self.signed_by.clone(),
+            loaded_at: humantime::format_rfc3339_millis(self.loaded_at).to_string(),
+            load_ms: self.load_time.as_secs_f64() * 1e3,
+            cache: self.cache.as_ref().map(|c| c.as_str().to_owned()),
+            error: self.error.clone(),
+        }
+    }
+}
+
+/// Compiles `bytes`, through the cache when there is one. Blocking.
+fn compile(
+    runtime: &Runtime,
+    cache: Option<&CompiledCache>,
+    bytes: &[u8],
+) -> Result<(Compiled, Option<CacheUse>), String> {
+    use sha2::Digest as _;
+    let (component, cache_use) = match cache {
+        Some(cache) => cache
+            .load_or_compile(runtime.engine(), bytes)
+            .map(|(component, cache_use)| (component, Some(cache_use))),
+        None => wasmtime::component::Component::new(runtime.engine(), bytes)
+            .map(|component| (component, None)),
+    }
+    .map_err(|error| format!("not a loadable WebAssembly component: {error:#}"))?;
+    Ok((
+        Compiled {
+            component,
+            digest: crate::plugin::hex(&sha2::Sha256::digest(bytes)),
+            size: bytes.len(),
+        },
+        cache_use,
+    ))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -3,41 +3,90 @@
 //! - `GET /healthz`: the process is up; `GET /readyz`: plugins loaded and the
 //!   last poll reached Pleo (`health`);
 //! - `GET /metrics`: Prometheus text format (`metrics`);
-//! - `GET /v1/outcomes`, `GET /v1/plugins`: recent outcomes and the plugins in
-//!   use (`outcomes`);
+//! - `GET /v1/outcomes`: recent outcomes (`outcomes`);
+//! - `GET /v1/plugins`, `POST /v1/plugins/reload`,
+//!   `POST /v1/plugins/{system}/rollback`: the plugin registry (`plugins`);
 //! - `POST /v1/validate` `{"jobId": …}`: validate a job on demand, for
 //!   integrations that run the rest of the lifecycle themselves (`validate`).
+//!
+//! With `server.token` configured every `/v1` request needs it as a bearer
+//! token; without one, reads are open and changes are refused (`auth`).
 
+mod auth;
 mod health;
 mod metrics;
 mod outcomes;
+mod plugins;
 mod validate;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use crate::config::Secret;
 use crate::runner::Runner;
 
-/// Builds the router over `runner`.
-pub fn router(runner: Runner) -> Router {
+/// What every handler gets.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The runner (and through it the registry and metrics).
+    pub runner: Runner,
+    /// The operator token, if configured.
+    pub token: Option<Arc<Secret>>,
+}
+
+impl axum::extract::FromRef<ApiState> for Runner {
+    fn from_ref(state: &ApiState) -> Runner {
+        state.runner.clone()
+    }
+}
+
+/// Builds the router over `runner`; `token` guards `/v1`.
+pub fn router(runner: Runner, token: Option<Secret>) -> Router {
+    let state = ApiState {
+        runner,
+        token: token.map(Arc::new),
+    };
+    let changes = Router::new()
+        .route("/v1/plugins/reload", post(plugins::reload))
+        .route("/v1/plugins/{system}/rollback", post(plugins::rollback))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::changes_need_a_token,
+        ));
+    let v1 = Router::new()
+        .route("/v1/outcomes", get(outcomes::outcomes))
+        .route("/v1/plugins", get(plugins::list))
+        .route("/v1/validate", post(validate::validate))
+        .merge(changes)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
-        .route("/v1/outcomes", get(outcomes::outcomes))
-        .route("/v1/plugins", get(outcomes::plugins))
-        .route("/v1/validate", post(validate::validate))
-        .with_state(runner)
+        .merge(v1)
+        .with_state(state)
 }
 
 /// Serves the operator API on `listener` until `shutdown` resolves.
 pub async fn serve(
     runner: Runner,
+    token: Option<Secret>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "operator API listening");
-    axum::serve(listener, router(runner))
+    axum::serve(listener, router(runner, token))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// A JSON error body, `{"error": …}`.
+pub(crate) fn error(status: StatusCode, message: &str) -> (StatusCode, axum::Json<serde_json::Value>) {
+    (status, axum::Json(serde_json::json!({ "error": message })))
 }

@@ -71,11 +71,9 @@ impl<'a> Setup<'a> {
 
     async fn runner(self) -> Runner {
         let runtime = support::runtime();
-        let registry = Arc::new(
-            Registry::bundled(&runtime)
-                .await
-                .expect("bundled plugins load"),
-        );
+        let registry = Registry::bundled(&runtime)
+            .await
+            .expect("bundled plugins load");
         let mut polled: Vec<uuid::Uuid> =
             self.companies.keys().copied().chain(self.watched).collect();
         polled.sort();

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use clap::Args;
 use preflight::metrics::Metrics;
 use preflight::operator::OperatorConfig;
-use preflight::registry::Registry;
+use preflight::cache::CompiledCache;
+use preflight::registry::{Registry, RegistryOptions};
+use preflight::signature::SignaturePolicy;
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK};
 
@@ -32,19 +34,9 @@ pub struct ServeArgs {
 
 /// Runs `preflight serve` until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> u8 {
-    let text = match std::fs::read_to_string(&args.config) {
-        Ok(text) => text,
-        Err(error) => {
-            eprintln!("error: {}: {error}", args.config.display());
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let mut config = match OperatorConfig::from_toml(&text) {
+    let mut config = match read_config(&args.config) {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("error: {}: {error}", args.config.display());
-            return EXIT_BAD_INPUT;
-        }
+        Err(code) => return code,
     };
     if let Some(url) = args.pleo_url {
         config.pleo.base_url = url;
@@ -52,45 +44,38 @@ pub async fn run(args: ServeArgs) -> u8 {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
-    let options = preflight::RuntimeOptions {
-        limits: config.sandbox.ceiling.clone(),
-        allow_http_loopback: config.sandbox.allow_http_loopback,
-        ..preflight::RuntimeOptions::default()
-    };
-    let runtime = match super::runtime(options) {
+    let runtime = match super::runtime(runtime_options(&config)) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let registry = match Registry::bundled_with(&runtime, &config.sandbox.origins).await {
+    let metrics = Arc::new(Metrics::default());
+    let registry = match start_registry(&config, runtime, Arc::clone(&metrics)).await {
         Ok(registry) => registry,
         Err(error) => {
-            eprintln!("error: bundled plugins: {error}");
-            return EXIT_INTERNAL;
+            eprintln!("error: {error}");
+            return EXIT_BAD_INPUT;
         }
     };
     for path in &args.plugins {
-        match preflight::bundled::load(
-            &runtime,
-            &path.to_string_lossy(),
-            preflight::bundled::ManifestRule::Required,
-        )
-        .await
-        {
-            Ok(mut plugin) => {
-                if let Some(allowed) = config.sandbox.origins.get(&plugin.info().accounting_system)
-                {
-                    plugin.restrict_origins(allowed.clone());
-                }
-                registry.insert(plugin);
-            }
-            Err(error) => {
-                eprintln!("error: {error}");
-                return EXIT_BAD_INPUT;
-            }
+        let change = registry.load_file(path).await;
+        if let Some(error) = change.error {
+            eprintln!("error: --plugin {}: {error}", path.display());
+            return EXIT_BAD_INPUT;
         }
     }
-    let metrics = Arc::new(Metrics::default());
-    let runner = match preflight::service::assemble(&config, Arc::new(registry), metrics).await {
+    let _watch = if config.plugins.watch {
+        match registry.watch() {
+            Some(Ok(watch)) => Some(watch),
+            Some(Err(error)) => {
+                eprintln!("error: watching the plugin directory: {error}");
+                return EXIT_INTERNAL;
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    let runner = match preflight::service::assemble(&config, registry, metrics).await {
         Ok(runner) => runner,
         Err(error) => {
             eprintln!("error: {}: {error}", args.config.display());
@@ -103,6 +88,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         let mut stop = stop_rx.clone();
         let runner = runner.clone();
         let listen = config.server.listen;
+        let token = config.server.token.clone();
         tokio::spawn(async move {
             let listener = match tokio::net::TcpListener::bind(listen)
                 .await
@@ -117,7 +103,7 @@ pub async fn run(args: ServeArgs) -> u8 {
                     return Ok(());
                 }
             };
-            preflight::server::serve(runner, listener, async move {
+            preflight::server::serve(runner, token, listener, async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await
@@ -168,4 +154,55 @@ pub async fn run(args: ServeArgs) -> u8 {
     let _ = stop_tx.send(true);
     let _ = polling.await;
     EXIT_OK
+}
+
+/// Reads and checks the operator configuration; errors are printed.
+pub(super) fn read_config(path: &std::path::Path) -> Result<OperatorConfig, u8> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        eprintln!("error: {}: {error}", path.display());
+        EXIT_BAD_INPUT
+    })?;
+    OperatorConfig::from_toml(&text).map_err(|error| {
+        eprintln!("error: {}: {error}", path.display());
+        EXIT_BAD_INPUT
+    })
+}
+
+/// The runtime the operator's `[sandbox]` asks for.
+pub(super) fn runtime_options(config: &OperatorConfig) -> preflight::RuntimeOptions {
+    preflight::RuntimeOptions {
+        limits: config.sandbox.ceiling.clone(),
+        allow_http_loopback: config.sandbox.allow_http_loopback,
+        ..preflight::RuntimeOptions::default()
+    }
+}
+
+/// The registry the operator configured: bundled plugins, the plugin
+/// directory with its signature policy, the compiled cache.
+pub(super) async fn start_registry(
+    config: &OperatorConfig,
+    runtime: preflight::Runtime,
+    metrics: Arc<Metrics>,
+) -> Result<Arc<Registry>, String> {
+    let cache = match &config.plugins.cache_dir {
+        Some(dir) => Some(Arc::new(CompiledCache::open(dir).map_err(|error| {
+            format!("plugins.cacheDir {}: {error}", dir.display())
+        })?)),
+        None => None,
+    };
+    let options = RegistryOptions {
+        dir: config.plugins.dir.clone(),
+        bundled: config.plugins.bundled,
+        signatures: SignaturePolicy {
+            trusted: config.plugins.trusted_keys.clone(),
+            allow_unsigned: config.plugins.allow_unsigned,
+        },
+        cache,
+        origins: config.sandbox.origins.clone(),
+        companies: config.settings_by_system(),
+        settle: config.plugins.settle,
+    };
+    Registry::start(runtime, options, metrics)
+        .await
+        .map_err(|error| error.to_string())
 }
