@@ -551,7 +551,7 @@ mod tests {
         // filed (and authenticated) under this engine's name.
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
-        config.cranelift_opt_level(wasmtime::OptLevel::None);
+        config.epoch_interruption(true);
         let other = Engine::new(&config).expect("other engine");
         let body = other
             .precompile_component(component_bytes())

@@ -221,16 +221,19 @@ impl RawPlugins {
             .iter()
             .enumerate()
             .map(|(index, text)| {
-                text.parse().map_err(|error: crate::signature::SignatureError| {
-                    error_at(&format!("plugins.trustedKeys[{index}]"), error.to_string())
-                })
+                text.parse()
+                    .map_err(|error: crate::signature::SignatureError| {
+                        error_at(&format!("plugins.trustedKeys[{index}]"), error.to_string())
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(PluginSettings {
             dir: self.dir,
             bundled: self.bundled.unwrap_or(defaults.bundled),
             watch: self.watch.unwrap_or(defaults.watch),
-            settle: self.settle_ms.map_or(defaults.settle, Duration::from_millis),
+            settle: self
+                .settle_ms
+                .map_or(defaults.settle, Duration::from_millis),
             cache_dir: self
                 .cache_dir
                 .or_else(|| state_dir.map(|dir| dir.join("compiled"))),
@@ -360,12 +363,9 @@ impl OperatorConfig {
         let runner = runner_settings(raw.runner)?;
         let token = match (raw.server.token, raw.server.token_env) {
             (None, None) => None,
-            (token, token_env) => Some(secret(
-                token,
-                token_env,
-                "server.token",
-                "server.tokenEnv",
-            )?),
+            (token, token_env) => {
+                Some(secret(token, token_env, "server.token", "server.tokenEnv")?)
+            }
         };
         let server = ServerSettings {
             listen: raw
@@ -611,7 +611,9 @@ mod tests {
         assert!(config.plugins.dir.is_none() && config.plugins.cache_dir.is_none());
         assert!(config.server.token.is_none());
 
-        let key = crate::signature::SecretKey::generate().unwrap().public_key();
+        let key = crate::signature::SecretKey::generate()
+            .unwrap()
+            .public_key();
         let config = OperatorConfig::from_toml(&format!(
             "{FILE}\n[runner]\nstateDir = \"/var/lib/preflight\"\n[server]\ntoken = \"s3cret\"\n\
              [plugins]\ndir = \"/srv/plugins\"\nsettleMs = 10\ntrustedKeys = [\"{key}\"]\n"

@@ -305,10 +305,7 @@ impl Registry {
             if !dir.is_dir() {
                 return Err(StartError::Directory {
                     path: dir.display().to_string(),
-                    error: std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        "not a directory",
-                    ),
+                    error: std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
                 });
             }
             registry.scan_locked(None).await;
@@ -400,7 +397,12 @@ impl Registry {
         let plugin = {
             let target = book.entry_mut(&to).expect("history names known entries");
             target.state = VersionState::Active;
-            Arc::clone(target.plugin.as_ref().expect("a previous version is loaded"))
+            Arc::clone(
+                target
+                    .plugin
+                    .as_ref()
+                    .expect("a previous version is loaded"),
+            )
         };
         if let Some(entry) = book.entry_mut(&from) {
             entry.state = VersionState::RolledBack;
@@ -412,7 +414,10 @@ impl Registry {
             .insert(accounting_system.to_owned(), plugin);
         self.metrics.inc(
             "preflight_plugin_swaps_total",
-            &[("accounting_system", accounting_system), ("kind", "rollback")],
+            &[
+                ("accounting_system", accounting_system),
+                ("kind", "rollback"),
+            ],
         );
         tracing::warn!(system = accounting_system, from = %from, to = %to, "plugin rolled back");
         Ok(view)
@@ -547,9 +552,13 @@ impl Registry {
                 };
                 self.install(entry)
             }
-            Err(error) => {
-                self.refuse(&candidate.source, &system_hint, &version_hint, fingerprint, error)
-            }
+            Err(error) => self.refuse(
+                &candidate.source,
+                &system_hint,
+                &version_hint,
+                fingerprint,
+                error,
+            ),
         }
     }
 
@@ -570,14 +579,21 @@ impl Registry {
                 let signer = self
                     .options
                     .signatures
-                    .check(&files.component, &files.manifest, files.signature.as_deref())
+                    .check(
+                        &files.component,
+                        &files.manifest,
+                        files.signature.as_deref(),
+                    )
                     .map_err(|error| format!("signature: {error}"))?;
                 let signer = match signer {
                     Signer::Key(id) => format!("key {id}"),
                     Signer::Unsigned => "unsigned".to_owned(),
                 };
                 let text = std::str::from_utf8(&files.manifest).map_err(|_| {
-                    format!("{}: the manifest is not UTF-8", files.manifest_path.display())
+                    format!(
+                        "{}: the manifest is not UTF-8",
+                        files.manifest_path.display()
+                    )
                 })?;
                 let manifest = Manifest::from_toml(text)
                     .map_err(|error| format!("{}: {error}", files.manifest_path.display()))?;
@@ -691,8 +707,10 @@ impl Registry {
             &[("accounting_system", &system), ("result", "loaded")],
         );
         if let Some(cache) = &entry.cache {
-            self.metrics
-                .inc("preflight_plugin_cache_total", &[("result", cache.as_str())]);
+            self.metrics.inc(
+                "preflight_plugin_cache_total",
+                &[("result", cache.as_str())],
+            );
         }
         let change = Change {
             source: entry.source.clone(),
@@ -765,7 +783,11 @@ impl Registry {
                 return None;
             }
             entry.error = Some(note.to_owned());
-            tracing::warn!(system, source, "the active plugin version's directory was removed");
+            tracing::warn!(
+                system,
+                source,
+                "the active plugin version's directory was removed"
+            );
             return None;
         }
         let version = entry.version.clone();
@@ -812,7 +834,10 @@ impl Book {
     }
 
     fn remove(&mut self, source: &str) -> Option<Entry> {
-        let index = self.entries.iter().position(|entry| entry.source == source)?;
+        let index = self
+            .entries
+            .iter()
+            .position(|entry| entry.source == source)?;
         Some(self.entries.remove(index))
     }
 }

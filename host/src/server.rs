@@ -87,6 +87,9 @@ pub async fn serve(
 }
 
 /// A JSON error body, `{"error": …}`.
-pub(crate) fn error(status: StatusCode, message: &str) -> (StatusCode, axum::Json<serde_json::Value>) {
+pub(crate) fn error(
+    status: StatusCode,
+    message: &str,
+) -> (StatusCode, axum::Json<serde_json::Value>) {
     (status, axum::Json(serde_json::json!({ "error": message })))
 }

@@ -8,6 +8,8 @@
 //!   against its emulator, one case per scenario;
 //! - `lifecycle`: detect, claim, validate, fail early or hand over, against
 //!   the Pleo emulator, with races, restarts and injected faults;
+//! - `registry`: plugin versions landing, hot swap under load, refusals,
+//!   rollback, signatures and the compiled cache;
 //! - `sandbox`: what a misbehaving plugin can and cannot do;
 //! - `serve`: the `preflight serve` binary and its operator API;
 //! - `cli`: `preflight check`, `emulate`, `plugins` and `demo` as a user runs
@@ -18,6 +20,7 @@ mod cli;
 mod fortnox;
 mod lifecycle;
 mod quickbooks;
+mod registry;
 mod sandbox;
 mod serve;
 mod support;

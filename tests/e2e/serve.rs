@@ -3,7 +3,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use preflight_emulators::pleo::{self, JobStatus, PleoConfig, PleoEmulator, SeedJob};
 use preflight_emulators::xero;
@@ -45,17 +44,6 @@ settings = {{ organisationName = "Acme ApS", accounts = {{ expenses = "429", con
         tenant = xero::DEMO_TENANT_ID,
         token = xero::DEMO_ACCESS_TOKEN,
     )
-}
-
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]
@@ -109,7 +97,7 @@ async fn serve_processes_jobs_and_answers_the_operator_api() {
 
     let health = http.get(format!("{api}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    eventually("readiness", async || {
+    support::eventually("readiness", async || {
         (http
             .get(format!("{api}/readyz"))
             .send()
@@ -120,7 +108,7 @@ async fn serve_processes_jobs_and_answers_the_operator_api() {
             .then_some(())
     })
     .await;
-    let outcome = eventually("the job's outcome", async || {
+    let outcome = support::eventually("the job's outcome", async || {
         let outcomes: serde_json::Value = http
             .get(format!("{api}/v1/outcomes"))
             .send()

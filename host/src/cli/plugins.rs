@@ -441,7 +441,11 @@ fn verify(trusted: &[String], component: &Path) -> u8 {
         .and_then(|signature| signature::verify(&keys, &bytes, &manifest, &signature));
     match outcome {
         Ok(key) => {
-            println!("{}: verified, signed by key {}", component.display(), key.id());
+            println!(
+                "{}: verified, signed by key {}",
+                component.display(),
+                key.id()
+            );
             EXIT_OK
         }
         Err(error) => {

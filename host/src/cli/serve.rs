@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
+use preflight::cache::CompiledCache;
 use preflight::metrics::Metrics;
 use preflight::operator::OperatorConfig;
-use preflight::cache::CompiledCache;
 use preflight::registry::{Registry, RegistryOptions};
 use preflight::signature::SignaturePolicy;
 

@@ -66,7 +66,9 @@ pub(crate) fn read_version_dir(dir: &Path) -> Result<Files, String> {
         let entry = entry.map_err(|error| format!("{}: {error}", dir.display()))?;
         let path = entry.path();
         if !is_ignored(&entry.file_name())
-            && path.extension().is_some_and(|extension| extension == "wasm")
+            && path
+                .extension()
+                .is_some_and(|extension| extension == "wasm")
         {
             components.push(path);
         }
@@ -171,11 +173,25 @@ mod tests {
 
     #[test]
     fn versions_order_numerically_with_pre_releases_first() {
-        let mut versions = vec!["0.10.0", "0.2.0", "1.0.0", "1.0.0-rc.2", "1.0.0-rc.10", "0.2"];
+        let mut versions = vec![
+            "0.10.0",
+            "0.2.0",
+            "1.0.0",
+            "1.0.0-rc.2",
+            "1.0.0-rc.10",
+            "0.2",
+        ];
         versions.sort_by(|a, b| compare_versions(a, b));
         assert_eq!(
             versions,
-            ["0.2", "0.2.0", "0.10.0", "1.0.0-rc.2", "1.0.0-rc.10", "1.0.0"]
+            [
+                "0.2",
+                "0.2.0",
+                "0.10.0",
+                "1.0.0-rc.2",
+                "1.0.0-rc.10",
+                "1.0.0"
+            ]
         );
         assert_eq!(compare_versions("1.2.3+build.5", "1.2.3"), Ordering::Equal);
     }

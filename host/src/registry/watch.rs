@@ -48,21 +48,22 @@ impl Registry {
 
     fn watch_dir(self: &Arc<Self>, dir: PathBuf) -> Result<Watch, notify::Error> {
         let (sender, receiver) = mpsc::unbounded_channel();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            match event {
-                // The registry's own reads must not look like changes.
-                Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
-                Ok(event) => {
-                    for path in event.paths {
-                        let _ = sender.send(Some(path));
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                match event {
+                    // The registry's own reads must not look like changes.
+                    Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
+                    Ok(event) => {
+                        for path in event.paths {
+                            let _ = sender.send(Some(path));
+                        }
+                    }
+                    // Events were lost (the queue overflowed): look at everything.
+                    Err(_) => {
+                        let _ = sender.send(None);
                     }
                 }
-                // Events were lost (the queue overflowed): look at everything.
-                Err(_) => {
-                    let _ = sender.send(None);
-                }
-            }
-        })?;
+            })?;
         watcher.watch(&dir, RecursiveMode::Recursive)?;
         let task = tokio::spawn(settle_and_load(Arc::clone(self), dir, receiver));
         Ok(Watch {

@@ -11,7 +11,11 @@ use axum::response::{IntoResponse, Response};
 use super::ApiState;
 
 /// Lets a request through if it carries the token (or none is configured).
-pub async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     match &state.token {
         None => next.run(request).await,
         Some(token) if presented(&request).is_some_and(|t| same(t, token.expose())) => {
@@ -60,8 +64,7 @@ fn presented(request: &Request) -> Option<&str> {
 /// guess was right.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
