@@ -74,6 +74,18 @@ const HELP: &[(&str, &str)] = &[
         "preflight_validation_seconds",
         "Validation latency, per plugin.",
     ),
+    (
+        "preflight_plugin_loads_total",
+        "Plugin versions considered, per accounting system and result (loaded, refused).",
+    ),
+    (
+        "preflight_plugin_swaps_total",
+        "Active plugin changes, per accounting system and kind (activate, rollback).",
+    ),
+    (
+        "preflight_plugin_cache_total",
+        "Compiled-cache lookups, per result (hit, compiled, rebuilt).",
+    ),
 ];
 
 impl Metrics {

@@ -46,6 +46,63 @@ settings = {{ organisationName = "Acme ApS", accounts = {{ expenses = "429", con
     )
 }
 
+/// A running `preflight serve`, killed if the test ends without stopping it
+/// (a panicking test must not leave it running).
+struct Serving {
+    child: std::process::Child,
+}
+
+impl Serving {
+    /// Stops it with SIGTERM and returns its exit code.
+    fn stop(&mut self) -> Option<i32> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap().code()
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `preflight serve` on a free port; returns it and the API's base
+/// URL, read from its first line.
+fn spawn_serve(config: &std::path::Path) -> (Serving, String) {
+    let mut child = Command::new(PREFLIGHT)
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--log-level",
+            "info",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let api = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line {first:?}"))
+        .to_owned();
+    // Keep reading, so the pipe never closes under it.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (Serving { child }, api)
+}
+
 #[tokio::test]
 async fn serve_processes_jobs_and_answers_the_operator_api() {
     let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
@@ -69,30 +126,7 @@ async fn serve_processes_jobs_and_answers_the_operator_api() {
     )
     .unwrap();
 
-    let mut child = Command::new(PREFLIGHT)
-        .args([
-            "serve",
-            "--config",
-            config_path.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--log-level",
-            "info",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let api = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line {first:?}"))
-        .to_owned();
+    let (mut serving, api) = spawn_serve(&config_path);
     let http = reqwest::Client::new();
 
     let health = http.get(format!("{api}/healthz")).send().await.unwrap();
@@ -206,16 +240,22 @@ async fn serve_processes_jobs_and_answers_the_operator_api() {
         .await
         .unwrap();
     assert_eq!(malformed.status(), 400);
-
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
+    // Without an operator token the registry cannot be changed over HTTP.
+    let reload = http
+        .post(format!("{api}/v1/plugins/reload"))
+        .send()
+        .await
         .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert_eq!(exit.code(), Some(0), "a clean stop on SIGTERM");
+    assert_eq!(reload.status(), 403);
+    let body: serde_json::Value = reload.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("server.token"),
+        "{body}"
+    );
+
+    assert_eq!(serving.stop(), Some(0), "a clean stop on SIGTERM");
     let mut logs = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut logs).unwrap();
+    std::io::Read::read_to_string(&mut serving.child.stderr.take().unwrap(), &mut logs).unwrap();
     let job_line = logs
         .lines()
         .find(|line| line.contains(&job.to_string()))
@@ -295,4 +335,198 @@ async fn the_serve_example_files_load() {
         companies.iter().all(|company| polled.contains(company)),
         "every seeded job's company is polled"
     );
+}
+
+fn preflight(args: &[&str], token: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(PREFLIGHT);
+    command.args(args).env_remove("PREFLIGHT_OPERATOR_TOKEN");
+    if let Some(token) = token {
+        command.env("PREFLIGHT_OPERATOR_TOKEN", token);
+    }
+    command.output().expect("preflight runs")
+}
+
+#[tokio::test]
+async fn serve_swaps_plugins_from_its_directory_and_the_cli_drives_its_registry() {
+    let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
+        .await
+        .unwrap();
+    let xero = support::xero_emulator(&[]).await;
+    let company = uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0779);
+    let dir = support::temp_dir("serve-registry");
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+
+    // An author's key, a signed 0.2.0 staged beside the plugin directory.
+    let key_file = dir.join("author.key");
+    let keygen = preflight(
+        &[
+            "plugins",
+            "keygen",
+            "--secret-key",
+            key_file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(keygen.status.code(), Some(0));
+    let public_key = String::from_utf8(keygen.stdout).unwrap().trim().to_owned();
+    assert!(public_key.starts_with("ed25519:"), "{public_key}");
+    let staged = dir.join("staged");
+    std::fs::create_dir_all(&staged).unwrap();
+    std::fs::copy(
+        preflight_artifacts::fixtures::XERO_NEXT,
+        staged.join("plugin.wasm"),
+    )
+    .unwrap();
+    let manifest = preflight::bundled::find("xero")
+        .unwrap()
+        .manifest
+        .replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    std::fs::write(staged.join("plugin.toml"), &manifest).unwrap();
+    let component = staged.join("plugin.wasm");
+    let component = component.to_str().unwrap();
+    let sign = preflight(
+        &[
+            "plugins",
+            "sign",
+            "--key",
+            key_file.to_str().unwrap(),
+            component,
+        ],
+        None,
+    );
+    assert_eq!(
+        sign.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sign.stderr)
+    );
+    let verify = preflight(
+        &["plugins", "verify", "--trusted-key", &public_key, component],
+        None,
+    );
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let stranger = preflight::signature::SecretKey::generate()
+        .unwrap()
+        .public_key()
+        .to_string();
+    let verify = preflight(
+        &["plugins", "verify", "--trusted-key", &stranger, component],
+        None,
+    );
+    assert_eq!(
+        verify.status.code(),
+        Some(1),
+        "another key does not verify it"
+    );
+
+    let config = format!(
+        "{}\n[server]\ntoken = \"op-token\"\n\n[plugins]\ndir = \"{}\"\nsettleMs = 20\ntrustedKeys = [\"{public_key}\"]\n",
+        operator_config(&pleo.url(), &xero.url(), company, &dir.join("state")),
+        plugins.display()
+    );
+    let config_path = dir.join("preflight.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let (mut serving, api) = spawn_serve(&config_path);
+    let http = reqwest::Client::new();
+    let unauthorised = http.get(format!("{api}/v1/plugins")).send().await.unwrap();
+    assert_eq!(unauthorised.status(), 401);
+    assert_eq!(unauthorised.headers()["www-authenticate"], "Bearer");
+
+    // Landing it in the directory is all it takes.
+    std::fs::create_dir_all(plugins.join("xero")).unwrap();
+    std::fs::rename(&staged, plugins.join("xero").join("0.2.0")).unwrap();
+    let list = support::eventually("xero 0.2.0 active", async || {
+        let output = preflight(
+            &["plugins", "list", "--server", &api, "--json"],
+            Some("op-token"),
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let list: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+        list.iter()
+            .any(|v| {
+                v["accountingSystem"] == "xero" && v["version"] == "0.2.0" && v["state"] == "active"
+            })
+            .then_some(list)
+    })
+    .await;
+    let bundled_xero = list.iter().find(|v| v["source"] == "bundled:xero").unwrap();
+    assert_eq!(bundled_xero["state"], "previous");
+    let swapped = list.iter().find(|v| v["version"] == "0.2.0").unwrap();
+    assert!(
+        swapped["signedBy"].as_str().unwrap().starts_with("key "),
+        "{swapped}"
+    );
+
+    // The next job is validated by 0.2.0.
+    let job = pleo.seed_job(SeedJob {
+        company_id: company,
+        vendor_based_bookkeeping: false,
+        number_of_items: 1,
+        is_interactive: true,
+        status: JobStatus::Pending,
+        expires_in: None,
+    });
+    let outcome = support::eventually("the job's outcome", async || {
+        let outcomes: serde_json::Value = http
+            .get(format!("{api}/v1/outcomes"))
+            .bearer_auth("op-token")
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        outcomes
+            .as_array()?
+            .iter()
+            .find(|o| o["job_id"] == job.to_string())
+            .cloned()
+    })
+    .await;
+    assert_eq!(outcome["plugin"], "xero 0.2.0");
+
+    // Rollback needs the token, then returns to the bundled 0.1.0.
+    let refused = preflight(&["plugins", "rollback", "xero", "--server", &api], None);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"));
+    let rollback = preflight(
+        &["plugins", "rollback", "xero", "--server", &api],
+        Some("op-token"),
+    );
+    assert_eq!(
+        rollback.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rollback.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rollback.stdout).contains("xero: 0.1.0 is active again"));
+    let table = preflight(&["plugins", "list", "--server", &api], Some("op-token"));
+    let table = String::from_utf8(table.stdout).unwrap();
+    let row = table.lines().find(|line| line.contains("0.2.0")).unwrap();
+    assert!(row.contains("rolled-back"), "{table}");
+    let reload = preflight(&["plugins", "reload", "--server", &api], Some("op-token"));
+    assert_eq!(reload.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&reload.stdout).trim(),
+        "nothing changed"
+    );
+
+    assert_eq!(serving.stop(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
 }

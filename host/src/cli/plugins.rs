@@ -22,7 +22,7 @@ pub struct PluginsArgs {
 #[derive(Debug, Args)]
 struct Target {
     /// Ask a running `preflight serve` at this URL (its operator API).
-    #[arg(long, value_name = "URL", conflicts_with = "config")]
+    #[arg(long, value_name = "URL")]
     server: Option<url::Url>,
     /// Environment variable holding the operator token for --server.
     #[arg(long, value_name = "NAME", default_value = "PREFLIGHT_OPERATOR_TOKEN")]
@@ -42,7 +42,7 @@ enum PluginsCommand {
         plugins: Vec<String>,
         /// Load the registry an operator configuration describes
         /// (`[plugins]`: directory, signatures, cache), as `serve` would.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "server")]
         config: Option<PathBuf>,
         #[command(flatten)]
         target: Target,
