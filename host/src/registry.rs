@@ -448,7 +448,10 @@ impl Registry {
                 _ => source::subdirectories(&system_dir).unwrap_or_default(),
             };
             versions.sort_by(|a, b| source::compare_versions(&file_name(a), &file_name(b)));
-            per_system.push(self.scan_system(system, system_dir, versions, only.is_none()));
+            // Unless one version was named, the whole system's directory was
+            // read: entries missing from it are gone.
+            let whole = !matches!(only, Some((_, Some(_))));
+            per_system.push(self.scan_system(system, system_dir, versions, whole));
         }
         for system_changes in futures_util::future::join_all(per_system).await {
             changes.extend(system_changes);
@@ -619,7 +622,9 @@ impl Registry {
                     info.accounting_system
                 ));
             }
-            if &info.version != version {
+            // `0.2.0+build.7` holds a build of 0.2.0: build metadata tells
+            // builds of one version apart and does not order them.
+            if info.version != version.split('+').next().unwrap_or(version) {
                 return Err(format!(
                     "it is in the directory of version '{version}' but says it is version '{}'",
                     info.version

@@ -5,6 +5,7 @@
 //! plugins/                      the directory named by `plugins.dir`
 //!   xero/                       an accounting system, as the plugin's `info` names it
 //!     0.1.0/                    a version, as the plugin's `info` and manifest name it
+//!                               (`0.1.0+build.2`: a build of it, told apart by the metadata)
 //!       plugin.wasm             the component (exactly one `*.wasm` file)
 //!       plugin.toml             its manifest (`<stem>.toml`, required)
 //!       plugin.sig              its ed25519 signature (`<stem>.sig`, optional)

@@ -48,6 +48,7 @@ impl Registry {
 
     fn watch_dir(self: &Arc<Self>, dir: PathBuf) -> Result<Watch, notify::Error> {
         let (sender, receiver) = mpsc::unbounded_channel();
+        let start = sender.clone();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
                 match event {
@@ -65,6 +66,9 @@ impl Registry {
                 }
             })?;
         watcher.watch(&dir, RecursiveMode::Recursive)?;
+        // What landed between the registry's start and the watch is read
+        // once the directory is quiet.
+        let _ = start.send(None);
         let task = tokio::spawn(settle_and_load(Arc::clone(self), dir, receiver));
         Ok(Watch {
             _watcher: watcher,
