@@ -1,15 +1,45 @@
 //! The benchmarks of `preflight bench`: figures as a median with the 10th and
 //! 90th percentiles, so runs on a noisy machine can be compared.
+//!
+//! # Layout
+//!
+//! - this file: [`Figure`] (what a benchmark reports, with its target and
+//!   which direction is better), [`Effort`] (how much work a run does) and
+//!   [`suite`], which runs every benchmark in order;
+//! - [`overhead`]: the host's cost per validation without HTTP, how fast a
+//!   runaway plugin is stopped, compile times;
+//! - [`throughput`]: validations per second against the Xero emulator over
+//!   loopback, the plugin against a native validator making the same calls;
+//! - [`concurrency`]: a burst of jobs in flight against a slow accounting
+//!   system, wall time and peak memory;
+//! - [`end_to_end`]: the runner with the Pleo emulator, and where a job's time
+//!   goes;
+//! - [`registry`]: a hot swap from the watched directory, and start-up with
+//!   50 plugin versions and a warm compiled cache;
+//! - `fixtures`: the jobs and configurations the benchmarks share.
+//!
+//! Benchmarks use real parts only: emulators on 127.0.0.1 over TCP, the
+//! bundled components, the runtime's own HTTP client.
 
-use std::time::{Duration, Instant};
+pub mod concurrency;
+pub mod end_to_end;
+mod fixtures;
+pub mod overhead;
+pub mod registry;
+pub mod throughput;
+
+use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::{Credentials, IntegrationConfig};
-use crate::engine::Runtime;
-use crate::job::{ExportJob, JobStatus};
+use crate::engine::{Runtime, RuntimeOptions};
 
 /// One measured figure.
+///
+/// In JSON: `{name, median, p10, p90, unit, target, better}`; `target` is
+/// `null` when the project holds the figure to none, and `better` says
+/// whether the target is a ceiling (`"lower"`: the median must be at most the
+/// target) or a floor (`"higher"`: at least the target).
 #[derive(Debug, Clone, Serialize)]
 pub struct Figure {
     /// What was measured.
@@ -20,19 +50,61 @@ pub struct Figure {
     pub p10: f64,
     /// 90th percentile.
     pub p90: f64,
-    /// Unit of the three values.
+    /// Unit of the values; `×` for a ratio.
     pub unit: &'static str,
     /// The figure the project holds itself to, in the same unit, if any.
     pub target: Option<f64>,
+    /// Which direction is better, and so how the target reads.
+    pub better: Better,
+}
+
+/// Which direction of a figure is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Times, memory: the target is a ceiling (≤).
+    Lower,
+    /// Rates, ratios of speed: the target is a floor (≥).
+    Higher,
+}
+
+impl Better {
+    /// `≤` or `≥`, as targets are printed.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Better::Lower => "≤",
+            Better::Higher => "≥",
+        }
+    }
 }
 
 impl Figure {
-    /// Summarises samples (in `unit`).
+    /// Summarises samples (in `unit`) of a figure where lower is better.
     pub fn from_samples(
+        name: impl Into<String>,
+        unit: &'static str,
+        samples: Vec<f64>,
+        target: Option<f64>,
+    ) -> Figure {
+        Figure::summarise(name, unit, samples, target, Better::Lower)
+    }
+
+    /// Summarises samples of a figure where higher is better (a rate).
+    pub fn higher_is_better(
+        name: impl Into<String>,
+        unit: &'static str,
+        samples: Vec<f64>,
+        target: Option<f64>,
+    ) -> Figure {
+        Figure::summarise(name, unit, samples, target, Better::Higher)
+    }
+
+    fn summarise(
         name: impl Into<String>,
         unit: &'static str,
         mut samples: Vec<f64>,
         target: Option<f64>,
+        better: Better,
     ) -> Figure {
         assert!(!samples.is_empty(), "a figure needs samples");
         samples.sort_by(f64::total_cmp);
@@ -44,171 +116,156 @@ impl Figure {
             p90: at(0.9),
             unit,
             target,
+            better,
         }
+    }
+
+    /// Whether the median meets the target; `None` without one.
+    pub fn met(&self) -> Option<bool> {
+        self.target.map(|target| match self.better {
+            Better::Lower => self.median <= target,
+            Better::Higher => self.median >= target,
+        })
     }
 }
 
 /// How much work a run does.
 #[derive(Debug, Clone, Copy)]
 pub struct Effort {
-    /// Untimed iterations first.
+    /// Untimed iterations first (host overhead).
     pub warmup: usize,
-    /// Timed iterations.
+    /// Timed iterations (host overhead).
     pub iterations: usize,
     /// Timed compilations per plugin.
     pub compilations: usize,
+    /// Validations per throughput round.
+    pub throughput_validations: usize,
+    /// Throughput rounds (each measures the plugin and the native validator).
+    pub throughput_rounds: usize,
+    /// Jobs in flight at once in the concurrency benchmark.
+    pub burst_jobs: usize,
+    /// How long the slow accounting system takes to answer each call.
+    pub burst_latency: Duration,
+    /// Timed bursts.
+    pub burst_rounds: usize,
+    /// Jobs (one per company) through the runner per end-to-end round.
+    pub end_to_end_jobs: usize,
+    /// End-to-end rounds.
+    pub end_to_end_rounds: usize,
 }
 
 impl Effort {
-    /// A full run.
+    /// A full run: the loads the targets are set for.
     pub const FULL: Effort = Effort {
         warmup: 500,
         iterations: 5_000,
         compilations: 5,
+        throughput_validations: 4_000,
+        throughput_rounds: 7,
+        burst_jobs: 1_000,
+        burst_latency: Duration::from_millis(200),
+        burst_rounds: 5,
+        end_to_end_jobs: 1_000,
+        end_to_end_rounds: 5,
     };
-    /// A quick run that only proves the benchmarks still work.
+    /// A quick run that only proves the benchmarks still work: small loads,
+    /// rough figures.
     pub const QUICK: Effort = Effort {
         warmup: 20,
         iterations: 200,
         compilations: 1,
+        throughput_validations: 60,
+        throughput_rounds: 2,
+        burst_jobs: 50,
+        burst_latency: Duration::from_millis(50),
+        burst_rounds: 1,
+        end_to_end_jobs: 20,
+        end_to_end_rounds: 1,
     };
 }
 
-/// Host overhead: a fresh store, instance and `validate` call of the bundled
-/// Xero plugin on its offline path (settings parsed and checked, the company
-/// context rule decides; no HTTP), torn down after every call.
-pub async fn host_overhead(runtime: &Runtime, effort: Effort) -> Result<Figure, String> {
-    let artifact = crate::bundled::find("xero").ok_or("the xero plugin is not bundled")?;
-    let plugin = crate::bundled::load_artifact(runtime, artifact)
-        .await
-        .map_err(|e| e.to_string())?;
-    let job = offline_job();
-    let config = offline_config();
-    let mut samples = Vec::with_capacity(effort.iterations);
-    for round in 0..effort.warmup + effort.iterations {
-        let started = Instant::now();
-        let outcome = plugin
-            .validate(&job, &config)
-            .await
-            .map_err(|e| e.to_string())?;
-        let elapsed = started.elapsed();
-        if outcome.verdict.proceeds() || !outcome.exchanges.is_empty() {
-            return Err("the offline path made requests or proceeded; the benchmark measures the wrong thing".to_owned());
-        }
-        if round >= effort.warmup {
-            samples.push(micros(elapsed));
-        }
-    }
-    Ok(Figure::from_samples(
-        "host overhead: instantiate + validate (offline rules)",
-        "µs",
-        samples,
-        Some(30.0),
-    ))
+/// A benchmark that could not run.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{bench} benchmark: {message}")]
+pub struct BenchError {
+    /// Which benchmark.
+    pub bench: &'static str,
+    /// What went wrong.
+    pub message: String,
 }
 
-/// Compile time (component bytes to a loaded, smoke-tested plugin) of every
-/// bundled plugin.
-pub async fn compile_times(runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, String> {
+impl BenchError {
+    /// Wraps an error of benchmark `bench`.
+    pub fn of(bench: &'static str) -> impl Fn(String) -> BenchError {
+        move |message| BenchError { bench, message }
+    }
+}
+
+/// The runtime the benchmarks run on: the defaults, with plain `http` to
+/// loopback allowed for the emulators.
+pub fn runtime_options() -> RuntimeOptions {
+    RuntimeOptions {
+        allow_http_loopback: true,
+        ..RuntimeOptions::default()
+    }
+}
+
+/// The benchmark groups, in the order [`suite`] runs them.
+pub const GROUPS: &[&str] = &[
+    "overhead",
+    "compile",
+    "throughput",
+    "concurrency",
+    "registry",
+    "end-to-end",
+];
+
+/// Runs the benchmark groups whose names contain `filter` (all when empty),
+/// handing each figure to `report` as soon as it is measured.
+pub async fn suite(
+    runtime: &Runtime,
+    effort: Effort,
+    filter: &str,
+    report: &mut dyn FnMut(&Figure),
+) -> Result<Vec<Figure>, BenchError> {
     let mut figures = Vec::new();
-    for artifact in crate::bundled::all() {
-        let mut samples = Vec::new();
-        for _ in 0..effort.compilations {
-            let started = Instant::now();
-            crate::bundled::load_artifact(runtime, artifact)
-                .await
-                .map_err(|e| e.to_string())?;
-            samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    let mut keep = |more: Vec<Figure>| {
+        for figure in &more {
+            report(figure);
         }
-        figures.push(Figure::from_samples(
-            format!(
-                "compile + load: {} ({} KB)",
-                artifact.name,
-                artifact.bytes.len() / 1024
-            ),
-            "ms",
-            samples,
-            None,
-        ));
+        figures.extend(more);
+    };
+    let wanted = |group: &str| group.contains(filter);
+    if wanted("overhead") {
+        keep(vec![overhead::host_overhead(runtime, effort).await?]);
+        keep(vec![overhead::runaway_stop(runtime, effort).await?]);
+    }
+    if wanted("compile") {
+        keep(overhead::compile_times(runtime, effort).await?);
+    }
+    if wanted("throughput") {
+        keep(throughput::run(runtime, effort).await?);
+    }
+    if wanted("concurrency") {
+        keep(concurrency::run(runtime, effort).await?);
+    }
+    if wanted("registry") {
+        let rounds = effort.compilations.max(1);
+        keep(vec![registry::hot_swap(runtime, rounds * 2).await?]);
+        keep(vec![registry::startup(runtime, rounds).await?]);
+    }
+    if wanted("end-to-end") {
+        keep(end_to_end::run(runtime, effort).await?);
     }
     Ok(figures)
 }
 
-/// How far past its wall-time limit a plugin that never returns is stopped:
-/// the epoch ticker interrupts it within a tick or two (target: 100 ms).
-pub async fn runaway_stop(runtime: &Runtime, effort: Effort) -> Result<Figure, String> {
-    let plugin = runtime
-        .load(
-            "hostile:infinite-loop",
-            preflight_artifacts::hostile::INFINITE_LOOP_BYTES,
-            None,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    let limit = Duration::from_millis(200);
-    let limits = crate::Limits {
-        wall_time: limit,
-        ..runtime.options().limits.clone()
-    };
-    let (job, config) = (offline_job(), offline_config());
-    let mut samples = Vec::new();
-    for _ in 0..effort.compilations.max(2) * 2 {
-        let started = Instant::now();
-        let outcome = plugin.validate_with(&job, &config, &limits).await;
-        let elapsed = started.elapsed();
-        match outcome {
-            Err(error) if matches!(error.fault, crate::plugin::Fault::Limit(_)) => {}
-            other => {
-                return Err(format!(
-                    "the spinning plugin was not stopped by its limit: {other:?}"
-                ));
-            }
-        }
-        samples.push(elapsed.saturating_sub(limit).as_secs_f64() * 1000.0);
-    }
-    Ok(Figure::from_samples(
-        "runaway plugin stopped after its wall-time limit (overshoot)",
-        "ms",
-        samples,
-        Some(100.0),
-    ))
-}
-
+/// Microseconds in `duration`.
 fn micros(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }
 
-fn offline_job() -> ExportJob {
-    ExportJob {
-        id: uuid::Uuid::from_u128(1),
-        company_id: uuid::Uuid::from_u128(2),
-        status: JobStatus::InProgress,
-        created_at: "2026-11-25T09:00:00Z".to_owned(),
-        expires_in: 3600,
-        is_interactive: true,
-        number_of_items: 40,
-        vendor_based_bookkeeping: true,
-        created_by: None,
-        started_at: None,
-        last_updated_at: None,
-        completed_at: None,
-        expired_at: None,
-        failure_reason: None,
-        failure_reason_type: None,
-    }
-}
-
-/// A configuration without a tenant: the Xero rules decide offline.
-fn offline_config() -> IntegrationConfig {
-    IntegrationConfig {
-        accounting_system: "xero".to_owned(),
-        base_url: url::Url::parse("https://api.xero.com").expect("static URL parses"),
-        tenant_id: None,
-        credentials: Credentials::None,
-        settings: serde_json::json!({
-            "organisationName": "Acme ApS",
-            "accounts": { "expenses": "429", "contra": "800" },
-            "taxType": "INPUT",
-        }),
-    }
+/// Milliseconds in `duration`.
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
 }

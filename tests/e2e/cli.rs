@@ -463,9 +463,8 @@ fn bench_quick_prints_every_figure_as_json() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let figures: Vec<serde_json::Value> =
         serde_json::from_slice(&output.stdout).expect("a JSON array");
-    assert!(figures.len() >= 2);
     for figure in &figures {
-        for key in ["name", "median", "p10", "p90", "unit"] {
+        for key in ["name", "median", "p10", "p90", "unit", "target", "better"] {
             assert!(figure.get(key).is_some(), "{figure} lacks {key}");
         }
         assert!(
@@ -473,12 +472,60 @@ fn bench_quick_prints_every_figure_as_json() {
                 && figure["median"].as_f64() <= figure["p90"].as_f64(),
             "{figure}"
         );
+        assert!(
+            figure["target"].is_null() || figure["target"].is_number(),
+            "{figure}"
+        );
+        assert!(
+            ["lower", "higher"].contains(&figure["better"].as_str().unwrap_or_default()),
+            "{figure}"
+        );
+    }
+    let names: Vec<&str> = figures
+        .iter()
+        .map(|f| f["name"].as_str().expect("names are strings"))
+        .collect();
+    for expected in [
+        "host overhead",
+        "runaway plugin",
+        "compile + load: xero",
+        "throughput: Xero plugin",
+        "throughput: native",
+        "throughput: plugin / native",
+        "concurrency:",
+        "end to end:",
+        "end to end: detect",
+        "end to end: per job: Pleo calls",
+        "end to end: per job: plugin",
+        "end to end: per job: accounting system",
+    ] {
+        assert!(
+            names.iter().any(|name| name.starts_with(expected)),
+            "no figure named {expected}…: {names:?}"
+        );
     }
     assert!(
-        figures
+        names
             .iter()
-            .any(|f| f["name"].as_str().unwrap().starts_with("host overhead"))
+            .any(|name| name.starts_with("concurrency:") && name.ends_with("all verdicts in")),
+        "{names:?}"
     );
+    assert!(
+        names.iter().any(|name| name.contains("peak RSS")) || !cfg!(target_os = "linux"),
+        "{names:?}"
+    );
+    // Ratios are marked as such.
+    let ratio = figures
+        .iter()
+        .find(|f| {
+            f["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("throughput: plugin / native")
+        })
+        .unwrap();
+    assert_eq!(ratio["unit"], "×");
+    assert_eq!(ratio["better"], "higher");
 }
 
 #[rstest::rstest]
