@@ -8,6 +8,8 @@
 //!   [`suite`], which runs every benchmark in order;
 //! - [`overhead`]: the host's cost per validation without HTTP, how fast a
 //!   runaway plugin is stopped, compile times;
+//! - [`native`]: the same offline rules in the component and compiled
+//!   natively, with the host's conversions;
 //! - [`throughput`]: validations per second against the Xero emulator over
 //!   loopback, the plugin against a native validator making the same calls;
 //! - [`concurrency`]: a burst of jobs in flight against a slow accounting
@@ -24,6 +26,7 @@
 pub mod concurrency;
 pub mod end_to_end;
 mod fixtures;
+pub mod native;
 pub mod overhead;
 pub mod registry;
 pub mod throughput;
@@ -213,6 +216,7 @@ pub fn runtime_options() -> RuntimeOptions {
 /// The benchmark groups, in the order [`suite`] runs them.
 pub const GROUPS: &[&str] = &[
     "overhead",
+    "wasm-vs-native",
     "compile",
     "throughput",
     "concurrency",
@@ -239,6 +243,9 @@ pub async fn suite(
     if wanted("overhead") {
         keep(vec![overhead::host_overhead(runtime, effort).await?]);
         keep(vec![overhead::runaway_stop(runtime, effort).await?]);
+    }
+    if wanted("wasm-vs-native") {
+        keep(native::wasm_vs_native(runtime, effort).await?);
     }
     if wanted("compile") {
         keep(overhead::compile_times(runtime, effort).await?);

@@ -488,7 +488,11 @@ fn bench_quick_prints_every_figure_as_json() {
     for expected in [
         "host overhead",
         "runaway plugin",
+        "wasm vs native: the Xero rules natively",
+        "wasm vs native: component / native",
         "compile + load: xero",
+        "hot swap:",
+        "start-up:",
         "throughput: Xero plugin",
         "throughput: native",
         "throughput: plugin / native",
