@@ -249,6 +249,7 @@ pub async fn suite(
     }
     if wanted("compile") {
         keep(overhead::compile_times(runtime, effort).await?);
+        keep(registry::cache_loads(runtime, effort.compilations.max(1) * 2).await?);
     }
     if wanted("throughput") {
         keep(throughput::run(runtime, effort).await?);

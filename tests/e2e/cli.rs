@@ -491,6 +491,7 @@ fn bench_quick_prints_every_figure_as_json() {
         "wasm vs native: the Xero rules natively",
         "wasm vs native: component / native",
         "compile + load: xero",
+        "cache load: xero",
         "hot swap:",
         "start-up:",
         "throughput: Xero plugin",

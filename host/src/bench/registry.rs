@@ -241,3 +241,52 @@ pub async fn startup(runtime: &Runtime, rounds: usize) -> Result<Figure, BenchEr
         Some(300.0),
     ))
 }
+
+/// Load time of each bundled plugin from a warm compiled cache: the entry
+/// read and authenticated, deserialized, then gate, `info` and manifest
+/// check, as a restart does.
+pub async fn cache_loads(runtime: &Runtime, loads: usize) -> Result<Vec<Figure>, BenchError> {
+    let error = BenchError::of("cache load");
+    let dir = temp_dir("cache").map_err(&error)?;
+    let cache = CompiledCache::open(&dir).map_err(|e| error(e.to_string()))?;
+    let mut figures = Vec::new();
+    for artifact in crate::bundled::all() {
+        let manifest = crate::manifest::Manifest::from_toml(artifact.manifest)
+            .map_err(|e| error(e.to_string()))?;
+        let mut samples = Vec::new();
+        // The first load compiles and writes the entry; it is not timed.
+        for round in 0..=loads {
+            let started = Instant::now();
+            let (component, used) = cache
+                .load_or_compile(runtime.engine(), artifact.bytes)
+                .map_err(|e| error(format!("{e:#}")))?;
+            let compiled = crate::plugin::Compiled {
+                component,
+                digest: String::new(),
+                size: artifact.bytes.len(),
+            };
+            runtime
+                .load_compiled(artifact.name, compiled, Some(manifest.clone()))
+                .await
+                .map_err(|e| error(e.to_string()))?;
+            if round > 0 {
+                if used != crate::cache::CacheUse::Hit {
+                    return Err(error(format!("{}: the cache was not used", artifact.name)));
+                }
+                samples.push(started.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        figures.push(Figure::from_samples(
+            format!(
+                "cache load: {} ({} KB)",
+                artifact.name,
+                artifact.bytes.len().div_ceil(1024)
+            ),
+            "ms",
+            samples,
+            None,
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(figures)
+}

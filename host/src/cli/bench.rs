@@ -17,8 +17,9 @@ pub struct BenchArgs {
     /// Print one JSON array of {name, median, p10, p90, unit, target, better}.
     #[arg(long)]
     json: bool,
-    /// Run only the groups whose name contains this (overhead, compile,
-    /// throughput, concurrency, end-to-end).
+    /// Run only the groups whose name contains this (overhead,
+    /// wasm-vs-native, compile, throughput, concurrency, registry,
+    /// end-to-end).
     #[arg(long, value_name = "GROUP", default_value = "")]
     only: String,
 }
