@@ -54,6 +54,8 @@ use sha2::{Digest as _, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::plugin::hex;
+
 /// The first bytes of every entry.
 const MAGIC: &[u8; 8] = b"PFCWASM1";
 /// The length of the MAC after the magic.
@@ -126,7 +128,8 @@ impl CompiledCache {
         &self.dir
     }
 
-    /// Returns the compiled `bytes` (a component binary), from a valid entry
+    /// Returns the compiled `bytes` (a component binary, whose SHA-256 is
+    /// `digest`: callers have it already), from a valid entry
     /// when there is one; otherwise compiles them once and writes the entry.
     ///
     /// A bad entry (wrong magic, failed authentication, truncated, refused
@@ -139,14 +142,14 @@ impl CompiledCache {
         &self,
         engine: &Engine,
         bytes: &[u8],
+        digest: &[u8; 32],
     ) -> Result<(Component, CacheUse), wasmtime::Error> {
-        let digest: [u8; 32] = Sha256::digest(bytes).into();
         let engine_hash = engine_hash(engine);
-        let name = format!("{}-{engine_hash}.cwasm", hex(&digest));
+        let name = format!("{}-{engine_hash}.cwasm", hex(digest));
         let path = self.dir.join(&name);
 
         let refused = match fs::read(&path) {
-            Ok(entry) => match self.open_entry(&entry, &digest, &engine_hash) {
+            Ok(entry) => match self.open_entry(&entry, digest, &engine_hash) {
                 Ok(body) => match deserialize_authenticated(engine, body) {
                     Ok(component) => return Ok((component, CacheUse::Hit)),
                     Err(error) => Some(format!("wasmtime refused the entry: {error:#}")),
@@ -163,7 +166,7 @@ impl CompiledCache {
         let component = Component::new(engine, bytes)?;
         match component.serialize() {
             Ok(body) => {
-                let mac = self.mac(&digest, &engine_hash, &body);
+                let mac = self.mac(digest, &engine_hash, &body);
                 if let Err(error) = write_atomically(&self.dir, &name, &[MAGIC, &mac, &body]) {
                     tracing::warn!(path = %path.display(), error = %error, "could not write an entry of the compiled-component cache");
                 }
@@ -265,10 +268,6 @@ fn engine_hash(engine: &Engine) -> String {
     let mut hasher = Sha256Hasher(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hex(&hasher.0.finalize()[..8])
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn random_bytes<const N: usize>() -> io::Result<[u8; N]> {
@@ -398,6 +397,10 @@ mod tests {
         preflight_artifacts::plugins::ALL[0].bytes
     }
 
+    fn digest_of(bytes: &[u8]) -> [u8; 32] {
+        Sha256::digest(bytes).into()
+    }
+
     /// The one entry file in `dir`.
     fn entry_path(dir: &Path) -> PathBuf {
         let entries: Vec<PathBuf> = fs::read_dir(dir)
@@ -428,7 +431,7 @@ mod tests {
 
         let cache = CompiledCache::open(&dir).expect("open");
         let (component, cache_use) = cache
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("compile");
         assert_eq!(cache_use, CacheUse::Compiled);
         assert_usable(&engine, &component);
@@ -444,7 +447,7 @@ mod tests {
         // A restart: a new handle on the same directory.
         let cache = CompiledCache::open(&dir).expect("reopen");
         let (component, cache_use) = cache
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("load");
         assert_eq!(cache_use, CacheUse::Hit);
         assert_usable(&engine, &component);
@@ -455,13 +458,13 @@ mod tests {
         tampered[last / 2 + 20] ^= 0x40;
         fs::write(&path, &tampered).expect("tamper");
         let (component, cache_use) = cache
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("rebuild");
         let reason = rebuilt_reason(cache_use);
         assert!(reason.contains("failed authentication"), "{reason}");
         assert_usable(&engine, &component);
         let (_, cache_use) = cache
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("load after rebuild");
         assert_eq!(cache_use, CacheUse::Hit);
 
@@ -470,7 +473,7 @@ mod tests {
         tampered[0] = b'X';
         fs::write(&path, &tampered).expect("tamper");
         let (_, cache_use) = cache
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("rebuild");
         assert!(rebuilt_reason(cache_use).contains("wrong magic"));
 
@@ -492,7 +495,7 @@ mod tests {
         assert_ne!(ours.key, theirs.key);
 
         let (_, cache_use) = theirs
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("compile theirs");
         assert_eq!(cache_use, CacheUse::Compiled);
         let foreign = entry_path(theirs.dir());
@@ -500,7 +503,7 @@ mod tests {
         fs::copy(&foreign, ours.dir().join(name)).expect("copy the foreign entry");
 
         let (component, cache_use) = ours
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("rebuild");
         let reason = rebuilt_reason(cache_use);
         assert!(reason.contains("another cache key"), "{reason}");
@@ -510,7 +513,7 @@ mod tests {
             fs::read(&foreign).expect("theirs")
         );
         let (_, cache_use) = ours
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("load");
         assert_eq!(cache_use, CacheUse::Hit);
     }
@@ -521,20 +524,20 @@ mod tests {
         let engine = engine();
         let cache = CompiledCache::open(&temp.sub("cache")).expect("open");
         cache
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("compile");
         let path = entry_path(cache.dir());
         let entry = fs::read(&path).expect("entry");
 
         fs::write(&path, &entry[..entry.len() / 2]).expect("truncate");
         let (_, cache_use) = cache
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("rebuild");
         assert!(rebuilt_reason(cache_use).contains("failed authentication"));
 
         fs::write(&path, &entry[..12]).expect("truncate the header");
         let (component, cache_use) = cache
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("rebuild");
         let reason = rebuilt_reason(cache_use);
         assert!(reason.contains("truncated"), "{reason}");
@@ -563,13 +566,13 @@ mod tests {
         fs::write(cache.dir().join(name), [&MAGIC[..], &mac, &body].concat()).expect("write");
 
         let (component, cache_use) = cache
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("rebuild");
         let reason = rebuilt_reason(cache_use);
         assert!(reason.starts_with("wasmtime refused the entry"), "{reason}");
         assert_usable(&engine, &component);
         let (_, cache_use) = cache
-            .load_or_compile(&engine, component_bytes())
+            .load_or_compile(&engine, component_bytes(), &digest_of(component_bytes()))
             .expect("load");
         assert_eq!(cache_use, CacheUse::Hit);
     }
@@ -581,7 +584,11 @@ mod tests {
         let cache = CompiledCache::open(&temp.sub("cache")).expect("open");
         assert!(
             cache
-                .load_or_compile(&engine, b"this is not WebAssembly")
+                .load_or_compile(
+                    &engine,
+                    b"this is not WebAssembly",
+                    &digest_of(b"this is not WebAssembly"),
+                )
                 .is_err()
         );
         let entries = fs::read_dir(cache.dir()).expect("read").count();

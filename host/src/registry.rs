@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 
 use crate::cache::{CacheUse, CompiledCache};
 use crate::engine::Runtime;
@@ -571,44 +572,57 @@ impl Registry {
         &self,
         candidate: &Candidate,
     ) -> Result<(Plugin, String, Option<CacheUse>), String> {
-        let (bytes, manifest, signer): (Arc<[u8]>, Manifest, String) = match &candidate.bytes {
-            CandidateBytes::Bundled(artifact) => {
-                let manifest = Manifest::from_toml(artifact.manifest).map_err(|error| {
-                    format!("bundled:{}/preflight-plugin.toml: {error}", artifact.name)
-                })?;
-                (Arc::from(artifact.bytes), manifest, "bundled".to_owned())
-            }
-            CandidateBytes::Files(files) => {
-                let signer = self
-                    .options
-                    .signatures
-                    .check(
-                        &files.component,
-                        &files.manifest,
-                        files.signature.as_deref(),
+        let (bytes, digest, manifest, signer): (Arc<[u8]>, [u8; 32], Manifest, String) =
+            match &candidate.bytes {
+                CandidateBytes::Bundled(artifact) => {
+                    let manifest = Manifest::from_toml(artifact.manifest).map_err(|error| {
+                        format!("bundled:{}/preflight-plugin.toml: {error}", artifact.name)
+                    })?;
+                    let digest = sha2::Sha256::digest(artifact.bytes).into();
+                    (
+                        Arc::from(artifact.bytes),
+                        digest,
+                        manifest,
+                        "bundled".to_owned(),
                     )
-                    .map_err(|error| format!("signature: {error}"))?;
-                let signer = match signer {
-                    Signer::Key(id) => format!("key {id}"),
-                    Signer::Unsigned => "unsigned".to_owned(),
-                };
-                let text = std::str::from_utf8(&files.manifest).map_err(|_| {
-                    format!(
-                        "{}: the manifest is not UTF-8",
-                        files.manifest_path.display()
+                }
+                CandidateBytes::Files(files) => {
+                    let signer = self
+                        .options
+                        .signatures
+                        .check(
+                            &files.component,
+                            &files.manifest,
+                            files.signature.as_deref(),
+                        )
+                        .map_err(|error| format!("signature: {error}"))?;
+                    let signer = match signer {
+                        Signer::Key(id) => format!("key {id}"),
+                        Signer::Unsigned => "unsigned".to_owned(),
+                    };
+                    let text = std::str::from_utf8(&files.manifest).map_err(|_| {
+                        format!(
+                            "{}: the manifest is not UTF-8",
+                            files.manifest_path.display()
+                        )
+                    })?;
+                    let manifest = Manifest::from_toml(text)
+                        .map_err(|error| format!("{}: {error}", files.manifest_path.display()))?;
+                    (
+                        Arc::from(&files.component[..]),
+                        files.digest,
+                        manifest,
+                        signer,
                     )
-                })?;
-                let manifest = Manifest::from_toml(text)
-                    .map_err(|error| format!("{}: {error}", files.manifest_path.display()))?;
-                (Arc::from(&files.component[..]), manifest, signer)
-            }
-        };
+                }
+            };
         let runtime = self.runtime.clone();
         let cache = self.options.cache.clone();
-        let (compiled, cache_use) =
-            tokio::task::spawn_blocking(move || compile(&runtime, cache.as_deref(), &bytes))
-                .await
-                .map_err(|error| format!("compiling: {error}"))??;
+        let (compiled, cache_use) = tokio::task::spawn_blocking(move || {
+            compile(&runtime, cache.as_deref(), &bytes, &digest)
+        })
+        .await
+        .map_err(|error| format!("compiling: {error}"))??;
         let mut plugin = self
             .runtime
             .load_compiled(&candidate.source, compiled, Some(manifest))
@@ -868,16 +882,17 @@ impl Entry {
     }
 }
 
-/// Compiles `bytes`, through the cache when there is one. Blocking.
+/// Compiles `bytes` (whose SHA-256 is `digest`), through the cache when
+/// there is one. Blocking.
 fn compile(
     runtime: &Runtime,
     cache: Option<&CompiledCache>,
     bytes: &[u8],
+    digest: &[u8; 32],
 ) -> Result<(Compiled, Option<CacheUse>), String> {
-    use sha2::Digest as _;
     let (component, cache_use) = match cache {
         Some(cache) => cache
-            .load_or_compile(runtime.engine(), bytes)
+            .load_or_compile(runtime.engine(), bytes, digest)
             .map(|(component, cache_use)| (component, Some(cache_use))),
         None => wasmtime::component::Component::new(runtime.engine(), bytes)
             .map(|component| (component, None)),
@@ -886,7 +901,7 @@ fn compile(
     Ok((
         Compiled {
             component,
-            digest: crate::plugin::hex(&sha2::Sha256::digest(bytes)),
+            digest: crate::plugin::hex(digest),
             size: bytes.len(),
         },
         cache_use,

@@ -44,6 +44,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::Signer as _;
 use sha2::{Digest as _, Sha256};
 
+use crate::plugin::hex;
+
 /// The domain separation prefix of the signed message.
 const DOMAIN: &[u8] = b"preflight-plugin-signature-v1\n";
 /// The prefix of public keys and signatures.
@@ -125,10 +127,6 @@ fn decode_prefixed<const N: usize>(text: &str, prefix: &str) -> Result<[u8; N], 
     decoded.fill(0);
     std::hint::black_box(&decoded);
     result
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// A public key an operator trusts. Text form: `ed25519:<base64 of 32 bytes>`

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sha2::Digest as _;
+
 use super::{BenchError, Figure};
 use crate::cache::CompiledCache;
 use crate::engine::Runtime;
@@ -253,16 +255,17 @@ pub async fn cache_loads(runtime: &Runtime, loads: usize) -> Result<Vec<Figure>,
     for artifact in crate::bundled::all() {
         let manifest = crate::manifest::Manifest::from_toml(artifact.manifest)
             .map_err(|e| error(e.to_string()))?;
+        let digest = sha2::Sha256::digest(artifact.bytes).into();
         let mut samples = Vec::new();
         // The first load compiles and writes the entry; it is not timed.
         for round in 0..=loads {
             let started = Instant::now();
             let (component, used) = cache
-                .load_or_compile(runtime.engine(), artifact.bytes)
+                .load_or_compile(runtime.engine(), artifact.bytes, &digest)
                 .map_err(|e| error(format!("{e:#}")))?;
             let compiled = crate::plugin::Compiled {
                 component,
-                digest: String::new(),
+                digest: crate::plugin::hex(&digest),
                 size: artifact.bytes.len(),
             };
             runtime

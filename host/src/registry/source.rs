@@ -25,13 +25,16 @@ use sha2::{Digest as _, Sha256};
 pub(crate) struct Files {
     /// The component.
     pub(crate) component: Vec<u8>,
+    /// SHA-256 of the component.
+    pub(crate) digest: [u8; 32],
     /// The manifest's bytes (TOML).
     pub(crate) manifest: Vec<u8>,
     /// The manifest's path, for errors.
     pub(crate) manifest_path: PathBuf,
     /// The signature file's text, if there is one.
     pub(crate) signature: Option<String>,
-    /// SHA-256 over all three: a changed file is a new candidate.
+    /// SHA-256 over the component's digest, the manifest and the signature:
+    /// a changed file is a new candidate.
     pub(crate) fingerprint: [u8; 32],
 }
 
@@ -107,9 +110,10 @@ pub(crate) fn read_component(path: &Path) -> Result<Files, String> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(error) => return Err(format!("{}: {error}", signature_path.display())),
     };
+    let digest: [u8; 32] = Sha256::digest(&component).into();
     let mut hasher = Sha256::new();
     for part in [
-        &component[..],
+        &digest[..],
         &manifest[..],
         signature.as_deref().unwrap_or("").as_bytes(),
     ] {
@@ -118,6 +122,7 @@ pub(crate) fn read_component(path: &Path) -> Result<Files, String> {
     }
     Ok(Files {
         component,
+        digest,
         manifest,
         manifest_path,
         signature,
