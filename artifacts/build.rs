@@ -105,7 +105,10 @@ fn main() {
     }
     code.push_str("}\n");
 
-    code.push_str("/// Test builds of production plugins at other versions (`guest/fixtures/`), by path.\npub mod fixtures {\n");
+    code.push_str(
+        "/// Test builds of production plugins at other versions, and stand-ins for later \
+         versions (`guest/fixtures/`), by path.\npub mod fixtures {\n",
+    );
     for name in members(&guest.join("fixtures")) {
         let wasm = component(&out_dir, "preflight-fixture-", &name);
         writeln!(

@@ -9,7 +9,8 @@
 //!   every request an emulator receives.
 //! - [`pleo`]: Pleo's Export API v3 (`/v3/export-jobs…`, `/v3/export-job-events`): export
 //!   jobs, their items and the job state machine, with bearer/API-key auth, scopes,
-//!   cursor pagination and injectable [`pleo::Faults`].
+//!   cursor pagination, injectable [`pleo::Faults`] and the signed
+//!   `v1.export-job.created` webhook ([`pleo::WebhookTarget`]).
 //! - [`quickbooks`]: QuickBooks Online's accounting API
 //!   (`/v3/company/{realmId}/…`), with switchable failure scenarios.
 //! - [`fortnox`]: Fortnox's API (`/3/…`), with switchable failure scenarios.

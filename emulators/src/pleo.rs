@@ -20,6 +20,28 @@
 //! The data layer (E7 `GET /v3/export-items`) and the hidden E8/E9 are not served:
 //! pre-export validation runs before any item is fetched.
 //!
+//! # Webhook
+//!
+//! With a [`PleoConfig::webhook`] target, every new job, seeded
+//! ([`PleoEmulator::seed_job`], [`PleoEmulator::seed_from_json`]) or created through E2,
+//! is announced with Pleo's `v1.export-job.created` webhook (pleo-api.md §4.1, §7), sent
+//! the Standard Webhooks way in a background task:
+//!
+//! - `POST` to [`WebhookTarget::url`] with `content-type: application/json`,
+//!   `webhook-id: msg_<32 hex digits>` (the `eventId` without hyphens),
+//!   `webhook-timestamp: <unix seconds>` and `webhook-signature: v1,<base64 of
+//!   HMAC-SHA256("{id}.{timestamp}.{body}")>` ([`sign_webhook`]);
+//! - the body `{"eventId": …, "eventType": "v1.export-job.created", "data": {"id",
+//!   "companyId", "createdAt", "createdBy", "expiresIn", "numberOfItems", "status"}}`,
+//!   the job's fields as E3 shows them once it is created (a job seeded in a later status
+//!   is announced in that status);
+//! - an answer other than 2xx, or none, is retried after 100 ms and again after 400 ms
+//!   (three attempts), with the same `webhook-id`, each attempt signed with its own
+//!   timestamp. [`PleoEmulator::webhook_deliveries`] lists every attempt.
+//!
+//! The secret must be `whsec_` followed by the base64 of the key; [`PleoEmulator::start`]
+//! refuses anything else rather than guessing how to use it.
+//!
 //! # Credentials and faults
 //!
 //! Every route wants a [`Grant`]ed credential (401 otherwise) with the operation's
@@ -33,7 +55,8 @@
 //! `jobs`, `events`, `items` (the endpoints), `lifecycle` (state machine and expiry),
 //! `model` (jobs, items and their JSON), `state` (the shared store), `seed` (seeding),
 //! `pagination` + `cursor` (§1.3), `query` + `request` (reading requests), `responses`
-//! (bodies and errors), `timestamps` and `base64` (formats done by hand).
+//! (bodies and errors), `timestamps` and `base64` (formats done by hand), `webhooks` (the
+//! `v1.export-job.created` webhook, its signature and delivery).
 
 mod auth;
 mod base64;
@@ -51,7 +74,9 @@ mod responses;
 mod seed;
 mod state;
 mod timestamps;
+mod webhooks;
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -68,6 +93,8 @@ use self::model::Job;
 pub use self::model::JobStatus;
 pub use self::seed::SeedJob;
 use self::state::Shared;
+use self::webhooks::{JobCreated, Webhooks};
+pub use self::webhooks::{WebhookDelivery, WebhookTarget, sign_webhook};
 pub use crate::server::RecordedRequest;
 use crate::server::{self, RequestLog, Running};
 
@@ -92,11 +119,15 @@ pub struct PleoConfig {
     pub faults: Faults,
     /// `expiresIn` of jobs created through the API or seeded without one (seconds).
     pub default_expires_in: u32,
+    /// Where to send the `v1.export-job.created` webhook of every new job; `None` sends
+    /// none. See the module documentation.
+    pub webhook: Option<WebhookTarget>,
 }
 
 impl Default for PleoConfig {
     /// [`DEMO_ORG_TOKEN`] as a bearer token and [`DEMO_API_KEY`] as an API key, both
-    /// organisation-level with every scope; no faults; jobs expire after an hour.
+    /// organisation-level with every scope; no faults; jobs expire after an hour; no
+    /// webhook.
     fn default() -> Self {
         Self {
             grants: vec![
@@ -105,6 +136,7 @@ impl Default for PleoConfig {
             ],
             faults: Faults::default(),
             default_expires_in: DEFAULT_EXPIRES_IN,
+            webhook: None,
         }
     }
 }
@@ -120,8 +152,21 @@ pub struct PleoEmulator {
 impl PleoEmulator {
     /// Starts an emulator on `listen` (port 0 picks a free port). It accepts requests as
     /// soon as this returns.
-    pub async fn start(config: PleoConfig, listen: SocketAddr) -> std::io::Result<PleoEmulator> {
-        let shared = Arc::new(Shared::new(config));
+    ///
+    /// Fails with [`io::ErrorKind::InvalidInput`] when [`PleoConfig::webhook`] is invalid
+    /// (see [`WebhookTarget::validate`]), before binding anything. Webhooks are sent from
+    /// tasks on the runtime this is called on.
+    pub async fn start(config: PleoConfig, listen: SocketAddr) -> io::Result<PleoEmulator> {
+        let webhooks = match &config.webhook {
+            Some(target) => {
+                let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+                let webhooks = Webhooks::new(target, runtime)
+                    .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+                Some(webhooks)
+            }
+            None => None,
+        };
+        let shared = Arc::new(Shared::new(config, webhooks));
         let log = RequestLog::new();
         let server = server::serve(log.wrap(router(Arc::clone(&shared))), listen).await?;
         tracing::info!(url = %server.url(), "Pleo emulator listening");
@@ -143,11 +188,18 @@ impl PleoEmulator {
     }
 
     /// Creates a job with `number_of_items` items, as if a user had pressed **Export**, and
-    /// returns its id. Each job's `createdAt` is later than the previous one's.
+    /// returns its id. Each job's `createdAt` is later than the previous one's. With a
+    /// webhook target, the job is announced in the background.
     pub fn seed_job(&self, job: SeedJob) -> Uuid {
         let default_expires_in = self.shared.config.default_expires_in;
-        self.shared
-            .with_store(|store, now| seed::insert(store, job, default_expires_in, now))
+        let (id, created) = self.shared.with_store(|store, now| {
+            let id = seed::insert(store, job, default_expires_in, now);
+            (id, store.job(id).map(JobCreated::new))
+        });
+        if let Some(created) = created {
+            self.shared.job_created(&created);
+        }
+        id
     }
 
     /// Seeds the jobs of a seed file, `{"jobs": [{"companyId": "…", "vendorBasedBookkeeping":
@@ -196,6 +248,12 @@ impl PleoEmulator {
         self.shared.set_faults(faults);
     }
 
+    /// Every attempt to deliver a webhook so far, in the order the attempts ended; empty
+    /// without a [`PleoConfig::webhook`] target. An attempt still under way is not listed.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.shared.webhook_deliveries()
+    }
+
     /// Every request received so far (up to the newest 10,000), rejected ones included.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.log.snapshot()
@@ -206,7 +264,8 @@ impl PleoEmulator {
         self.log.clear();
     }
 
-    /// Stops the emulator and waits until it has stopped.
+    /// Stops the emulator and waits until it has stopped; webhook deliveries still under
+    /// way are abandoned.
     pub async fn shutdown(self) {
         self.server.shutdown().await;
     }

@@ -4,7 +4,9 @@ mod bench;
 mod check;
 mod demo;
 mod emulate;
+mod outcomes;
 mod plugins;
+mod replay;
 mod serve;
 
 use std::process::ExitCode;
@@ -14,7 +16,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// The job may proceed (`check`), or the command succeeded.
 pub const EXIT_OK: u8 = 0;
 /// The job must fail (`check`); the demo's outcomes differ from the expected ones (`demo`);
-/// a signature does not verify (`plugins verify`); a reloaded version was refused (`plugins reload`).
+/// a signature does not verify (`plugins verify`); a reloaded version was refused (`plugins reload`);
+/// the replayed verdict differs from the recorded one (`replay`).
 pub const EXIT_FAIL: u8 = 1;
 /// The inputs are bad: a file, a flag, a configuration, or a plugin that cannot be loaded.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -27,7 +30,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success; for `check`: the job may proceed
   1  for `check`: the job must fail early; for `demo`: an outcome differed from the expected one;
-     for `plugins verify`: the signature does not verify; for `plugins reload`: a version was refused
+     for `plugins verify`: the signature does not verify; for `plugins reload`: a version was refused;
+     for `replay`: the replayed verdict differs from the recorded one
   2  bad input: a file, flag, configuration or plugin that cannot be used (the message names it)
   3  the plugin faulted while validating (trap, limit, broken contract)
   4  preflight itself failed (port in use, runtime error)";
@@ -81,6 +85,13 @@ enum Command {
     Plugins(plugins::PluginsArgs),
     /// Run the benchmarks and print figures with their spread.
     Bench(bench::BenchArgs),
+    /// The decision log: list validations (filter by company, job, plugin,
+    /// reason, time), show one job in full, prune old entries.
+    Outcomes(outcomes::OutcomesArgs),
+    /// Run a recorded validation again, offline, against its recorded HTTP
+    /// exchanges, with the same or another plugin version; show the
+    /// difference in verdicts.
+    Replay(replay::ReplayArgs),
 }
 
 /// Runs the parsed command and returns the process exit code.
@@ -92,6 +103,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(args).await,
         Command::Plugins(args) => plugins::run(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Outcomes(args) => outcomes::run(args).await,
+        Command::Replay(args) => replay::run(args).await,
     };
     ExitCode::from(code)
 }

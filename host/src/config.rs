@@ -395,6 +395,21 @@ impl IntegrationConfig {
         })
     }
 
+    /// The configuration as the decision log keeps it: everything but the
+    /// credentials, in the shape [`IntegrationConfig::from_value`] reads (as a
+    /// configuration without credentials).
+    pub fn snapshot(&self) -> serde_json::Value {
+        let mut snapshot = serde_json::json!({
+            "accountingSystem": self.accounting_system,
+            "baseUrl": self.base_url.as_str(),
+            "settings": self.settings,
+        });
+        if let Some(tenant) = &self.tenant_id {
+            snapshot["tenantId"] = serde_json::Value::String(tenant.clone());
+        }
+        snapshot
+    }
+
     /// The contract's view: everything but the credentials.
     pub fn to_wit(&self) -> wit_types::IntegrationConfig {
         wit_types::IntegrationConfig {

@@ -28,7 +28,7 @@ use crate::operator::RunnerSettings;
 use crate::pleo::{PleoAuth, PleoClient, RetryPolicy};
 use crate::registry::Registry;
 use crate::report::{FailureReason, Verdict};
-use crate::runner::{Action, Handover, Journal, Runner, RunnerParts};
+use crate::runner::{Action, Handover, Runner, RunnerParts};
 
 /// How a demo company is set up.
 #[derive(Debug, Clone, Copy)]
@@ -477,7 +477,8 @@ pub enum DemoError {
 }
 
 /// Runs the demo: seeds, processes every job, and reports each outcome.
-pub async fn run(runtime: &Runtime) -> Result<Vec<DemoRow>, DemoError> {
+/// The journal and decision log go to `store`.
+pub async fn run(runtime: &Runtime, store: crate::store::Store) -> Result<Vec<DemoRow>, DemoError> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let pleo = PleoEmulator::start(PleoConfig::default(), loopback).await?;
     let mut emulators = Vec::new();
@@ -517,7 +518,8 @@ pub async fn run(runtime: &Runtime) -> Result<Vec<DemoRow>, DemoError> {
             retry_window: Duration::from_secs(30),
             ..RunnerSettings::default()
         },
-        journal: Journal::in_memory(),
+        store,
+        mask_fields: Vec::new(),
         handover: Handover::Record,
         metrics: Arc::new(Metrics::default()),
     });

@@ -31,7 +31,13 @@ pub struct RuntimeOptions {
     /// Whether plugins may use plain `http` to loopback addresses (local
     /// emulators). Never any other plain `http`.
     pub allow_http_loopback: bool,
+    /// Bytes of each outbound request and response body kept in the
+    /// exchange records (the decision log and replay read them).
+    pub record_body_bytes: usize,
 }
+
+/// The default of [`RuntimeOptions::record_body_bytes`].
+pub const RECORD_BODY_BYTES: usize = 64 * 1024;
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
@@ -40,6 +46,7 @@ impl Default for RuntimeOptions {
             max_instances: 1_000,
             epoch_tick: Duration::from_millis(5),
             allow_http_loopback: false,
+            record_body_bytes: RECORD_BODY_BYTES,
         }
     }
 }

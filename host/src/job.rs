@@ -77,6 +77,11 @@ impl JobStatus {
             JobStatus::CompletedWithErrors => "completed_with_errors",
         }
     }
+
+    /// Whether the job has ended (failed or completed).
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobStatus::Pending | JobStatus::InProgress)
+    }
 }
 
 /// Why a job document could not be read.

@@ -52,6 +52,8 @@ pub mod sandbox;
 pub mod server;
 pub mod service;
 pub mod signature;
+pub mod store;
+pub mod webhook;
 
 pub use config::IntegrationConfig;
 pub use engine::{Runtime, RuntimeOptions};

@@ -13,7 +13,7 @@
 //! retryWindowSecs = 120        # and the time they may take, never past the job's expiry
 //! retryDelayMs = 2000          # before the second validation, doubled each time
 //! maxConcurrentJobs = 64
-//! stateDir = ".preflight"      # the journal of claims and outcomes
+//! stateDir = ".preflight"      # where the store (preflight.db) and compiled plugins live
 //! handoverUrl = "http://127.0.0.1:9000/exports"      # optional: POST {"jobId": …} per valid job
 //! handoverCommand = ["/usr/local/bin/export", "{jobId}"]  # optional
 //!
@@ -30,6 +30,22 @@
 //! cacheDir = ".preflight/compiled"  # compiled components; default <stateDir>/compiled
 //! trustedKeys = ["ed25519:…"]  # whose signatures are trusted (`preflight plugins keygen`)
 //! allowUnsigned = false        # load plugins without a signature (a bad one is always refused)
+//!
+//! [store]                      # the journal and the decision log
+//! url = "sqlite://.preflight/preflight.db"  # default: <stateDir>/preflight.db, in memory without
+//!                              # a stateDir; or postgres://user@host/db for several replicas
+//! urlEnv = "PREFLIGHT_STORE_URL"   # instead of url, e.g. for a URL with a password
+//! replicaId = "preflight-a"    # unique per running replica; default: the host name
+//! leaseSecs = 300              # a claim held by a replica that stopped is taken over after this
+//!
+//! [decisionLog]
+//! maskFields = ["Name", "EmailAddress"]  # JSON keys and query parameters masked in the log
+//! bodyBytes = 65536            # of each request and response body kept
+//! retentionDays = 30           # older entries are pruned; 0 keeps them
+//!
+//! [webhooks]                   # POST /webhooks/pleo: Pleo's v1.export-job.created wakes the runner
+//! secretEnv = "PLEO_WEBHOOK_SECRET"   # or secret = "whsec_…": the endpoint's signing secret
+//! toleranceSecs = 300          # webhook-timestamp further from now than this is refused
 //!
 //! [sandbox]                    # ceilings of the plugins' limits, and the loopback policy
 //! allowHttpLoopback = false    # true only to run against local emulators
@@ -75,8 +91,53 @@ pub struct OperatorConfig {
     pub sandbox: SandboxSettings,
     /// Where plugins come from and which are trusted.
     pub plugins: PluginSettings,
+    /// Where the journal and decision log live.
+    pub store: StoreSettings,
+    /// What the decision log keeps, and for how long.
+    pub decision_log: DecisionLogSettings,
+    /// Pleo's webhook, when configured.
+    pub webhooks: Option<WebhookSettings>,
     /// Integration configurations by Pleo company.
     pub companies: BTreeMap<uuid::Uuid, IntegrationConfig>,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// The database URL; `None` keeps state in memory.
+    pub url: Option<String>,
+    /// This replica's id and lease.
+    pub identity: crate::store::Identity,
+}
+
+/// `[decisionLog]`.
+#[derive(Debug, Clone)]
+pub struct DecisionLogSettings {
+    /// Fields masked: JSON keys and query parameters, any case.
+    pub mask_fields: Vec<String>,
+    /// Bytes of each body kept.
+    pub body_bytes: usize,
+    /// How long entries are kept; `None` keeps them.
+    pub retention: Option<Duration>,
+}
+
+impl Default for DecisionLogSettings {
+    fn default() -> Self {
+        DecisionLogSettings {
+            mask_fields: Vec::new(),
+            body_bytes: crate::engine::RECORD_BODY_BYTES,
+            retention: Some(Duration::from_secs(30 * 86_400)),
+        }
+    }
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// The endpoint's signing secret (`whsec_…`).
+    pub secret: crate::config::Secret,
+    /// How far `webhook-timestamp` may be from now.
+    pub tolerance: Duration,
 }
 
 /// `[pleo]`.
@@ -105,7 +166,8 @@ pub struct RunnerSettings {
     pub retry_delay: Duration,
     /// Jobs processed at once.
     pub max_concurrent_jobs: usize,
-    /// Where the journal lives; `None` keeps it in memory.
+    /// The state directory: the default home of the store and the
+    /// compiled cache; `None` keeps state in memory.
     pub state_dir: Option<PathBuf>,
     /// Downstream URL told about each valid job.
     pub handover_url: Option<url::Url>,
@@ -196,7 +258,66 @@ struct RawFile {
     #[serde(default)]
     plugins: RawPlugins,
     #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    decision_log: RawDecisionLog,
+    #[serde(default)]
+    webhooks: Option<RawWebhooks>,
+    #[serde(default)]
     companies: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawStore {
+    url: Option<String>,
+    url_env: Option<String>,
+    replica_id: Option<String>,
+    lease_secs: Option<u64>,
+}
+
+impl RawStore {
+    fn settings(self, state_dir: Option<&std::path::Path>) -> Result<StoreSettings, ConfigError> {
+        let url = match (self.url, self.url_env) {
+            (None, None) => state_dir.map(crate::store::default_url),
+            (url, url_env) => Some(
+                secret(url, url_env, "store.url", "store.urlEnv")?
+                    .expose()
+                    .to_owned(),
+            ),
+        };
+        let mut identity = crate::store::Identity::default();
+        if let Some(replica) = self.replica_id {
+            if replica.trim().is_empty() {
+                return Err(error_at("store.replicaId", "must not be empty".to_owned()));
+            }
+            identity.replica = replica;
+        }
+        if let Some(secs) = self.lease_secs {
+            if secs == 0 {
+                return Err(error_at("store.leaseSecs", "must be at least 1".to_owned()));
+            }
+            identity.lease = Duration::from_secs(secs);
+        }
+        Ok(StoreSettings { url, identity })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawDecisionLog {
+    #[serde(default)]
+    mask_fields: Vec<String>,
+    body_bytes: Option<usize>,
+    retention_days: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawWebhooks {
+    secret: Option<String>,
+    secret_env: Option<String>,
+    tolerance_secs: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -376,6 +497,34 @@ impl OperatorConfig {
         };
         let sandbox = raw.sandbox.settings()?;
         let plugins = raw.plugins.settings(runner.state_dir.as_deref())?;
+        let store = raw.store.settings(runner.state_dir.as_deref())?;
+        let defaults = DecisionLogSettings::default();
+        let decision_log = DecisionLogSettings {
+            mask_fields: raw.decision_log.mask_fields,
+            body_bytes: raw.decision_log.body_bytes.unwrap_or(defaults.body_bytes),
+            retention: match raw.decision_log.retention_days {
+                Some(0) => None,
+                Some(days) => Some(Duration::from_secs(days.saturating_mul(86_400))),
+                None => defaults.retention,
+            },
+        };
+        let webhooks = raw
+            .webhooks
+            .map(|raw| -> Result<WebhookSettings, ConfigError> {
+                let secret = secret(
+                    raw.secret,
+                    raw.secret_env,
+                    "webhooks.secret",
+                    "webhooks.secretEnv",
+                )?;
+                crate::webhook::key(secret.expose())
+                    .map_err(|message| error_at("webhooks.secret", message))?;
+                Ok(WebhookSettings {
+                    secret,
+                    tolerance: Duration::from_secs(raw.tolerance_secs.unwrap_or(300)),
+                })
+            })
+            .transpose()?;
         let mut companies = BTreeMap::new();
         for (index, mut entry) in raw.companies.into_iter().enumerate() {
             let company_id = entry
@@ -409,6 +558,9 @@ impl OperatorConfig {
             server,
             sandbox,
             plugins,
+            store,
+            decision_log,
+            webhooks,
             companies,
         })
     }

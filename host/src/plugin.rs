@@ -307,16 +307,45 @@ impl Plugin {
         config: &IntegrationConfig,
         limits: &Limits,
     ) -> Result<Outcome, PluginError> {
+        self.validate_inner(job, config, limits, None).await
+    }
+
+    /// Validates `job` against recorded exchanges instead of the network:
+    /// every request the plugin makes is answered from `tape` (and nothing
+    /// is sent), so a recorded validation runs again offline, with this
+    /// plugin or another version.
+    pub async fn replay(
+        &self,
+        job: &ExportJob,
+        config: &IntegrationConfig,
+        tape: Arc<crate::sandbox::record::Tape>,
+    ) -> Result<Outcome, PluginError> {
+        self.validate_inner(job, config, &self.limits, Some(tape))
+            .await
+    }
+
+    async fn validate_inner(
+        &self,
+        job: &ExportJob,
+        config: &IntegrationConfig,
+        limits: &Limits,
+        replay: Option<Arc<crate::sandbox::record::Tape>>,
+    ) -> Result<Outcome, PluginError> {
         let started = Instant::now();
         let home = Origin::of(&config.base_url)
             .map_err(|message| self.error(Fault::NotGranted(message)))?;
         self.check_home(&home)?;
+        let options = self.runtime.options();
         let grants = Grants {
             home,
             extra: Arc::clone(&self.grants),
             credentials: config.credentials.clone(),
-            allow_http_loopback: self.runtime.options().allow_http_loopback,
+            // A replay sends nothing: the recorded origins were allowed when
+            // they were reached.
+            allow_http_loopback: options.allow_http_loopback || replay.is_some(),
             restrict: self.operator_origins.clone(),
+            record_bytes: options.record_body_bytes,
+            replay,
         };
         let (job_wit, config_wit) = (job.to_wit(), config.to_wit());
         let mut store = self.store(job.id.to_string(), limits, grants);
@@ -445,6 +474,8 @@ impl Plugin {
             credentials: crate::config::Credentials::None,
             allow_http_loopback: false,
             restrict: None,
+            record_bytes: 0,
+            replay: None,
         }
     }
 

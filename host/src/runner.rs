@@ -1,20 +1,22 @@
 //! The pre-export validation step of Pleo's export lifecycle (pleo-api.md §4
-//! and §5): detect pending jobs by polling, claim each with `started`, resolve
-//! the company's configuration and plugin, validate (retrying transient
-//! trouble within a budget), then fail the job early with `failed` and
-//! confirm it, or hand it over to item processing. Items are never touched.
+//! and §5): detect pending jobs by polling (and when a webhook wakes the
+//! runner), claim each with `started`, resolve the company's configuration
+//! and plugin, validate (retrying transient trouble within a budget), then
+//! fail the job early with `failed` and confirm it, or hand it over to item
+//! processing. Items are never touched.
 //!
 //! Jobs of different companies run concurrently; a company has one job in
-//! flight at a time. Every step is written to the [`Journal`] before it is
-//! acted on, so a restarted runner resumes its own in-progress jobs without a
-//! second `started`.
+//! flight at a time. Every step is written to the [`Store`]'s journal before
+//! it is acted on, so a restarted runner finishes what it had in flight: a
+//! verdict reached but not posted is posted once, a claim without a verdict
+//! is validated again, and nothing is posted twice. Replicas sharing one
+//! store never hold the same job at once. Every validation is written to the
+//! decision log.
 //!
-//! - [`journal`]: claims and outcomes on disk;
 //! - [`handover`]: where valid jobs go;
 //! - `lifecycle`: one job from claim to outcome.
 
 pub mod handover;
-pub mod journal;
 mod lifecycle;
 
 use std::collections::{HashSet, VecDeque};
@@ -25,7 +27,6 @@ use serde::Serialize;
 use tokio::sync::{Notify, Semaphore};
 
 pub use handover::Handover;
-pub use journal::{Journal, Stage};
 
 use crate::config::IntegrationConfig;
 use crate::job::{ExportJob, JobStatus};
@@ -34,6 +35,8 @@ use crate::operator::RunnerSettings;
 use crate::pleo::{PleoClient, PleoError};
 use crate::registry::Registry;
 use crate::report::{FailureReason, Verdict};
+pub use crate::store::Stage;
+use crate::store::{JobRecord, Store, StoreError};
 
 /// How many finished outcomes the runner keeps for the operator API.
 const RECENT_OUTCOMES: usize = 1_000;
@@ -88,8 +91,10 @@ pub struct RunnerParts {
     pub registry: Arc<Registry>,
     /// Retry budget and concurrency.
     pub settings: RunnerSettings,
-    /// Claims and outcomes.
-    pub journal: Journal,
+    /// The journal and the decision log.
+    pub store: Store,
+    /// Fields masked in the decision log (JSON keys and query parameters).
+    pub mask_fields: Vec<String>,
     /// Where valid jobs go.
     pub handover: Handover,
     /// Counters and histograms.
@@ -107,6 +112,7 @@ struct Inner {
     /// Whether the last poll reached Pleo; `None` before the first.
     last_poll_ok: Mutex<Option<bool>>,
     busy_companies: Mutex<HashSet<uuid::Uuid>>,
+    in_flight: Mutex<HashSet<uuid::Uuid>>,
     outcomes: Mutex<VecDeque<JobOutcome>>,
     slots: Arc<Semaphore>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
@@ -122,6 +128,7 @@ impl Runner {
                 parts,
                 last_poll_ok: Mutex::new(None),
                 busy_companies: Mutex::new(HashSet::new()),
+                in_flight: Mutex::new(HashSet::new()),
                 outcomes: Mutex::new(VecDeque::new()),
                 slots,
                 tasks: Mutex::new(tokio::task::JoinSet::new()),
@@ -156,15 +163,20 @@ impl Runner {
         self.inner.wake.notify_one();
     }
 
-    /// Runs until `shutdown` resolves: resumes this runner's in-progress jobs,
-    /// then polls every `interval` (or when woken), and at shutdown waits for
-    /// the jobs in flight to finish.
+    /// The journal and the decision log.
+    pub fn store(&self) -> &Store {
+        &self.inner.parts.store
+    }
+
+    /// Runs until `shutdown` resolves: finishes the journal's unfinished
+    /// jobs, then polls every `interval` (or when woken), and at shutdown
+    /// waits for the jobs in flight to finish.
     pub async fn run(&self, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        if let Err(error) = self.resume().await {
-            tracing::error!(%error, "could not list in-progress jobs to resume; polling anyway");
-        }
         loop {
+            if let Err(error) = self.resume().await {
+                tracing::error!(%error, "could not read the journal's unfinished jobs; trying again at the next interval");
+            }
             if let Err(error) = self.poll().await {
                 tracing::error!(%error, "polling Pleo failed; trying again at the next interval");
             }
@@ -177,22 +189,16 @@ impl Runner {
         self.wait_idle().await;
     }
 
-    /// On start-up: resumes the jobs this runner claimed that are still
-    /// `in_progress`, without sending `started` again (pleo-api.md §4: resume
-    /// without re-sending `started`); jobs it did not claim are left alone.
-    pub async fn resume(&self) -> Result<usize, PleoError> {
+    /// Takes up the journal's unfinished jobs that are this replica's (from
+    /// before a restart) or whose holder's lease ran out, and finishes each
+    /// from where it stopped, without a second `started`. Jobs this runner
+    /// never claimed are left alone. Returns how many it started.
+    pub async fn resume(&self) -> Result<usize, StoreError> {
         let mut resumed = 0;
-        for job in self.list(JobStatus::InProgress).await? {
-            match self.inner.parts.journal.stage(job.id) {
-                Some(Stage::Claiming | Stage::Claimed | Stage::Failing { .. }) => {
-                    tracing::info!(job = %job.id, company = %job.company_id, "resuming a job this runner claimed");
-                    if self.spawn(job, true) {
-                        resumed += 1;
-                    }
-                }
-                _ => {
-                    tracing::debug!(job = %job.id, "in-progress job not claimed by this runner; leaving it alone")
-                }
+        for record in self.inner.parts.store.unfinished().await? {
+            tracing::info!(job = %record.job_id, company = %record.company_id, stage = record.stage.name(), "resuming an unfinished job from the journal");
+            if self.spawn(Work::Resume(record)) {
+                resumed += 1;
             }
         }
         Ok(resumed)
@@ -210,13 +216,7 @@ impl Runner {
         *self.inner.last_poll_ok.lock().expect("poll state lock") = Some(listed.is_ok());
         let mut started = 0;
         for job in listed? {
-            if matches!(
-                self.inner.parts.journal.stage(job.id),
-                Some(Stage::Done { .. })
-            ) {
-                continue;
-            }
-            if self.spawn(job, false) {
+            if self.spawn(Work::Pending(job)) {
                 started += 1;
             }
         }
@@ -272,16 +272,31 @@ impl Runner {
         Ok(jobs)
     }
 
-    /// Starts processing `job` unless its company already has a job in
-    /// flight.
-    fn spawn(&self, job: ExportJob, resumed: bool) -> bool {
+    /// Starts `work` unless its job is in flight here or its company
+    /// already has a job in flight.
+    fn spawn(&self, work: Work) -> bool {
+        let (job_id, company) = work.ids();
+        if !self
+            .inner
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .insert(job_id)
+        {
+            return false;
+        }
         if !self
             .inner
             .busy_companies
             .lock()
             .expect("busy lock")
-            .insert(job.company_id)
+            .insert(company)
         {
+            self.inner
+                .in_flight
+                .lock()
+                .expect("in-flight lock")
+                .remove(&job_id);
             return false;
         }
         let runner = self.clone();
@@ -290,9 +305,8 @@ impl Runner {
             .lock()
             .expect("tasks lock")
             .spawn(async move {
-                let company = job.company_id;
                 let permit = Arc::clone(&runner.inner.slots).acquire_owned().await;
-                let outcome = lifecycle::process(&runner.inner.parts, job, resumed).await;
+                let outcome = lifecycle::process(&runner.inner.parts, work).await;
                 drop(permit);
                 runner
                     .inner
@@ -300,6 +314,12 @@ impl Runner {
                     .lock()
                     .expect("busy lock")
                     .remove(&company);
+                runner
+                    .inner
+                    .in_flight
+                    .lock()
+                    .expect("in-flight lock")
+                    .remove(&job_id);
                 if let Some(outcome) = outcome {
                     let mut outcomes = runner.inner.outcomes.lock().expect("outcomes lock");
                     if outcomes.len() == RECENT_OUTCOMES {
@@ -309,6 +329,23 @@ impl Runner {
                 }
             });
         true
+    }
+}
+
+/// What a job task starts from.
+enum Work {
+    /// A pending job from a poll.
+    Pending(ExportJob),
+    /// An unfinished job from the journal.
+    Resume(JobRecord),
+}
+
+impl Work {
+    fn ids(&self) -> (uuid::Uuid, uuid::Uuid) {
+        match self {
+            Work::Pending(job) => (job.id, job.company_id),
+            Work::Resume(record) => (record.job_id, record.company_id),
+        }
     }
 }
 
@@ -349,7 +386,14 @@ impl Runner {
                 verdict,
             });
         };
-        match plugin.validate(&job, config).await {
+        let at = std::time::SystemTime::now();
+        let result = plugin.validate(&job, config).await;
+        let logged = match &result {
+            Ok(outcome) => lifecycle::Logged::Answered(outcome),
+            Err(error) => lifecycle::Logged::Faulted(error),
+        };
+        lifecycle::write_decision(parts, &job, Some(config), Some(&plugin), logged, 1, at).await;
+        match result {
             Ok(outcome) => Ok(OnDemand {
                 verdict: outcome.verdict.clone(),
                 job,
@@ -362,7 +406,7 @@ impl Runner {
                     &[("plugin", plugin.label())],
                 );
                 tracing::error!(%error, "plugin fault during an on-demand validation");
-                let verdict = error.verdict(&config.accounting_system);
+                let verdict = error.verdict(&lifecycle::display_name(&config.accounting_system));
                 Ok(OnDemand {
                     job,
                     accounting_system: system,

@@ -7,6 +7,7 @@
 //! [`outbound`]'s single checked path.
 
 pub mod outbound;
+pub mod record;
 
 use std::fmt;
 use std::sync::Arc;
@@ -54,6 +55,10 @@ pub struct Grants {
     pub restrict: Option<Arc<[crate::manifest::OriginPattern]>>,
     /// The company's credentials for `home`.
     pub credentials: Credentials,
+    /// Bytes of each request and response body kept in the exchange record.
+    pub record_bytes: usize,
+    /// Recorded exchanges to answer from instead of the network (replay).
+    pub replay: Option<Arc<record::Tape>>,
 }
 
 impl PluginCtx {

@@ -7,7 +7,9 @@
 //! - `GET /v1/plugins`, `POST /v1/plugins/reload`,
 //!   `POST /v1/plugins/{system}/rollback`: the plugin registry (`plugins`);
 //! - `POST /v1/validate` `{"jobId": …}`: validate a job on demand, for
-//!   integrations that run the rest of the lifecycle themselves (`validate`).
+//!   integrations that run the rest of the lifecycle themselves (`validate`);
+//! - `POST /webhooks/pleo`: Pleo's signed webhooks wake the runner
+//!   (`webhooks`; authenticated by signature, not by the operator token).
 //!
 //! With `server.token` configured every `/v1` request needs it as a bearer
 //! token; without one, reads are open and changes are refused (`auth`).
@@ -18,6 +20,7 @@ mod metrics;
 mod outcomes;
 mod plugins;
 mod validate;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -26,6 +29,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 
 use crate::config::Secret;
+use crate::operator::WebhookSettings;
 use crate::runner::Runner;
 
 /// What every handler gets.
@@ -35,6 +39,8 @@ pub struct ApiState {
     pub runner: Runner,
     /// The operator token, if configured.
     pub token: Option<Arc<Secret>>,
+    /// Pleo's webhook secret and tolerance, if configured.
+    pub webhooks: Option<Arc<WebhookSettings>>,
 }
 
 impl axum::extract::FromRef<ApiState> for Runner {
@@ -43,11 +49,13 @@ impl axum::extract::FromRef<ApiState> for Runner {
     }
 }
 
-/// Builds the router over `runner`; `token` guards `/v1`.
-pub fn router(runner: Runner, token: Option<Secret>) -> Router {
+/// Builds the router over `runner`; `token` guards `/v1`; `webhooks`
+/// enables `POST /webhooks/pleo`.
+pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSettings>) -> Router {
     let state = ApiState {
         runner,
         token: token.map(Arc::new),
+        webhooks: webhooks.map(Arc::new),
     };
     let changes = Router::new()
         .route("/v1/plugins/reload", post(plugins::reload))
@@ -69,6 +77,7 @@ pub fn router(runner: Runner, token: Option<Secret>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .route("/webhooks/pleo", post(webhooks::pleo))
         .merge(v1)
         .with_state(state)
 }
@@ -77,11 +86,12 @@ pub fn router(runner: Runner, token: Option<Secret>) -> Router {
 pub async fn serve(
     runner: Runner,
     token: Option<Secret>,
+    webhooks: Option<WebhookSettings>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "operator API listening");
-    axum::serve(listener, router(runner, token))
+    axum::serve(listener, router(runner, token, webhooks))
         .with_graceful_shutdown(shutdown)
         .await
 }

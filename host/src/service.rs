@@ -1,5 +1,5 @@
 //! Wiring an operator configuration into a runner: the Pleo client, the
-//! journal, the handover, and each company's settings checked by its plugin.
+//! store, the handover, and each company's settings checked by its plugin.
 
 use std::sync::Arc;
 
@@ -7,7 +7,8 @@ use crate::metrics::Metrics;
 use crate::operator::OperatorConfig;
 use crate::pleo::{PleoClient, RetryPolicy};
 use crate::registry::Registry;
-use crate::runner::{Handover, Journal, Runner, RunnerParts};
+use crate::runner::{Handover, Runner, RunnerParts};
+use crate::store::Store;
 
 /// Why a runner could not be assembled.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +31,9 @@ pub enum AssembleError {
         /// The fault.
         error: crate::plugin::PluginError,
     },
-    /// The journal could not be opened.
+    /// The store could not be opened.
     #[error(transparent)]
-    Journal(#[from] crate::runner::journal::JournalError),
+    Store(#[from] crate::store::StoreError),
     /// An HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
@@ -78,9 +79,10 @@ pub async fn assemble(
         config.pleo.auth.clone(),
         RetryPolicy::default(),
     )?;
-    let journal = match &config.runner.state_dir {
-        Some(dir) => Journal::open(dir)?,
-        None => Journal::in_memory(),
+    let identity = config.store.identity.clone();
+    let store = match &config.store.url {
+        Some(url) => Store::open(url, identity).await?,
+        None => Store::in_memory(identity).await?,
     };
     let handover = match (&config.runner.handover_url, &config.runner.handover_command) {
         (Some(url), _) => Handover::url(url.clone())?,
@@ -93,7 +95,8 @@ pub async fn assemble(
         polled: config.polled_companies(),
         registry,
         settings: config.runner.clone(),
-        journal,
+        store,
+        mask_fields: config.decision_log.mask_fields.clone(),
         handover,
         metrics,
     }))

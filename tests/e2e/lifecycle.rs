@@ -10,7 +10,8 @@ use preflight::metrics::Metrics;
 use preflight::operator::RunnerSettings;
 use preflight::pleo::{JobEvent, PleoAuth, PleoClient, RetryPolicy};
 use preflight::registry::Registry;
-use preflight::runner::{Action, Handover, Journal, Runner, RunnerParts, Stage};
+use preflight::runner::{Action, Handover, Runner, RunnerParts, Stage};
+use preflight::store::{Acquired, Identity, Store};
 use preflight::{FailureReason, IntegrationConfig};
 use preflight_emulators::pleo::{self, Faults, JobStatus, PleoConfig, PleoEmulator, SeedJob};
 use preflight_emulators::xero::Scenario;
@@ -49,7 +50,7 @@ struct Setup<'a> {
     pleo: &'a PleoEmulator,
     companies: BTreeMap<uuid::Uuid, IntegrationConfig>,
     watched: Vec<uuid::Uuid>,
-    journal: Journal,
+    store: Option<Store>,
     retry: RetryPolicy,
 }
 
@@ -59,7 +60,7 @@ impl<'a> Setup<'a> {
             pleo,
             companies: BTreeMap::new(),
             watched: Vec::new(),
-            journal: Journal::in_memory(),
+            store: None,
             retry: RetryPolicy {
                 attempts: 8,
                 base_delay: Duration::from_millis(10),
@@ -92,7 +93,11 @@ impl<'a> Setup<'a> {
                 retry_delay: Duration::from_millis(50),
                 ..RunnerSettings::default()
             },
-            journal: self.journal,
+            store: match self.store {
+                Some(store) => store,
+                None => Store::in_memory(Identity::default()).await.unwrap(),
+            },
+            mask_fields: Vec::new(),
             handover: Handover::Record,
             metrics: Arc::new(Metrics::default()),
         })
@@ -297,11 +302,15 @@ async fn a_restarted_runner_resumes_its_claim_without_a_second_started() {
         RetryPolicy::default(),
     )
     .unwrap();
+    let url = format!("sqlite://{}", state.join("preflight.db").display());
     {
-        let journal = Journal::open(&state).unwrap();
-        journal.record(ours, Stage::Claiming).unwrap();
+        let store = Store::open(&url, Identity::default()).await.unwrap();
+        assert_eq!(
+            store.acquire(ours, company(4)).await.unwrap(),
+            Acquired::New
+        );
         client.post_event(&JobEvent::started(ours)).await.unwrap();
-        journal.record(ours, Stage::Claimed).unwrap();
+        store.record(ours, &Stage::Claimed).await.unwrap();
     }
     // Another integration's job, in progress but never claimed by us.
     client.post_event(&JobEvent::started(theirs)).await.unwrap();
@@ -313,7 +322,7 @@ async fn a_restarted_runner_resumes_its_claim_without_a_second_started() {
     setup
         .companies
         .insert(company(5), support::xero_config(&xero.url()));
-    setup.journal = Journal::open(&state).unwrap();
+    setup.store = Some(Store::open(&url, Identity::default()).await.unwrap());
     let runner = setup.runner().await;
     assert_eq!(
         runner.resume().await.unwrap(),
@@ -340,12 +349,14 @@ async fn a_restarted_runner_resumes_its_claim_without_a_second_started() {
         "in_progress",
         "a job we did not claim is left alone"
     );
+    let store = Store::open(&url, Identity::default()).await.unwrap();
     assert_eq!(
-        Journal::open(&state).unwrap().stage(ours),
+        store.job(ours).await.unwrap().map(|record| record.stage),
         Some(Stage::Done {
             outcome: "failed".to_owned()
         })
     );
+    assert_eq!(store.job(theirs).await.unwrap(), None);
     let _ = std::fs::remove_dir_all(&state);
 }
 

@@ -22,6 +22,7 @@ use super::query::Query;
 use super::request;
 use super::responses::{self, ApiError};
 use super::state::{NewJob, Shared};
+use super::webhooks::JobCreated;
 
 /// `sorting_keys` the job list accepts; valid keys are undocumented (pleo-api.md §1.3), and
 /// creation time is the one order §4 needs ("oldest first").
@@ -97,7 +98,8 @@ struct CreateOptions {
     vendor_based_bookkeeping: Option<bool>,
 }
 
-/// E2: creates a `pending` job; 409 while the company has a pending or in-progress job.
+/// E2: creates a `pending` job and announces it with the `v1.export-job.created` webhook;
+/// 409 while the company has a pending or in-progress job.
 pub(super) async fn create(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<Caller>,
@@ -121,7 +123,7 @@ pub(super) async fn create(
             .unwrap_or(false),
         expires_in: shared.config.default_expires_in,
     };
-    let job = shared.with_store(|store, now| {
+    let (job, created) = shared.with_store(|store, now| {
         let busy = store
             .jobs()
             .iter()
@@ -129,8 +131,10 @@ pub(super) async fn create(
         if busy {
             return Err(ApiError::already_in_progress());
         }
-        Ok(store.insert(new, now).to_json())
+        let job = store.insert(new, now);
+        Ok((job.to_json(), JobCreated::new(job)))
     })?;
+    shared.job_created(&created);
     Ok(responses::data(StatusCode::CREATED, job))
 }
 

@@ -1,5 +1,5 @@
-//! State shared by every request of one Pleo emulator: the jobs, the recorded events and
-//! the fault injector.
+//! State shared by every request of one Pleo emulator: the jobs, the recorded events, the
+//! fault injector and the webhook sender.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -11,6 +11,7 @@ use super::events::RecordedEvent;
 use super::faults::{Fault, Faults, Injector};
 use super::model::{Item, Job, JobStatus};
 use super::timestamps::{self, UnixSeconds};
+use super::webhooks::{JobCreated, WebhookDelivery, Webhooks};
 
 /// Everything the handlers of one emulator share.
 #[derive(Debug)]
@@ -19,16 +20,34 @@ pub(super) struct Shared {
     store: Mutex<Store>,
     events: Mutex<Vec<RecordedEvent>>,
     injector: Mutex<Injector>,
+    /// Present when [`PleoConfig::webhook`] names a target.
+    webhooks: Option<Webhooks>,
 }
 
 impl Shared {
-    pub(super) fn new(config: PleoConfig) -> Self {
+    pub(super) fn new(config: PleoConfig, webhooks: Option<Webhooks>) -> Self {
         Self {
             store: Mutex::new(Store::default()),
             events: Mutex::new(Vec::new()),
             injector: Mutex::new(Injector::new(config.faults.clone())),
             config,
+            webhooks,
         }
+    }
+
+    /// Announces a new job to the webhook target, if there is one; returns at once. Call it
+    /// after releasing the store.
+    pub(super) fn job_created(&self, job: &JobCreated) {
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.job_created(job);
+        }
+    }
+
+    pub(super) fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.webhooks
+            .as_ref()
+            .map(Webhooks::deliveries)
+            .unwrap_or_default()
     }
 
     /// Runs `work` on the jobs at the current time, after failing every job whose expiry
@@ -59,7 +78,7 @@ impl Shared {
 }
 
 /// A poisoned lock only means a panic in another request; the data is still usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -40,7 +40,7 @@ use crate::operator::RunnerSettings;
 use crate::pleo::{PleoAuth, PleoClient, RetryPolicy};
 use crate::registry::Registry;
 use crate::report::Verdict;
-use crate::runner::{Action, Handover, Journal, Runner, RunnerParts};
+use crate::runner::{Action, Handover, Runner, RunnerParts};
 
 /// One round's measurements.
 struct Round {
@@ -153,7 +153,10 @@ async fn one_round(
         polled,
         registry: Arc::clone(registry),
         settings,
-        journal: Journal::in_memory(),
+        store: crate::store::Store::in_memory(crate::store::Identity::default())
+            .await
+            .map_err(|e| e.to_string())?,
+        mask_fields: Vec::new(),
         handover: Handover::Record,
         metrics: Arc::clone(&metrics),
     });

@@ -12,6 +12,11 @@ pub struct DemoArgs {
     /// Print one JSON object per job outcome instead of the table.
     #[arg(long)]
     json: bool,
+    /// Keep the journal and decision log in this store (`sqlite://PATH`, a
+    /// file path, or `postgres://…`) instead of in memory, for
+    /// `preflight outcomes` and `preflight replay` afterwards.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
 }
 
 /// Runs `preflight demo`.
@@ -20,7 +25,18 @@ pub async fn run(args: DemoArgs) -> u8 {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let rows = match preflight::demo::run(&runtime).await {
+    let store = match &args.store {
+        Some(url) => preflight::store::Store::open(url, Default::default()).await,
+        None => preflight::store::Store::in_memory(Default::default()).await,
+    };
+    let store = match store {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: --store: {error}");
+            return super::EXIT_BAD_INPUT;
+        }
+    };
+    let rows = match preflight::demo::run(&runtime, store.clone()).await {
         Ok(rows) => rows,
         Err(error) => {
             eprintln!("error: demo: {error}");
@@ -33,6 +49,9 @@ pub async fn run(args: DemoArgs) -> u8 {
         }
     } else {
         print_table(&rows);
+        if let Some(url) = &args.store {
+            println!("Every validation is in the decision log: preflight outcomes --store {url}");
+        }
     }
     let unexpected: Vec<&DemoRow> = rows.iter().filter(|row| !row.as_expected).collect();
     if unexpected.is_empty() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use preflight_emulators::business_central::{self, BusinessCentralConfig, BusinessCentralEmulator};
 use preflight_emulators::fortnox::{self, FortnoxConfig, FortnoxEmulator};
-use preflight_emulators::pleo::{self, Faults, PleoConfig, PleoEmulator};
+use preflight_emulators::pleo::{self, Faults, PleoConfig, PleoEmulator, WebhookTarget};
 use preflight_emulators::quickbooks::{self, QuickBooksConfig, QuickBooksEmulator};
 use preflight_emulators::xero::{self, XeroConfig, XeroEmulator};
 
@@ -46,7 +46,21 @@ pub struct EmulateArgs {
     /// default all but slow when --fault-rate is set).
     #[arg(long = "fault", value_name = "KIND")]
     faults: Vec<String>,
+    /// pleo: POST Pleo's `v1.export-job.created` webhook of every new job
+    /// (seeded or created through the API) to URL, Standard Webhooks style
+    /// (webhook-id, webhook-timestamp, webhook-signature headers), up to 3
+    /// attempts; needs --webhook-secret.
+    #[arg(long, value_name = "URL")]
+    webhook_url: Option<String>,
+    /// pleo: the Standard Webhooks secret webhooks are signed with: `whsec_`
+    /// and the base64 of the HMAC key [default: $PREFLIGHT_WEBHOOK_SECRET,
+    /// which keeps it out of the process list].
+    #[arg(long, value_name = "SECRET")]
+    webhook_secret: Option<String>,
 }
+
+/// The environment variable `--webhook-secret` defaults to.
+const WEBHOOK_SECRET_ENV: &str = "PREFLIGHT_WEBHOOK_SECRET";
 
 /// An emulated system.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -212,9 +226,14 @@ async fn accounting<S>(
 where
     S: Copy + Display + FromStr<Err = String>,
 {
-    if !args.faults.is_empty() || args.seed.is_some() || args.fault_rate != 0.0 {
+    let pleo_only = !args.faults.is_empty()
+        || args.seed.is_some()
+        || args.fault_rate != 0.0
+        || args.webhook_url.is_some()
+        || args.webhook_secret.is_some();
+    if pleo_only {
         eprintln!(
-            "error: --seed, --fault and --fault-rate are for `emulate pleo`; accounting systems take --scenario"
+            "error: --seed, --fault, --fault-rate, --webhook-url and --webhook-secret are for `emulate pleo`; accounting systems take --scenario"
         );
         return EXIT_BAD_INPUT;
     }
@@ -305,12 +324,26 @@ async fn pleo(args: EmulateArgs) -> u8 {
             }
         }
     }
+    let environment_secret = std::env::var(WEBHOOK_SECRET_ENV).ok();
+    let webhook = match webhook_target(
+        args.webhook_url.clone(),
+        args.webhook_secret.clone(),
+        environment_secret,
+    ) {
+        Ok(webhook) => webhook,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let webhook_url = webhook.as_ref().map(|target| target.url.clone());
     let listen = args
         .listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], pleo::DEFAULT_PORT)));
     let emulator = match PleoEmulator::start(
         PleoConfig {
             faults,
+            webhook,
             ..PleoConfig::default()
         },
         listen,
@@ -318,6 +351,11 @@ async fn pleo(args: EmulateArgs) -> u8 {
     .await
     {
         Ok(emulator) => emulator,
+        // Only an invalid webhook target, which webhook_target has already refused.
+        Err(error) if error.kind() == std::io::ErrorKind::InvalidInput => {
+            eprintln!("error: {error}");
+            return EXIT_BAD_INPUT;
+        }
         Err(error) => {
             eprintln!("error: cannot listen on {listen}: {error}");
             return EXIT_INTERNAL;
@@ -334,6 +372,9 @@ async fn pleo(args: EmulateArgs) -> u8 {
             pleo::DEMO_API_KEY
         ),
     ];
+    if let Some(url) = webhook_url {
+        lines.push(format!("webhook: v1.export-job.created to {url}"));
+    }
     if let Some(path) = &args.seed {
         let seeded = std::fs::read_to_string(path)
             .map_err(|error| error.to_string())
@@ -350,4 +391,76 @@ async fn pleo(args: EmulateArgs) -> u8 {
     super::wait_for_shutdown().await;
     emulator.shutdown().await;
     EXIT_OK
+}
+
+/// The webhook target of `--webhook-url` and `--webhook-secret` (or, without
+/// the flag, the secret from the environment), checked; `None` without a URL.
+/// The URL and the flag need each other, but a secret in the environment alone
+/// is no error: it may be set for other runs.
+fn webhook_target(
+    url: Option<String>,
+    secret_flag: Option<String>,
+    environment_secret: Option<String>,
+) -> Result<Option<WebhookTarget>, String> {
+    let Some(url) = url else {
+        return match secret_flag {
+            Some(_) => Err("--webhook-secret needs --webhook-url".to_owned()),
+            None => Ok(None),
+        };
+    };
+    let secret = secret_flag
+        .or(environment_secret.filter(|secret| !secret.is_empty()))
+        .ok_or_else(|| {
+            format!("--webhook-url needs --webhook-secret (or ${WEBHOOK_SECRET_ENV})")
+        })?;
+    let target = WebhookTarget { url, secret };
+    target.validate()?;
+    Ok(Some(target))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const URL: &str = "http://127.0.0.1:8080/hooks";
+
+    fn some(text: &str) -> Option<String> {
+        Some(text.to_owned())
+    }
+
+    #[test]
+    fn url_and_secret_go_together() {
+        assert_eq!(webhook_target(None, None, None), Ok(None));
+        assert_eq!(webhook_target(None, None, some(SECRET)), Ok(None));
+        let error = webhook_target(None, some(SECRET), None).expect_err("secret alone");
+        assert!(error.contains("--webhook-url"), "{error}");
+        let error = webhook_target(some(URL), None, None).expect_err("URL alone");
+        assert!(error.contains("--webhook-secret"), "{error}");
+        let error = webhook_target(some(URL), None, some("")).expect_err("empty secret");
+        assert!(error.contains("--webhook-secret"), "{error}");
+    }
+
+    #[test]
+    fn the_flag_wins_over_the_environment() {
+        let target = webhook_target(some(URL), some(SECRET), some("whsec_AQ=="))
+            .expect("valid")
+            .expect("a target");
+        assert_eq!((target.url.as_str(), target.secret.as_str()), (URL, SECRET));
+        let target = webhook_target(some(URL), None, some(SECRET))
+            .expect("valid")
+            .expect("a target");
+        assert_eq!(target.secret, SECRET);
+    }
+
+    #[test]
+    fn invalid_targets_are_refused() {
+        let error = webhook_target(some(URL), some("hunter2"), None).expect_err("no prefix");
+        assert!(
+            error.contains("whsec_") && !error.contains("hunter2"),
+            "{error}"
+        );
+        let error = webhook_target(some("hooks"), some(SECRET), None).expect_err("relative URL");
+        assert!(error.contains("webhook URL"), "{error}");
+    }
 }

@@ -89,6 +89,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         let runner = runner.clone();
         let listen = config.server.listen;
         let token = config.server.token.clone();
+        let webhooks = config.webhooks.clone();
         tokio::spawn(async move {
             let listener = match tokio::net::TcpListener::bind(listen)
                 .await
@@ -103,7 +104,7 @@ pub async fn run(args: ServeArgs) -> u8 {
                     return Ok(());
                 }
             };
-            preflight::server::serve(runner, token, listener, async move {
+            preflight::server::serve(runner, token, webhooks, listener, async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await
@@ -121,7 +122,23 @@ pub async fn run(args: ServeArgs) -> u8 {
                 .await
         })
     };
-    tracing::info!(pleo = %config.pleo.base_url, companies = config.companies.len(), "preflight serving");
+    let pruning = config.decision_log.retention.map(|retention| {
+        let mut stop = stop_rx.clone();
+        let store = runner.store().clone();
+        tokio::spawn(async move {
+            loop {
+                match store.prune(std::time::SystemTime::now() - retention).await {
+                    Ok(pruned) => tracing::info!(?pruned, "pruned the decision log"),
+                    Err(error) => tracing::error!(%error, "pruning the decision log failed"),
+                }
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => break,
+                    () = tokio::time::sleep(PRUNE_EVERY) => {}
+                }
+            }
+        })
+    });
+    tracing::info!(pleo = %config.pleo.base_url, companies = config.companies.len(), store = runner.store().location(), "preflight serving");
     // The bound address, first on stdout, so scripts and tests started with
     // port 0 learn where the API is.
     match listening.await {
@@ -153,8 +170,14 @@ pub async fn run(args: ServeArgs) -> u8 {
     tracing::info!("shutting down: finishing the jobs in flight");
     let _ = stop_tx.send(true);
     let _ = polling.await;
+    if let Some(pruning) = pruning {
+        let _ = pruning.await;
+    }
     EXIT_OK
 }
+
+/// How often the decision log is pruned of entries past their retention.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Reads and checks the operator configuration; errors are printed.
 pub(super) fn read_config(path: &std::path::Path) -> Result<OperatorConfig, u8> {
@@ -173,6 +196,7 @@ pub(super) fn runtime_options(config: &OperatorConfig) -> preflight::RuntimeOpti
     preflight::RuntimeOptions {
         limits: config.sandbox.ceiling.clone(),
         allow_http_loopback: config.sandbox.allow_http_loopback,
+        record_body_bytes: config.decision_log.body_bytes,
         ..preflight::RuntimeOptions::default()
     }
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderName, HeaderValue};
 
+use super::record::{Captured, Failure};
 use super::{Grants, PluginCtx};
 use crate::bindings::wit_http::{self, HttpError};
 use crate::config::Credentials;
@@ -102,8 +103,8 @@ impl fmt::Display for Origin {
     }
 }
 
-/// One outbound exchange, as recorded for the outcome.
-#[derive(Debug, Clone, serde::Serialize)]
+/// One outbound exchange, as recorded for the outcome and the decision log.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Exchange {
     /// Request method.
     pub method: String,
@@ -115,6 +116,68 @@ pub struct Exchange {
     pub error: Option<String>,
     /// Time from sending to the end of the body.
     pub elapsed: Duration,
+    /// The headers the plugin set (credentials are attached by the host and
+    /// never recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_headers: Vec<(String, String)>,
+    /// The request body, up to the recording cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<Captured>,
+    /// The response headers, redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_headers: Vec<(String, String)>,
+    /// The response body, redacted, up to the recording cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<Captured>,
+    /// Why no response came, as the plugin was told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Answered, but never shown to the plugin: a 401 the host answered by
+    /// refreshing the token and sending the request again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub superseded: bool,
+}
+
+impl Exchange {
+    /// The record of `request` and what came of it, bodies kept up to `cap`
+    /// bytes.
+    fn record(
+        request: &wit_http::Request,
+        method: String,
+        result: &Result<wit_http::Response, HttpError>,
+        elapsed: Duration,
+        cap: usize,
+    ) -> Exchange {
+        let (status, error, response_headers, response_body, failure) = match result {
+            Ok(response) => (
+                Some(response.status),
+                None,
+                response.headers.clone(),
+                Some(Captured::of(&response.body, cap)),
+                None,
+            ),
+            Err(error) => (
+                None,
+                Some(format!("{error:?}")),
+                Vec::new(),
+                None,
+                Some(Failure::from(error)),
+            ),
+        };
+        Exchange {
+            method,
+            url: request.url.clone(),
+            status,
+            error,
+            elapsed,
+            request_headers: request.headers.clone(),
+            request_body: request.body.as_deref().map(|body| Captured::of(body, cap)),
+            response_headers,
+            response_body,
+            failure,
+            superseded: false,
+        }
+    }
 }
 
 /// Outbound state of one validation.
@@ -190,14 +253,8 @@ impl Outbound {
         if self.budget == 0 {
             return Err(HttpError::BudgetExhausted);
         }
-        let method = match request.method {
-            wit_http::Method::Get => reqwest::Method::GET,
-            wit_http::Method::Head => reqwest::Method::HEAD,
-            wit_http::Method::Post => reqwest::Method::POST,
-            wit_http::Method::Put => reqwest::Method::PUT,
-            wit_http::Method::Patch => reqwest::Method::PATCH,
-            wit_http::Method::Delete => reqwest::Method::DELETE,
-        };
+        let method = reqwest::Method::from_bytes(method_name(request.method).as_bytes())
+            .expect("standard methods parse");
         let mut prepared = reqwest::Request::new(method, url);
         let credential_header = match &self.grants.credentials {
             Credentials::Header { name, .. } => Some(name.as_str()),
@@ -392,6 +449,18 @@ fn says_expired(response: &wit_http::Response) -> bool {
     challenge || body.contains("expired")
 }
 
+/// The method's name on the wire.
+fn method_name(method: wit_http::Method) -> &'static str {
+    match method {
+        wit_http::Method::Get => "GET",
+        wit_http::Method::Head => "HEAD",
+        wit_http::Method::Post => "POST",
+        wit_http::Method::Put => "PUT",
+        wit_http::Method::Patch => "PATCH",
+        wit_http::Method::Delete => "DELETE",
+    }
+}
+
 /// What a credential is replaced by in anything the plugin receives.
 const REDACTED: &str = "[redacted]";
 
@@ -489,13 +558,15 @@ impl PluginCtx {
         self.outbound.refreshed = true;
         let oauth = std::sync::Arc::clone(oauth);
         let used = oauth.access_token();
-        self.outbound.exchanges.push(Exchange {
-            method: method.to_owned(),
-            url: request.url.clone(),
-            status: Some(401),
-            error: None,
-            elapsed: started.elapsed(),
-        });
+        let mut superseded = Exchange::record(
+            request,
+            method.to_owned(),
+            &result,
+            started.elapsed(),
+            self.outbound.grants.record_bytes,
+        );
+        superseded.superseded = true;
+        self.outbound.exchanges.push(superseded);
         if let Err(problem) = self.outbound.refresh(&oauth, used.expose()).await {
             tracing::warn!(plugin = %self.label, job = %self.job_id, %problem, "refreshing the access token failed");
             return result;
@@ -510,9 +581,13 @@ impl PluginCtx {
 
 impl wit_http::Host for PluginCtx {
     async fn send(&mut self, request: wit_http::Request) -> Result<wit_http::Response, HttpError> {
-        let method = format!("{:?}", request.method).to_ascii_uppercase();
+        let method = method_name(request.method).to_owned();
         let started = Instant::now();
         let result = match self.outbound.prepare(&request) {
+            Ok(_) if self.outbound.grants.replay.is_some() => {
+                let tape = self.outbound.grants.replay.as_ref().expect("checked");
+                tape.answer(&method, &request.url)
+            }
             Ok((prepared, _home)) => {
                 self.outbound
                     .execute(prepared)
@@ -531,18 +606,15 @@ impl wit_http::Host for PluginCtx {
         };
         let result = self.refresh_once(&request, result, &method, started).await;
         let elapsed = started.elapsed();
-        let (status, error) = match &result {
-            Ok(response) => (Some(response.status), None),
-            Err(error) => (None, Some(format!("{error:?}"))),
-        };
-        tracing::debug!(plugin = %self.label, job = %self.job_id, %method, url = %request.url, ?status, ?elapsed, "outbound request");
-        self.outbound.exchanges.push(Exchange {
+        let exchange = Exchange::record(
+            &request,
             method,
-            url: request.url,
-            status,
-            error,
+            &result,
             elapsed,
-        });
+            self.outbound.grants.record_bytes,
+        );
+        tracing::debug!(plugin = %self.label, job = %self.job_id, method = %exchange.method, url = %exchange.url, status = ?exchange.status, ?elapsed, "outbound request");
+        self.outbound.exchanges.push(exchange);
         result
     }
 }

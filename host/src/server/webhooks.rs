@@ -1,0 +1,88 @@
+//! `POST /webhooks/pleo`: Pleo's `v1.export-job.created` wakes the runner,
+//! so a new job is claimed at once instead of at the next poll (polling
+//! stays on as the safety net).
+//!
+//! Answers: 204 when accepted (and when a message id was seen before: the
+//! sender must not retry it); 401 for a missing or bad signature or a
+//! timestamp outside the tolerance; 400 for a signed body that is not an
+//! event; 404 when no webhook secret is configured; 503 when the store
+//! cannot remember the id (the sender retries).
+
+use std::time::SystemTime;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{ApiState, error};
+use crate::webhook::{self, EXPORT_JOB_CREATED, EXPORT_JOB_CREATED_DEPRECATED};
+
+/// The handler.
+pub async fn pleo(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(settings) = &state.webhooks else {
+        return error(StatusCode::NOT_FOUND, "no webhook secret is configured").into_response();
+    };
+    let metrics = state.runner.metrics();
+    let key = match webhook::key(settings.secret.expose()) {
+        Ok(key) => key,
+        Err(problem) => {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, &problem).into_response();
+        }
+    };
+    let verified = webhook::verify(
+        |name| headers.get(name).and_then(|value| value.to_str().ok()),
+        &body,
+        &key,
+        settings.tolerance,
+        SystemTime::now(),
+    );
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(refused) => {
+            metrics.inc("preflight_webhooks_total", &[("result", "refused")]);
+            tracing::warn!(%refused, "refused a webhook delivery");
+            return error(StatusCode::UNAUTHORIZED, &refused.to_string()).into_response();
+        }
+    };
+    let event: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(event) => event,
+        Err(problem) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not JSON: {problem}"),
+            )
+            .into_response();
+        }
+    };
+    match state.runner.store().first_delivery(&verified.id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            metrics.inc("preflight_webhooks_total", &[("result", "duplicate")]);
+            tracing::info!(id = %verified.id, "ignored a webhook delivery seen before");
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        Err(problem) => {
+            tracing::error!(%problem, "cannot remember the webhook id; asking for a retry");
+            return error(StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable")
+                .into_response();
+        }
+    }
+    let kind = event
+        .get("eventType")
+        .and_then(|t| t.as_str())
+        .unwrap_or("");
+    if kind == EXPORT_JOB_CREATED || kind == EXPORT_JOB_CREATED_DEPRECATED {
+        metrics.inc("preflight_webhooks_total", &[("result", "wake")]);
+        let job = event
+            .pointer("/data/id")
+            .and_then(|id| id.as_str())
+            .unwrap_or("?");
+        tracing::info!(id = %verified.id, %job, "export job created; waking the runner");
+        state.runner.wake();
+    } else {
+        metrics.inc("preflight_webhooks_total", &[("result", "ignored")]);
+        tracing::debug!(id = %verified.id, event = kind, "ignored a webhook event of another type");
+    }
+    StatusCode::NO_CONTENT.into_response()
+}

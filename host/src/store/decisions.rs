@@ -1,0 +1,542 @@
+//! The decision log: per validation, the job as Pleo returned it, the
+//! company's configuration without credentials, the plugin (name, version,
+//! digest, contract version), every outbound exchange with its bodies up to
+//! a cap, each check and the verdict. Configured PII fields are masked before
+//! anything is written.
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError};
+use crate::report::{Check, FailureReason, Verdict};
+use crate::sandbox::outbound::Exchange;
+
+/// The plugin that decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginRef {
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// SHA-256 of its component, hex.
+    pub digest: String,
+    /// The WIT contract it was run under, e.g. `preflight:plugin@0.1.0`.
+    pub wit: String,
+}
+
+/// One validation, as logged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    /// Its id in the log (0 before it is written).
+    pub id: i64,
+    /// The job.
+    pub job_id: uuid::Uuid,
+    /// Its company.
+    pub company_id: uuid::Uuid,
+    /// The company's accounting system, when configured.
+    pub accounting_system: Option<String>,
+    /// The plugin that ran, when one did.
+    pub plugin: Option<PluginRef>,
+    /// The replica that ran it.
+    pub replica: String,
+    /// 1 for the first validation of the job by this claim, 2 for a retry…
+    pub attempt: u32,
+    /// When it started, in milliseconds since the epoch.
+    pub at: i64,
+    /// How long it took.
+    pub elapsed_ms: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The plugin's fault, when it faulted (the verdict then says
+    /// `integration_unusable`).
+    pub fault: Option<String>,
+    /// The job as Pleo returned it.
+    pub job: serde_json::Value,
+    /// The company's configuration, credentials left out.
+    pub config: Option<serde_json::Value>,
+    /// The plugin's checks, in the order they ran.
+    pub checks: Vec<Check>,
+    /// Every outbound exchange, in order.
+    pub exchanges: Vec<Exchange>,
+}
+
+/// One line of `preflight outcomes`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionSummary {
+    /// The decision's id.
+    pub id: i64,
+    /// The job.
+    pub job_id: uuid::Uuid,
+    /// Its company.
+    pub company_id: uuid::Uuid,
+    /// The accounting system.
+    pub accounting_system: Option<String>,
+    /// `name version` of the plugin, when one ran.
+    pub plugin: Option<String>,
+    /// `proceed`, `fail` or `retry`.
+    pub verdict: String,
+    /// The failure reason.
+    pub reason: Option<String>,
+    /// The user-facing message.
+    pub message: Option<String>,
+    /// When, in milliseconds since the epoch.
+    pub at: i64,
+    /// How long it took.
+    pub elapsed_ms: f64,
+    /// What became of the job (`failed`, `handed_over`, `ended_by_pleo`),
+    /// once it finished.
+    pub outcome: Option<String>,
+}
+
+/// Which decisions to list; every field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFilter {
+    /// Of this company.
+    pub company: Option<uuid::Uuid>,
+    /// Of this job.
+    pub job: Option<uuid::Uuid>,
+    /// By this plugin: `name`, or `name@version`.
+    pub plugin: Option<String>,
+    /// Failing (or retrying) with this reason.
+    pub reason: Option<FailureReason>,
+    /// With this verdict: `proceed`, `fail`, `retry`.
+    pub verdict: Option<String>,
+    /// At or after, in milliseconds since the epoch.
+    pub since: Option<i64>,
+    /// Before, in milliseconds since the epoch.
+    pub until: Option<i64>,
+    /// At most this many, newest first.
+    pub limit: Option<u32>,
+}
+
+/// The verdict's name.
+pub fn verdict_label(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Proceed => "proceed",
+        Verdict::Fail { .. } => "fail",
+        Verdict::Retry { .. } => "retry",
+    }
+}
+
+const SUMMARY: &str = "SELECT d.id, d.job_id, d.company_id, d.accounting_system, d.plugin_name, d.plugin_version, d.verdict, d.reason, d.message, d.at, d.elapsed_ms, j.outcome FROM decisions d LEFT JOIN jobs j ON j.job_id = d.job_id";
+
+const FULL: &str = "SELECT id, job_id, company_id, accounting_system, plugin_name, plugin_version, plugin_digest, wit_version, replica, attempt, at, elapsed_ms, fault, verdict_json, job, config, checks, exchanges FROM decisions";
+
+impl Store {
+    /// Writes `decision` (masking `mask_fields` first) and returns its id.
+    pub async fn log_decision(
+        &self,
+        decision: &Decision,
+        mask_fields: &[String],
+    ) -> Result<i64, StoreError> {
+        let mut decision = decision.clone();
+        mask(&mut decision, mask_fields);
+        let plugin = decision.plugin.as_ref();
+        let check = match &decision.verdict {
+            Verdict::Fail { check, .. } | Verdict::Retry { check, .. } => Some(check.as_str()),
+            Verdict::Proceed => None,
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO decisions (job_id, company_id, accounting_system, plugin_name, plugin_version, plugin_digest, wit_version, replica, attempt, at, elapsed_ms, verdict, reason, message, check_id, fault, verdict_json, job, config, checks, exchanges) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id",
+        )
+        .bind(decision.job_id.to_string())
+        .bind(decision.company_id.to_string())
+        .bind(decision.accounting_system.as_deref())
+        .bind(plugin.map(|p| p.name.as_str()))
+        .bind(plugin.map(|p| p.version.as_str()))
+        .bind(plugin.map(|p| p.digest.as_str()))
+        .bind(plugin.map(|p| p.wit.as_str()))
+        .bind(&decision.replica)
+        .bind(i64::from(decision.attempt))
+        .bind(decision.at)
+        .bind(decision.elapsed_ms)
+        .bind(verdict_label(&decision.verdict))
+        .bind(decision.verdict.reason().map(FailureReason::as_str))
+        .bind(decision.verdict.message())
+        .bind(check)
+        .bind(decision.fault.as_deref())
+        .bind(json(&decision.verdict))
+        .bind(json(&decision.job))
+        .bind(decision.config.as_ref().map(json))
+        .bind(json(&decision.checks))
+        .bind(json(&decision.exchanges))
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(id)
+    }
+
+    /// Decisions matching `filter`, newest first.
+    pub async fn decisions(
+        &self,
+        filter: &DecisionFilter,
+    ) -> Result<Vec<DecisionSummary>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut push = |condition: &str, value: Bind| {
+            binds.push(value);
+            conditions.push(condition.replace('?', &format!("${}", binds.len())));
+        };
+        if let Some(company) = filter.company {
+            push("d.company_id = ?", Bind::Text(company.to_string()));
+        }
+        if let Some(job) = filter.job {
+            push("d.job_id = ?", Bind::Text(job.to_string()));
+        }
+        if let Some(plugin) = &filter.plugin {
+            match plugin.split_once('@') {
+                Some((name, version)) => {
+                    push("d.plugin_name = ?", Bind::Text(name.to_owned()));
+                    push("d.plugin_version = ?", Bind::Text(version.to_owned()));
+                }
+                None => push("d.plugin_name = ?", Bind::Text(plugin.clone())),
+            }
+        }
+        if let Some(reason) = filter.reason {
+            push("d.reason = ?", Bind::Text(reason.as_str().to_owned()));
+        }
+        if let Some(verdict) = &filter.verdict {
+            push("d.verdict = ?", Bind::Text(verdict.clone()));
+        }
+        if let Some(since) = filter.since {
+            push("d.at >= ?", Bind::Int(since));
+        }
+        if let Some(until) = filter.until {
+            push("d.at < ?", Bind::Int(until));
+        }
+        let mut sql = SUMMARY.to_owned();
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        sql.push_str(" ORDER BY d.at DESC, d.id DESC");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(number) => query.bind(number),
+            };
+        }
+        let rows = query
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        rows.iter().map(|row| self.summary(row)).collect()
+    }
+
+    /// Every decision about `job`, oldest first.
+    pub async fn decisions_of(&self, job: uuid::Uuid) -> Result<Vec<Decision>, StoreError> {
+        let rows = sqlx::query(&format!("{FULL} WHERE job_id = $1 ORDER BY id"))
+            .bind(job.to_string())
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        rows.iter().map(|row| self.decision(row)).collect()
+    }
+
+    /// The decision with id `id`.
+    pub async fn decision_by_id(&self, id: i64) -> Result<Option<Decision>, StoreError> {
+        let row = sqlx::query(&format!("{FULL} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        row.as_ref().map(|row| self.decision(row)).transpose()
+    }
+
+    fn summary(&self, row: &AnyRow) -> Result<DecisionSummary, StoreError> {
+        let name: Option<String> = self.get(row, "plugin_name")?;
+        let version: Option<String> = self.get(row, "plugin_version")?;
+        Ok(DecisionSummary {
+            id: self.get(row, "id")?,
+            job_id: self.get_uuid(row, "job_id")?,
+            company_id: self.get_uuid(row, "company_id")?,
+            accounting_system: self.get(row, "accounting_system")?,
+            plugin: name.map(|name| format!("{name} {}", version.unwrap_or_default())),
+            verdict: self.get(row, "verdict")?,
+            reason: self.get(row, "reason")?,
+            message: self.get(row, "message")?,
+            at: self.get(row, "at")?,
+            elapsed_ms: self.get(row, "elapsed_ms")?,
+            outcome: self.get(row, "outcome")?,
+        })
+    }
+
+    fn decision(&self, row: &AnyRow) -> Result<Decision, StoreError> {
+        fn parse<T: serde::de::DeserializeOwned>(
+            store: &Store,
+            row: &AnyRow,
+            column: &str,
+        ) -> Result<T, StoreError> {
+            let text: String = store.get(row, column)?;
+            serde_json::from_str(&text).map_err(|error| store.corrupt(column, error))
+        }
+        let text = |column: &str| -> Result<String, StoreError> {
+            Ok(self.get::<Option<String>>(row, column)?.unwrap_or_default())
+        };
+        let name: Option<String> = self.get(row, "plugin_name")?;
+        let plugin = match name {
+            Some(name) => Some(PluginRef {
+                name,
+                version: text("plugin_version")?,
+                digest: text("plugin_digest")?,
+                wit: text("wit_version")?,
+            }),
+            None => None,
+        };
+        let config: Option<String> = self.get(row, "config")?;
+        let attempt: i64 = self.get(row, "attempt")?;
+        Ok(Decision {
+            id: self.get(row, "id")?,
+            job_id: self.get_uuid(row, "job_id")?,
+            company_id: self.get_uuid(row, "company_id")?,
+            accounting_system: self.get(row, "accounting_system")?,
+            plugin,
+            replica: self.get(row, "replica")?,
+            attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+            at: self.get(row, "at")?,
+            elapsed_ms: self.get(row, "elapsed_ms")?,
+            verdict: parse(self, row, "verdict_json")?,
+            fault: self.get(row, "fault")?,
+            job: parse(self, row, "job")?,
+            config: config
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|error| self.corrupt("config", error))?,
+            checks: parse(self, row, "checks")?,
+            exchanges: parse(self, row, "exchanges")?,
+        })
+    }
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// A value the log stores as JSON text.
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).expect("log values serialise")
+}
+
+/// What replaces a masked value.
+pub const MASKED: &str = "[masked]";
+
+/// Masks the values of `fields` (JSON keys or query parameters, compared
+/// without regard to case) in everything `decision` recorded: the job, the
+/// configuration, exchange URLs, headers and bodies.
+pub fn mask(decision: &mut Decision, fields: &[String]) {
+    if fields.is_empty() {
+        return;
+    }
+    let fields: Vec<String> = fields.iter().map(|f| f.to_ascii_lowercase()).collect();
+    mask_value(&mut decision.job, &fields);
+    if let Some(config) = &mut decision.config {
+        mask_value(config, &fields);
+    }
+    for exchange in &mut decision.exchanges {
+        exchange.url = mask_query(&exchange.url, &fields);
+        for (name, value) in exchange
+            .request_headers
+            .iter_mut()
+            .chain(exchange.response_headers.iter_mut())
+        {
+            if fields.contains(&name.to_ascii_lowercase()) {
+                *value = MASKED.to_owned();
+            }
+        }
+        for body in [&mut exchange.request_body, &mut exchange.response_body]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(text) = &mut body.text {
+                *text = mask_json_text(text, &fields);
+            }
+        }
+    }
+}
+
+fn mask_value(value: &mut serde_json::Value, fields: &[String]) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if fields.contains(&key.to_ascii_lowercase()) {
+                    *value = serde_json::Value::String(MASKED.to_owned());
+                } else {
+                    mask_value(value, fields);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                mask_value(item, fields);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn mask_query(url: &str, fields: &[String]) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    if parsed.query().is_none() {
+        return url.to_owned();
+    }
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(name, value)| {
+            let value = if fields.contains(&name.to_ascii_lowercase()) {
+                MASKED.to_owned()
+            } else {
+                value.into_owned()
+            };
+            (name.into_owned(), value)
+        })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+/// Masks `"field": value` pairs in JSON text, also when the text was cut at
+/// the recording cap and no longer parses. String values become
+/// `"[masked]"`; numbers, booleans, objects and arrays too.
+fn mask_json_text(text: &str, fields: &[String]) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let key_end = string_end(bytes, i);
+        let key = &text[i + 1..key_end.saturating_sub(1).max(i + 1)];
+        let mut j = key_end;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if j >= bytes.len() || bytes[j] != b':' {
+            i = key_end;
+            continue;
+        }
+        j += 1;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if !fields.contains(&key.to_ascii_lowercase()) {
+            i = j;
+            continue;
+        }
+        let value_end = value_end(bytes, j);
+        out.push_str(&text[copied..j]);
+        out.push('"');
+        out.push_str(MASKED);
+        out.push('"');
+        copied = value_end;
+        i = value_end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// The index just past the string starting at `start` (a `"`), or the end.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// The index just past the JSON value starting at `start`, or the end.
+fn value_end(bytes: &[u8], start: usize) -> usize {
+    match bytes.get(start) {
+        Some(b'"') => string_end(bytes, start),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut i = start;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => {
+                        i = string_end(bytes, i);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return i + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            bytes.len()
+        }
+        _ => {
+            let mut i = start;
+            while i < bytes.len() && !matches!(bytes[i], b',' | b'}' | b']') {
+                i += 1;
+            }
+            // Keep the whitespace before the delimiter.
+            while i > start && bytes[i - 1].is_ascii_whitespace() {
+                i -= 1;
+            }
+            i
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_ascii_lowercase()).collect()
+    }
+
+    #[test]
+    fn json_text_is_masked_by_key_even_when_cut() {
+        let masked = mask_json_text(
+            r#"{"Name": "Acme Ltd", "Code": "429", "TaxNumber":12345, "Nested": {"email":"a@b.c"}, "List": [1]}"#,
+            &fields(&["name", "taxnumber", "email"]),
+        );
+        assert_eq!(
+            masked,
+            r#"{"Name": "[masked]", "Code": "429", "TaxNumber":"[masked]", "Nested": {"email":"[masked]"}, "List": [1]}"#
+        );
+        let cut = mask_json_text(r#"{"Code":"1","Name":"Acme L"#, &fields(&["name"]));
+        assert_eq!(cut, r#"{"Code":"1","Name":"[masked]""#);
+        let escaped = mask_json_text(r#"{"Name":"a \"quoted\" name","x":1}"#, &fields(&["name"]));
+        assert_eq!(escaped, r#"{"Name":"[masked]","x":1}"#);
+        let whole = mask_json_text(r#"{"Contact":{"Name":"x"},"y":2}"#, &fields(&["contact"]));
+        assert_eq!(whole, r#"{"Contact":"[masked]","y":2}"#);
+    }
+
+    #[test]
+    fn query_parameters_and_values_are_masked() {
+        assert_eq!(
+            mask_query("https://x.test/a?email=a%40b.c&page=2", &fields(&["email"])),
+            "https://x.test/a?email=%5Bmasked%5D&page=2"
+        );
+        let mut value = serde_json::json!({"a": {"Email": "x"}, "b": [{"email": 1}], "c": 2});
+        mask_value(&mut value, &fields(&["email"]));
+        assert_eq!(
+            value,
+            serde_json::json!({"a": {"Email": "[masked]"}, "b": [{"email": "[masked]"}], "c": 2})
+        );
+    }
+}

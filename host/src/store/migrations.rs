@@ -1,0 +1,178 @@
+//! The schema, as versioned migrations. A migration is never edited once
+//! released: a change is a new migration. The SQL differs between the
+//! databases only where they spell things differently (auto-incrementing
+//! keys, floating point).
+
+use super::{Backend, Store, StoreError, now_millis};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    /// Statements, with `{serial}` and `{real}` spelled per database.
+    statements: &'static [&'static str],
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "journal, decision log, webhook deliveries",
+    statements: &[
+        // One row per job this store has seen: its current stage and which
+        // replica holds it until when. `version` makes every change a
+        // compare-and-set, so two replicas never both win a job.
+        "CREATE TABLE jobs (
+            job_id TEXT PRIMARY KEY,
+            company_id TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            reason TEXT,
+            message TEXT,
+            outcome TEXT,
+            owner TEXT NOT NULL,
+            lease_until BIGINT NOT NULL,
+            version BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        )",
+        "CREATE INDEX jobs_open ON jobs (stage, lease_until)",
+        // Every stage a job went through, in order: the history behind `jobs`.
+        "CREATE TABLE journal (
+            seq {serial},
+            job_id TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            reason TEXT,
+            message TEXT,
+            outcome TEXT,
+            replica TEXT NOT NULL,
+            at BIGINT NOT NULL
+        )",
+        "CREATE INDEX journal_job ON journal (job_id, seq)",
+        "CREATE TABLE decisions (
+            id {serial},
+            job_id TEXT NOT NULL,
+            company_id TEXT NOT NULL,
+            accounting_system TEXT,
+            plugin_name TEXT,
+            plugin_version TEXT,
+            plugin_digest TEXT,
+            wit_version TEXT,
+            replica TEXT NOT NULL,
+            attempt BIGINT NOT NULL,
+            at BIGINT NOT NULL,
+            elapsed_ms {real} NOT NULL,
+            verdict TEXT NOT NULL,
+            reason TEXT,
+            message TEXT,
+            check_id TEXT,
+            fault TEXT,
+            verdict_json TEXT NOT NULL,
+            job TEXT NOT NULL,
+            config TEXT,
+            checks TEXT NOT NULL,
+            exchanges TEXT NOT NULL
+        )",
+        "CREATE INDEX decisions_job ON decisions (job_id, id)",
+        "CREATE INDEX decisions_at ON decisions (at)",
+        "CREATE INDEX decisions_company ON decisions (company_id, at)",
+        "CREATE TABLE webhook_deliveries (
+            id TEXT PRIMARY KEY,
+            received_at BIGINT NOT NULL
+        )",
+    ],
+}];
+
+/// The newest schema version this build knows.
+pub(super) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+fn spell(statement: &str, backend: Backend) -> String {
+    let (serial, real) = match backend {
+        Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "REAL"),
+        Backend::Postgres => ("BIGSERIAL PRIMARY KEY", "DOUBLE PRECISION"),
+    };
+    statement
+        .replace("{serial}", serial)
+        .replace("{real}", real)
+}
+
+/// The version the database is at (0 for a new one).
+pub(super) async fn current(store: &Store) -> Result<i64, StoreError> {
+    let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(store.pool())
+        .await
+        .map_err(|e| store.error(e))?;
+    Ok(version.unwrap_or(0))
+}
+
+/// Applies the migrations the database lacks. Replicas starting together
+/// race on `schema_migrations`' key: the loser's transaction rolls back and
+/// it reads the version again.
+pub(super) async fn apply(store: &Store) -> Result<(), StoreError> {
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at BIGINT NOT NULL
+        )",
+    )
+    .execute(store.pool())
+    .await
+    .map_err(|e| store.error(e))?;
+    for _ in 0..5 {
+        let found = current(store).await?;
+        if found > latest() {
+            return Err(StoreError::SchemaTooNew {
+                location: store.location().to_owned(),
+                found,
+                known: latest(),
+            });
+        }
+        let mut raced = false;
+        for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
+            match apply_one(store, migration).await {
+                Ok(()) => {
+                    tracing::info!(
+                        store = store.location(),
+                        version = migration.version,
+                        name = migration.name,
+                        "schema migrated"
+                    );
+                }
+                Err(error) if is_unique_violation(&error) => {
+                    raced = true;
+                    break;
+                }
+                Err(error) => return Err(store.error(error)),
+            }
+        }
+        if !raced {
+            return Ok(());
+        }
+    }
+    Err(store.corrupt(
+        "schema_migrations",
+        "other processes kept migrating at the same time",
+    ))
+}
+
+async fn apply_one(store: &Store, migration: &Migration) -> Result<(), sqlx::Error> {
+    let mut tx = store.pool().begin().await?;
+    // The version first: a concurrent migrator blocks here (PostgreSQL) or
+    // on the write lock (SQLite) and then fails on the key.
+    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+        .bind(migration.version)
+        .bind(migration.name)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await?;
+    for statement in migration.statements {
+        sqlx::query(&spell(statement, store.backend()))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// Whether `error` is a unique-key violation.
+pub(super) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,213 @@
+//! Pleo's webhooks, Standard Webhooks style (pleo-api.md §4.1): the
+//! `webhook-id`, `webhook-timestamp` and `webhook-signature` headers, and an
+//! HMAC-SHA256 over `{id}.{timestamp}.{body}` keyed with the endpoint's
+//! secret (`whsec_` followed by the key in base64).
+//!
+//! [`verify`] checks a delivery before anything in it is trusted: the headers
+//! are present, the timestamp is within the tolerance of now (so a captured
+//! delivery cannot be replayed later), and one of the signatures matches, in
+//! constant time. Replays within the tolerance are caught by the id (the
+//! store remembers the ids it has seen).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The event that announces a new export job.
+pub const EXPORT_JOB_CREATED: &str = "v1.export-job.created";
+/// Its deprecated spelling, still accepted.
+pub const EXPORT_JOB_CREATED_DEPRECATED: &str = "v1.export.job-created";
+
+/// Why a delivery was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// A Standard Webhooks header is missing or unreadable.
+    #[error("missing or unreadable header {0}")]
+    Header(&'static str),
+    /// The timestamp is too far from now.
+    #[error(
+        "webhook-timestamp {timestamp} is {off} s from now, beyond the tolerance of {tolerance} s"
+    )]
+    Stale {
+        /// The delivery's timestamp.
+        timestamp: i64,
+        /// Seconds between it and now.
+        off: u64,
+        /// The tolerance in seconds.
+        tolerance: u64,
+    },
+    /// No signature matches.
+    #[error("no webhook-signature matches the configured secret")]
+    Signature,
+}
+
+/// The HMAC key of a `whsec_…` secret.
+pub fn key(secret: &str) -> Result<Vec<u8>, String> {
+    let encoded = secret.strip_prefix("whsec_").ok_or_else(|| {
+        "expected a Standard Webhooks secret, whsec_ followed by base64".to_owned()
+    })?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|error| format!("the part after whsec_ is not base64: {error}"))?;
+    if key.len() < 16 {
+        return Err(format!(
+            "the key is {} bytes; at least 16 are needed",
+            key.len()
+        ));
+    }
+    Ok(key)
+}
+
+/// `v1,<base64 HMAC>` of a delivery: what a sender puts in
+/// `webhook-signature`.
+pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    let tag = mac(key, id, timestamp, body).finalize().into_bytes();
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(tag)
+    )
+}
+
+fn mac(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
+/// A delivery whose signature and timestamp checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// `webhook-id`: the same for every retry of one message.
+    pub id: String,
+    /// `webhook-timestamp`.
+    pub timestamp: i64,
+}
+
+/// Checks a delivery's headers against `body`, `key` and the clock.
+/// `header` looks a header up by its lower-case name.
+pub fn verify<'a>(
+    header: impl Fn(&str) -> Option<&'a str>,
+    body: &[u8],
+    key: &[u8],
+    tolerance: Duration,
+    now: SystemTime,
+) -> Result<Verified, WebhookError> {
+    let id = header("webhook-id")
+        .filter(|id| !id.is_empty())
+        .ok_or(WebhookError::Header("webhook-id"))?;
+    let timestamp: i64 = header("webhook-timestamp")
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or(WebhookError::Header("webhook-timestamp"))?;
+    let signatures =
+        header("webhook-signature").ok_or(WebhookError::Header("webhook-signature"))?;
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let off = now.abs_diff(timestamp);
+    if off > tolerance.as_secs() {
+        return Err(WebhookError::Stale {
+            timestamp,
+            off,
+            tolerance: tolerance.as_secs(),
+        });
+    }
+    // Several space-separated signatures may come (during a key rotation);
+    // one that matches is enough.
+    let matches = signatures.split(' ').any(|signature| {
+        let Some(encoded) = signature.strip_prefix("v1,") else {
+            return false;
+        };
+        let Ok(tag) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
+            return false;
+        };
+        mac(key, id, timestamp, body).verify_slice(&tag).is_ok()
+    });
+    if !matches {
+        return Err(WebhookError::Signature);
+    }
+    Ok(Verified {
+        id: id.to_owned(),
+        timestamp,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn check(
+        headers: &[(&str, String)],
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Verified, WebhookError> {
+        let key = key(SECRET).unwrap();
+        verify(
+            |name| {
+                headers
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.as_str())
+            },
+            body,
+            &key,
+            Duration::from_secs(300),
+            now,
+        )
+    }
+
+    #[test]
+    fn signatures_timestamps_and_headers_are_checked() {
+        let key = key(SECRET).unwrap();
+        let now = SystemTime::now();
+        let ts = now.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+        let body = br#"{"eventType":"v1.export-job.created"}"#;
+        let signature = sign(&key, "msg_1", ts, body);
+        let headers = |sig: String, ts: i64| {
+            vec![
+                ("webhook-id", "msg_1".to_owned()),
+                ("webhook-timestamp", ts.to_string()),
+                ("webhook-signature", sig),
+            ]
+        };
+        assert_eq!(
+            check(&headers(signature.clone(), ts), body, now),
+            Ok(Verified {
+                id: "msg_1".into(),
+                timestamp: ts
+            })
+        );
+        // A rotated key: one of several signatures is enough.
+        let both = format!("v1,AAAA {signature}");
+        assert!(check(&headers(both, ts), body, now).is_ok());
+        assert_eq!(
+            check(&headers(signature.clone(), ts), b"{}", now),
+            Err(WebhookError::Signature),
+            "a changed body"
+        );
+        let stale = ts - 301;
+        assert!(matches!(
+            check(&headers(sign(&key, "msg_1", stale, body), stale), body, now),
+            Err(WebhookError::Stale { off: 301, .. })
+        ));
+        assert_eq!(
+            check(&headers(signature, ts)[..2], body, now),
+            Err(WebhookError::Header("webhook-signature"))
+        );
+    }
+
+    #[test]
+    fn secrets_must_be_whsec_base64() {
+        assert!(key(SECRET).is_ok());
+        assert!(key("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_err());
+        assert!(key("whsec_not base64!").is_err());
+        assert!(key("whsec_c2hvcnQ=").unwrap_err().contains("at least 16"));
+    }
+}
