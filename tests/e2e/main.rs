@@ -12,16 +12,26 @@
 //!   rollback, signatures and the compiled cache;
 //! - `sandbox`: what a misbehaving plugin can and cannot do;
 //! - `serve`: the `preflight serve` binary and its operator API;
+//! - `store`: the journal, decision log and webhook ids on SQLite and
+//!   PostgreSQL;
+//! - `durable`: SIGKILL crashes with restarts, and replicas sharing one
+//!   PostgreSQL;
+//! - `webhooks`: Pleo's signed webhook waking `serve`;
+//! - `replay`: recorded validations replayed offline;
 //! - `cli`: `preflight check`, `emulate`, `plugins` and `demo` as a user runs
 //!   them, including the `examples/xero` walkthrough.
 
 mod business_central;
 mod cli;
+mod durable;
 mod fortnox;
 mod lifecycle;
 mod quickbooks;
 mod registry;
+mod replay;
 mod sandbox;
 mod serve;
+mod store;
 mod support;
+mod webhooks;
 mod xero;

@@ -9,7 +9,7 @@ use preflight_emulators::xero;
 
 use crate::support;
 
-const PREFLIGHT: &str = env!("CARGO_BIN_EXE_preflight");
+pub(crate) const PREFLIGHT: &str = env!("CARGO_BIN_EXE_preflight");
 
 fn operator_config(
     pleo_url: &str,
@@ -48,13 +48,13 @@ settings = {{ organisationName = "Acme ApS", accounts = {{ expenses = "429", con
 
 /// A running `preflight serve`, killed if the test ends without stopping it
 /// (a panicking test must not leave it running).
-struct Serving {
-    child: std::process::Child,
+pub(crate) struct Serving {
+    pub(crate) child: std::process::Child,
 }
 
 impl Serving {
     /// Stops it with SIGTERM and returns its exit code.
-    fn stop(&mut self) -> Option<i32> {
+    pub(crate) fn stop(&mut self) -> Option<i32> {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -73,7 +73,7 @@ impl Drop for Serving {
 
 /// Starts `preflight serve` on a free port; returns it and the API's base
 /// URL, read from its first line.
-fn spawn_serve(config: &std::path::Path) -> (Serving, String) {
+pub(crate) fn spawn_serve(config: &std::path::Path) -> (Serving, String) {
     let mut child = Command::new(PREFLIGHT)
         .args([
             "serve",

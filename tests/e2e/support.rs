@@ -124,3 +124,21 @@ pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The PostgreSQL server for tests (`PREFLIGHT_TEST_POSTGRES_URL`, which
+/// `scripts/test` sets after starting one). `None` skips a test that needs
+/// it, unless `PREFLIGHT_REQUIRE_POSTGRES=1` (CI), where a missing server is
+/// a failure.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("PREFLIGHT_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("PREFLIGHT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "PREFLIGHT_REQUIRE_POSTGRES=1 but PREFLIGHT_TEST_POSTGRES_URL is not set"
+            );
+            eprintln!("skipped: no PostgreSQL (set PREFLIGHT_TEST_POSTGRES_URL)");
+            None
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! The store on both databases: claims are exclusive between replicas until
+//! a lease runs out, the journal keeps every stage, the decision log round-
+//! trips with masking and filters, retention prunes, webhook ids are
+//! remembered. Each test runs on a SQLite file and, when a server is
+//! available, on PostgreSQL (shared, so every test uses fresh job ids).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use preflight::report::{Check, CheckStatus};
+use preflight::sandbox::outbound::Exchange;
+use preflight::sandbox::record::Captured;
+use preflight::store::decisions::PluginRef;
+use preflight::store::{
+    Acquired, Decision, DecisionFilter, Identity, Stage, Store, StoreError,
+};
+use preflight::{FailureReason, Verdict};
+
+use crate::support;
+
+/// The store URLs to run on: a fresh SQLite file, and PostgreSQL if any.
+fn urls(name: &str) -> Vec<String> {
+    let dir = support::temp_dir(name);
+    let mut urls = vec![format!("sqlite://{}", dir.join("preflight.db").display())];
+    urls.extend(support::postgres_url());
+    urls
+}
+
+async fn open(url: &str, replica: &str, lease: Duration) -> Store {
+    Store::open(
+        url,
+        Identity {
+            replica: replica.to_owned(),
+            lease,
+        },
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{url}: {error}"))
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn claims_are_exclusive_until_the_lease_runs_out() {
+    for url in urls("claims") {
+        let (job, company) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let a = open(&url, "replica-a", MINUTE).await;
+        let b = open(&url, "replica-b", MINUTE).await;
+        assert_eq!(a.acquire(job, company).await.unwrap(), Acquired::New);
+        assert!(matches!(
+            b.acquire(job, company).await.unwrap(),
+            Acquired::HeldBy { owner, .. } if owner == "replica-a"
+        ));
+        a.record(job, &Stage::Claimed).await.unwrap();
+        assert!(matches!(
+            b.record(job, &Stage::Claimed).await,
+            Err(StoreError::NotOwner(id)) if id == job
+        ));
+        // A restart of replica-a takes its own job up where it stopped.
+        let a_again = open(&url, "replica-a", MINUTE).await;
+        assert_eq!(
+            a_again.acquire(job, company).await.unwrap(),
+            Acquired::Resumed(Stage::Claimed)
+        );
+        assert!(
+            a_again
+                .unfinished()
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r.job_id == job),
+            "its own unfinished job is listed for resuming"
+        );
+        assert!(
+            !b.unfinished()
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r.job_id == job),
+            "another replica's job is not, while its lease holds"
+        );
+
+        // A replica whose lease runs out loses the job to the next one.
+        let (job, company) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let short = open(&url, "replica-short", Duration::from_millis(1)).await;
+        assert_eq!(short.acquire(job, company).await.unwrap(), Acquired::New);
+        let intent = Stage::Failing {
+            reason: FailureReason::InvalidConfiguration,
+            message: "fix it".to_owned(),
+        };
+        short.record(job, &intent).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            b.unfinished()
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r.job_id == job),
+            "an expired lease makes the job anyone's"
+        );
+        assert_eq!(
+            b.acquire(job, company).await.unwrap(),
+            Acquired::Resumed(intent.clone()),
+            "the recorded verdict travels with the job"
+        );
+        assert!(matches!(
+            short.record(job, &Stage::Released).await,
+            Err(StoreError::NotOwner(_))
+        ));
+        b.record(
+            job,
+            &Stage::Done {
+                outcome: "failed".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            a.acquire(job, company).await.unwrap(),
+            Acquired::Finished(Stage::Done { .. })
+        ));
+        let stages: Vec<(String, String)> = b
+            .history(job)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.stage.name().to_owned(), e.replica))
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                ("claiming", "replica-short"),
+                ("failing", "replica-short"),
+                ("done", "replica-b"),
+            ]
+            .map(|(s, r)| (s.to_owned(), r.to_owned()))
+        );
+    }
+}
+
+#[tokio::test]
+async fn of_many_replicas_acquiring_one_job_at_once_exactly_one_wins() {
+    for url in urls("race") {
+        let (job, company) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let mut stores = Vec::new();
+        for n in 0..8 {
+            stores.push(open(&url, &format!("racer-{n}"), MINUTE).await);
+        }
+        let results = futures_util::future::join_all(
+            stores.iter().map(|store| store.acquire(job, company)),
+        )
+        .await;
+        let won = results
+            .iter()
+            .filter(|r| matches!(r, Ok(Acquired::New)))
+            .count();
+        let held = results
+            .iter()
+            .filter(|r| matches!(r, Ok(Acquired::HeldBy { .. })))
+            .count();
+        assert_eq!((won, held), (1, 7), "{url}: {results:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_released_job_is_claimed_afresh() {
+    for url in urls("released") {
+        let (job, company) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let a = open(&url, "replica-a", MINUTE).await;
+        let b = open(&url, "replica-b", MINUTE).await;
+        assert_eq!(a.acquire(job, company).await.unwrap(), Acquired::New);
+        a.record(job, &Stage::Released).await.unwrap();
+        assert_eq!(b.acquire(job, company).await.unwrap(), Acquired::New);
+        assert_eq!(
+            b.job(job).await.unwrap().map(|r| (r.stage, r.owner)),
+            Some((Stage::Claiming, "replica-b".to_owned()))
+        );
+    }
+}
+
+fn decision(job: uuid::Uuid, company: uuid::Uuid, at: i64) -> Decision {
+    let body = r#"{"Organisations":[{"Name":"Acme Ltd","Code":"429","EmailAddress":"cfo@acme.test"}]}"#;
+    Decision {
+        id: 0,
+        job_id: job,
+        company_id: company,
+        accounting_system: Some("xero".to_owned()),
+        plugin: Some(PluginRef {
+            name: "xero".to_owned(),
+            version: "0.1.0".to_owned(),
+            digest: "ab".repeat(32),
+            wit: "preflight:plugin@0.1.0".to_owned(),
+        }),
+        replica: "replica-a".to_owned(),
+        attempt: 1,
+        at,
+        elapsed_ms: 12.5,
+        verdict: Verdict::Fail {
+            reason: FailureReason::MissingConfiguration,
+            message: "Account 429 is missing.".to_owned(),
+            check: "xero.accounts.expenses".to_owned(),
+        },
+        fault: None,
+        job: serde_json::json!({"id": job, "companyId": company, "createdBy": "someone"}),
+        config: Some(serde_json::json!({"accountingSystem": "xero", "baseUrl": "https://api.xero.com"})),
+        checks: vec![Check {
+            id: "xero.accounts.expenses".to_owned(),
+            status: CheckStatus::Failed,
+            reason: Some(FailureReason::MissingConfiguration),
+            message: "Account 429 is missing.".to_owned(),
+            hint: None,
+            retry_after: None,
+        }],
+        exchanges: vec![Exchange {
+            method: "GET".to_owned(),
+            url: "https://api.xero.com/api.xro/2.0/Contacts?email=cfo%40acme.test&page=1".to_owned(),
+            status: Some(200),
+            error: None,
+            elapsed: Duration::from_millis(7),
+            request_headers: vec![("accept".to_owned(), "application/json".to_owned())],
+            request_body: None,
+            response_headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+            response_body: Some(Captured::of(body.as_bytes(), 1 << 16)),
+            failure: None,
+            superseded: false,
+        }],
+    }
+}
+
+#[tokio::test]
+async fn the_decision_log_round_trips_masked_and_filters() {
+    for url in urls("decisions") {
+        let store = open(&url, "replica-a", MINUTE).await;
+        let (job, company) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let now = preflight::store::now_millis();
+        let mask = ["name".to_owned(), "EMAIL".to_owned(), "createdBy".to_owned()];
+        let id = store
+            .log_decision(&decision(job, company, now), &mask)
+            .await
+            .unwrap();
+        let read = store.decisions_of(job).await.unwrap();
+        assert_eq!(read.len(), 1);
+        let read = &read[0];
+        assert_eq!(read.id, id);
+        assert_eq!(read.verdict, decision(job, company, now).verdict);
+        assert_eq!(read.checks, decision(job, company, now).checks);
+        assert_eq!(read.plugin.as_ref().unwrap().version, "0.1.0");
+        assert_eq!(read.job["createdBy"], "[masked]");
+        let exchange = &read.exchanges[0];
+        assert_eq!(
+            exchange.url,
+            "https://api.xero.com/api.xro/2.0/Contacts?email=%5Bmasked%5D&page=1"
+        );
+        let body = exchange.response_body.as_ref().unwrap().text.clone().unwrap();
+        assert_eq!(
+            body,
+            r#"{"Organisations":[{"Name":"[masked]","Code":"429","EmailAddress":"cfo@acme.test"}]}"#,
+            "only the configured fields, matched whole and in any case"
+        );
+
+        let listed = |filter: DecisionFilter| {
+            let store = store.clone();
+            async move {
+                store
+                    .decisions(&filter)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|row| row.job_id == job)
+                    .count()
+            }
+        };
+        let base = DecisionFilter {
+            company: Some(company),
+            ..DecisionFilter::default()
+        };
+        assert_eq!(listed(base.clone()).await, 1);
+        for (filter, expected) in [
+            (
+                DecisionFilter {
+                    plugin: Some("xero@0.1.0".to_owned()),
+                    ..base.clone()
+                },
+                1,
+            ),
+            (
+                DecisionFilter {
+                    plugin: Some("xero@0.2.0".to_owned()),
+                    ..base.clone()
+                },
+                0,
+            ),
+            (
+                DecisionFilter {
+                    reason: Some(FailureReason::MissingConfiguration),
+                    ..base.clone()
+                },
+                1,
+            ),
+            (
+                DecisionFilter {
+                    reason: Some(FailureReason::InvalidConfiguration),
+                    ..base.clone()
+                },
+                0,
+            ),
+            (
+                DecisionFilter {
+                    since: Some(now + 1),
+                    ..base.clone()
+                },
+                0,
+            ),
+            (
+                DecisionFilter {
+                    until: Some(now + 1),
+                    job: Some(job),
+                    verdict: Some("fail".to_owned()),
+                    ..base.clone()
+                },
+                1,
+            ),
+        ] {
+            assert_eq!(listed(filter.clone()).await, expected, "{filter:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn retention_prunes_old_entries_and_finished_jobs_only() {
+    for url in urls("prune") {
+        let store = open(&url, "replica-a", MINUTE).await;
+        let company = uuid::Uuid::new_v4();
+        let (old, new) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        // Written "in 1970": older than any cutoff a test elsewhere uses.
+        store
+            .log_decision(&decision(old, company, 1_000), &[])
+            .await
+            .unwrap();
+        store
+            .log_decision(&decision(new, company, preflight::store::now_millis()), &[])
+            .await
+            .unwrap();
+        let cutoff = UNIX_EPOCH + Duration::from_secs(2);
+        let pruned = store.prune(cutoff).await.unwrap();
+        assert!(pruned.decisions >= 1);
+        assert!(store.decisions_of(old).await.unwrap().is_empty());
+        assert_eq!(store.decisions_of(new).await.unwrap().len(), 1);
+
+        // A finished job's journal goes once it is past the cutoff; an
+        // unfinished one stays whatever its age.
+        let (done, open_job) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        for job in [done, open_job] {
+            store.acquire(job, company).await.unwrap();
+        }
+        store
+            .record(
+                done,
+                &Stage::Done {
+                    outcome: "failed".to_owned(),
+                },
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        store.prune(SystemTime::now()).await.unwrap();
+        assert_eq!(store.job(done).await.unwrap(), None);
+        assert!(store.history(done).await.unwrap().is_empty());
+        assert!(store.job(open_job).await.unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn webhook_ids_are_remembered_across_replicas() {
+    for url in urls("webhook-ids") {
+        let a = open(&url, "replica-a", MINUTE).await;
+        let b = open(&url, "replica-b", MINUTE).await;
+        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+        assert!(a.first_delivery(&id).await.unwrap());
+        assert!(!a.first_delivery(&id).await.unwrap());
+        assert!(!b.first_delivery(&id).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn the_schema_is_migrated_once_and_bad_urls_are_named() {
+    for url in urls("schema") {
+        let first = open(&url, "replica-a", MINUTE).await;
+        let second = open(&url, "replica-b", MINUTE).await;
+        assert_eq!(first.schema_version().await.unwrap(), 1);
+        assert_eq!(second.schema_version().await.unwrap(), 1);
+    }
+    let error = Store::open("mysql://db/preflight", Identity::default())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("mysql://db/preflight"), "{error}");
+}
