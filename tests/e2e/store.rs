@@ -10,9 +10,7 @@ use preflight::report::{Check, CheckStatus};
 use preflight::sandbox::outbound::Exchange;
 use preflight::sandbox::record::Captured;
 use preflight::store::decisions::PluginRef;
-use preflight::store::{
-    Acquired, Decision, DecisionFilter, Identity, Stage, Store, StoreError,
-};
+use preflight::store::{Acquired, Decision, DecisionFilter, Identity, Stage, Store, StoreError};
 use preflight::{FailureReason, Verdict};
 
 use crate::support;
@@ -145,10 +143,9 @@ async fn of_many_replicas_acquiring_one_job_at_once_exactly_one_wins() {
         for n in 0..8 {
             stores.push(open(&url, &format!("racer-{n}"), MINUTE).await);
         }
-        let results = futures_util::future::join_all(
-            stores.iter().map(|store| store.acquire(job, company)),
-        )
-        .await;
+        let results =
+            futures_util::future::join_all(stores.iter().map(|store| store.acquire(job, company)))
+                .await;
         let won = results
             .iter()
             .filter(|r| matches!(r, Ok(Acquired::New)))
@@ -178,7 +175,8 @@ async fn a_released_job_is_claimed_afresh() {
 }
 
 fn decision(job: uuid::Uuid, company: uuid::Uuid, at: i64) -> Decision {
-    let body = r#"{"Organisations":[{"Name":"Acme Ltd","Code":"429","EmailAddress":"cfo@acme.test"}]}"#;
+    let body =
+        r#"{"Organisations":[{"Name":"Acme Ltd","Code":"429","EmailAddress":"cfo@acme.test"}]}"#;
     Decision {
         id: 0,
         job_id: job,
@@ -201,7 +199,9 @@ fn decision(job: uuid::Uuid, company: uuid::Uuid, at: i64) -> Decision {
         },
         fault: None,
         job: serde_json::json!({"id": job, "companyId": company, "createdBy": "someone"}),
-        config: Some(serde_json::json!({"accountingSystem": "xero", "baseUrl": "https://api.xero.com"})),
+        config: Some(
+            serde_json::json!({"accountingSystem": "xero", "baseUrl": "https://api.xero.com"}),
+        ),
         checks: vec![Check {
             id: "xero.accounts.expenses".to_owned(),
             status: CheckStatus::Failed,
@@ -212,7 +212,8 @@ fn decision(job: uuid::Uuid, company: uuid::Uuid, at: i64) -> Decision {
         }],
         exchanges: vec![Exchange {
             method: "GET".to_owned(),
-            url: "https://api.xero.com/api.xro/2.0/Contacts?email=cfo%40acme.test&page=1".to_owned(),
+            url: "https://api.xero.com/api.xro/2.0/Contacts?email=cfo%40acme.test&page=1"
+                .to_owned(),
             status: Some(200),
             error: None,
             elapsed: Duration::from_millis(7),
@@ -232,7 +233,11 @@ async fn the_decision_log_round_trips_masked_and_filters() {
         let store = open(&url, "replica-a", MINUTE).await;
         let (job, company) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
         let now = preflight::store::now_millis();
-        let mask = ["name".to_owned(), "EMAIL".to_owned(), "createdBy".to_owned()];
+        let mask = [
+            "name".to_owned(),
+            "EMAIL".to_owned(),
+            "createdBy".to_owned(),
+        ];
         let id = store
             .log_decision(&decision(job, company, now), &mask)
             .await
@@ -250,7 +255,13 @@ async fn the_decision_log_round_trips_masked_and_filters() {
             exchange.url,
             "https://api.xero.com/api.xro/2.0/Contacts?email=%5Bmasked%5D&page=1"
         );
-        let body = exchange.response_body.as_ref().unwrap().text.clone().unwrap();
+        let body = exchange
+            .response_body
+            .as_ref()
+            .unwrap()
+            .text
+            .clone()
+            .unwrap();
         assert_eq!(
             body,
             r#"{"Organisations":[{"Name":"[masked]","Code":"429","EmailAddress":"cfo@acme.test"}]}"#,
@@ -347,7 +358,11 @@ async fn retention_prunes_old_entries_and_finished_jobs_only() {
         assert_eq!(store.decisions_of(new).await.unwrap().len(), 1);
 
         // A finished job's journal goes once it is past the cutoff; an
-        // unfinished one stays whatever its age.
+        // unfinished one stays whatever its age. (A cutoff of now would prune
+        // what the other tests write to the shared PostgreSQL database.)
+        if !url.starts_with("sqlite") {
+            continue;
+        }
         let (done, open_job) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
         for job in [done, open_job] {
             store.acquire(job, company).await.unwrap();
@@ -392,5 +407,8 @@ async fn the_schema_is_migrated_once_and_bad_urls_are_named() {
     let error = Store::open("mysql://db/preflight", Identity::default())
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("mysql://db/preflight"), "{error}");
+    assert!(
+        error.to_string().contains("mysql://db/preflight"),
+        "{error}"
+    );
 }
