@@ -17,6 +17,9 @@ use preflight_emulators::xero::{self, Scenario};
 use crate::serve::spawn_serve;
 use crate::support;
 
+/// Bound on hangs of the runs below (never a measure of speed).
+const LONG_RUN: Duration = Duration::from_secs(240);
+
 /// An operator configuration: Xero companies (each pointed at `xero_url`),
 /// watched companies without configuration, and `extra` TOML.
 fn config(
@@ -160,7 +163,7 @@ async fn sigkill_at_random_points_never_loses_or_duplicates_an_outcome() {
     assert!(kills >= 5, "only {kills} kills before every job was done");
     // A last run, left to finish everything.
     let (mut serving, _) = spawn_serve(&path);
-    support::eventually("every job failed in Pleo", async || {
+    support::eventually_within(LONG_RUN, "every job failed in Pleo", async || {
         all_failed(&pleo).then_some(())
     })
     .await;
@@ -170,7 +173,7 @@ async fn sigkill_at_random_points_never_loses_or_duplicates_an_outcome() {
     )
     .await
     .unwrap();
-    support::eventually("every job done in the journal", async || {
+    support::eventually_within(LONG_RUN, "every job done in the journal", async || {
         for job in jobs.keys() {
             let record = store.job(*job).await.unwrap()?;
             if !matches!(record.stage, Stage::Done { .. }) {
@@ -234,9 +237,12 @@ async fn sigkill_at_random_points_never_loses_or_duplicates_an_outcome() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
-    let Some(postgres) = support::postgres_url() else {
+    let Some(server) = support::postgres_url() else {
         return;
     };
+    // A database of its own: other tests' unfinished jobs in the shared one
+    // would be taken up by these replicas too.
+    let postgres = fresh_database(&server).await;
     let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
         .await
         .unwrap();
@@ -272,7 +278,7 @@ async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
         replicas.push(spawn_serve(&path).0);
     }
     let store = Store::open(&postgres, Identity::default()).await.unwrap();
-    support::eventually("every job done in the journal", async || {
+    support::eventually_within(LONG_RUN, "every job done in the journal", async || {
         for job in jobs.keys() {
             let record = store.job(*job).await.unwrap()?;
             if !matches!(record.stage, Stage::Done { .. }) {
@@ -313,4 +319,18 @@ async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
         by_replica.len() == 2,
         "both replicas validated jobs: {by_replica:?}"
     );
+}
+
+/// Creates an empty database on the server of `url` and returns its URL.
+async fn fresh_database(url: &str) -> String {
+    use sqlx::Connection as _;
+    let name = format!("preflight_{}", uuid::Uuid::new_v4().simple());
+    let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let mut parsed = url::Url::parse(url).unwrap();
+    parsed.set_path(&name);
+    parsed.to_string()
 }

@@ -50,9 +50,16 @@ settings = {{ organisationName = "Acme ApS", accounts = {{ expenses = "429", con
 /// (a panicking test must not leave it running).
 pub(crate) struct Serving {
     pub(crate) child: std::process::Child,
+    /// Everything it wrote to stderr so far.
+    logs: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 impl Serving {
+    /// What it wrote to stderr so far.
+    pub(crate) fn logs(&self) -> String {
+        String::from_utf8_lossy(&self.logs.lock().unwrap()).into_owned()
+    }
+
     /// Stops it with SIGTERM and returns its exit code.
     pub(crate) fn stop(&mut self) -> Option<i32> {
         let status = Command::new("kill")
@@ -98,9 +105,19 @@ pub(crate) fn spawn_serve(config: &std::path::Path) -> (Serving, String) {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("first line {first:?}"))
         .to_owned();
-    // Keep reading, so the pipe never closes under it.
+    // Keep reading both pipes, so neither closes under it nor fills up (a
+    // full stderr pipe would block its logging, and with it the runner).
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    (Serving { child }, api)
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&logs);
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        while let Ok(read @ 1..) = std::io::Read::read(&mut stderr, &mut chunk) {
+            sink.lock().unwrap().extend_from_slice(&chunk[..read]);
+        }
+    });
+    (Serving { child, logs }, api)
 }
 
 #[tokio::test]
@@ -254,8 +271,12 @@ async fn serve_processes_jobs_and_answers_the_operator_api() {
     );
 
     assert_eq!(serving.stop(), Some(0), "a clean stop on SIGTERM");
-    let mut logs = String::new();
-    std::io::Read::read_to_string(&mut serving.child.stderr.take().unwrap(), &mut logs).unwrap();
+    // The child has exited; give the reader a moment to take the last bytes.
+    let logs = support::eventually("the job's log line", async || {
+        let logs = serving.logs();
+        logs.contains(&job.to_string()).then_some(logs)
+    })
+    .await;
     let job_line = logs
         .lines()
         .find(|line| line.contains(&job.to_string()))

@@ -111,8 +111,18 @@ pub fn temp_dir(name: &str) -> std::path::PathBuf {
 
 /// Polls `probe` until it gives a value; gives up (failing the test) after
 /// 20 s, a bound on hangs, never a measure of speed.
-pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+pub async fn eventually<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    eventually_within(Duration::from_secs(20), what, probe).await
+}
+
+/// [`eventually`] with another bound on hangs, for runs of hundreds of jobs
+/// that share two cores with the rest of the suite.
+pub async fn eventually_within<T>(
+    bound: Duration,
+    what: &str,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + bound;
     loop {
         if let Some(value) = probe().await {
             return value;
