@@ -134,8 +134,8 @@ impl Default for DecisionLogSettings {
 /// `[webhooks]`.
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
-    /// The endpoint's signing secret (`whsec_…`).
-    pub secret: crate::config::Secret,
+    /// The endpoint's signing key, from its secret (`whsec_…`).
+    pub key: crate::webhook::SigningKey,
     /// How far `webhook-timestamp` may be from now.
     pub tolerance: Duration,
 }
@@ -517,10 +517,10 @@ impl OperatorConfig {
                     "webhooks.secret",
                     "webhooks.secretEnv",
                 )?;
-                crate::webhook::key(secret.expose())
+                let key = crate::webhook::SigningKey::from_secret(secret.expose())
                     .map_err(|message| error_at("webhooks.secret", message))?;
                 Ok(WebhookSettings {
-                    secret,
+                    key,
                     tolerance: Duration::from_secs(raw.tolerance_secs.unwrap_or(300)),
                 })
             })

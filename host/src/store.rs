@@ -327,10 +327,7 @@ pub fn now_millis() -> i64 {
 
 /// `(connect URL, backend, location for messages, pool size)`.
 fn parse_url(url: &str) -> Result<(String, Backend, String, u32), StoreError> {
-    if let Some(rest) = url
-        .strip_prefix("postgres://")
-        .or_else(|| url.strip_prefix("postgresql://"))
-    {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let parsed = url::Url::parse(url).map_err(|_| StoreError::Url(url.to_owned()))?;
         let location = format!(
             "postgres://{}{}{}",
@@ -338,7 +335,6 @@ fn parse_url(url: &str) -> Result<(String, Backend, String, u32), StoreError> {
             parsed.port().map(|p| format!(":{p}")).unwrap_or_default(),
             parsed.path()
         );
-        let _ = rest;
         return Ok((url.to_owned(), Backend::Postgres, location, 8));
     }
     if url == "sqlite::memory:" || url == ":memory:" {

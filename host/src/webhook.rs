@@ -60,6 +60,29 @@ pub fn key(secret: &str) -> Result<Vec<u8>, String> {
     Ok(key)
 }
 
+/// The HMAC key of a configured secret, decoded once; its `Debug` never
+/// shows it.
+#[derive(Clone)]
+pub struct SigningKey(Vec<u8>);
+
+impl SigningKey {
+    /// The key of a `whsec_…` secret.
+    pub fn from_secret(secret: &str) -> Result<SigningKey, String> {
+        key(secret).map(SigningKey)
+    }
+
+    /// The key's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(***)")
+    }
+}
+
 /// `v1,<base64 HMAC>` of a delivery: what a sender puts in
 /// `webhook-signature`.
 pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {

@@ -232,12 +232,7 @@ async fn recorded_version(
     digest: &str,
     dir: Option<&Path>,
 ) -> Result<Plugin, String> {
-    let hex = |bytes: &[u8]| {
-        sha2::Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    let hex = |bytes: &[u8]| preflight::plugin::hex(&sha2::Sha256::digest(bytes));
     for artifact in preflight::bundled::all() {
         if hex(artifact.bytes) == digest {
             return preflight::bundled::load_artifact(runtime, artifact)

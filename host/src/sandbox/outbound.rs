@@ -584,8 +584,7 @@ impl wit_http::Host for PluginCtx {
         let method = method_name(request.method).to_owned();
         let started = Instant::now();
         let result = match self.outbound.prepare(&request) {
-            Ok(_) if self.outbound.grants.replay.is_some() => {
-                let tape = self.outbound.grants.replay.as_ref().expect("checked");
+            Ok(_) if let Some(tape) = &self.outbound.grants.replay => {
                 tape.answer(&method, &request.url)
             }
             Ok((prepared, _home)) => {

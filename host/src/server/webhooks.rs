@@ -24,16 +24,10 @@ pub async fn pleo(State(state): State<ApiState>, headers: HeaderMap, body: Bytes
         return error(StatusCode::NOT_FOUND, "no webhook secret is configured").into_response();
     };
     let metrics = state.runner.metrics();
-    let key = match webhook::key(settings.secret.expose()) {
-        Ok(key) => key,
-        Err(problem) => {
-            return error(StatusCode::INTERNAL_SERVER_ERROR, &problem).into_response();
-        }
-    };
     let verified = webhook::verify(
         |name| headers.get(name).and_then(|value| value.to_str().ok()),
         &body,
-        &key,
+        settings.key.bytes(),
         settings.tolerance,
         SystemTime::now(),
     );
