@@ -50,6 +50,11 @@ impl FailureReason {
             FailureReason::IntegrationUnusable => "integration_unusable",
         }
     }
+
+    /// The reason with Pleo's wire name `name`.
+    pub fn from_name(name: &str) -> Option<FailureReason> {
+        serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+    }
 }
 
 impl std::fmt::Display for FailureReason {

@@ -3,7 +3,9 @@
 //! - `GET /healthz`: the process is up; `GET /readyz`: plugins loaded and the
 //!   last poll reached Pleo (`health`);
 //! - `GET /metrics`: Prometheus text format (`metrics`);
-//! - `GET /v1/outcomes`: recent outcomes (`outcomes`);
+//! - `GET /v1/outcomes`: this process's recent outcomes (`outcomes`);
+//! - `GET /v1/decisions`, `GET /v1/jobs/{job}`: the decision log and one
+//!   job's journal, from the store (`decisions`);
 //! - `GET /v1/plugins`, `POST /v1/plugins/reload`,
 //!   `POST /v1/plugins/{system}/rollback`: the plugin registry (`plugins`);
 //! - `POST /v1/validate` `{"jobId": …}`: validate a job on demand, for
@@ -15,6 +17,7 @@
 //! token; without one, reads are open and changes are refused (`auth`).
 
 mod auth;
+mod decisions;
 mod health;
 mod metrics;
 mod outcomes;
@@ -66,6 +69,8 @@ pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSet
         ));
     let v1 = Router::new()
         .route("/v1/outcomes", get(outcomes::outcomes))
+        .route("/v1/decisions", get(decisions::list))
+        .route("/v1/jobs/{job}", get(decisions::job))
         .route("/v1/plugins", get(plugins::list))
         .route("/v1/validate", post(validate::validate))
         .merge(changes)

@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row as _};
 
-pub use decisions::{Decision, DecisionFilter, DecisionSummary};
+pub use decisions::{Decision, DecisionFilter, DecisionQuery, DecisionSummary, JobReport};
 pub use journal::{Acquired, JobRecord, JournalEntry, Stage};
 
 /// Why the store could not be used.

@@ -11,71 +11,45 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use preflight::store::{Identity, Stage, Store};
-use preflight_emulators::pleo::{self, Faults, JobStatus, PleoConfig, PleoEmulator, SeedJob};
-use preflight_emulators::xero::{self, Scenario};
+use preflight_emulators::pleo::{Faults, PleoConfig, PleoEmulator, SeedJob};
+use preflight_emulators::xero::Scenario;
 
-use crate::serve::spawn_serve;
+use crate::serve::{OperatorToml, spawn_serve};
 use crate::support;
 
 /// Bound on hangs of the runs below (never a measure of speed).
 const LONG_RUN: Duration = Duration::from_secs(240);
 
-/// An operator configuration: Xero companies (each pointed at `xero_url`),
-/// watched companies without configuration, and `extra` TOML.
+/// The operator configuration of these runs: Xero companies (each pointed at
+/// its URL), watched companies without configuration, at most 8 jobs at
+/// once, and `store` (the `[store]` table); state in memory otherwise.
 fn config(
-    pleo_url: &str,
+    pleo_url: String,
     companies: &[(uuid::Uuid, String)],
     watched: &[uuid::Uuid],
-    extra: &str,
+    store: String,
 ) -> String {
-    let watched: Vec<String> = watched.iter().map(|c| format!("\"{c}\"")).collect();
-    let mut text = format!(
-        r#"
-[pleo]
-baseUrl = "{pleo_url}"
-auth = {{ type = "apiKey", key = "{key}" }}
-pollIntervalSecs = 1
-watchCompanies = [{watched}]
-
-[runner]
-retryDelayMs = 100
-maxConcurrentJobs = 8
-
-[sandbox]
-allowHttpLoopback = true
-
-{extra}
-"#,
-        key = pleo::DEMO_API_KEY,
-        watched = watched.join(", "),
-    );
-    for (company, xero_url) in companies {
-        text.push_str(&format!(
-            r#"
-[[companies]]
-companyId = "{company}"
-accountingSystem = "xero"
-baseUrl = "{xero_url}"
-tenantId = "{tenant}"
-credentials = {{ type = "bearer", token = "{token}" }}
-settings = {{ accounts = {{ expenses = "429", contra = "800" }} }}
-"#,
-            tenant = xero::DEMO_TENANT_ID,
-            token = xero::DEMO_ACCESS_TOKEN,
-        ));
+    OperatorToml {
+        watched: watched.to_vec(),
+        max_concurrent_jobs: Some(8),
+        extra: store,
+        ..OperatorToml::new(pleo_url, None, companies.to_vec())
     }
-    text
+    .to_string()
 }
 
-fn seed(pleo: &PleoEmulator, company: uuid::Uuid) -> uuid::Uuid {
-    pleo.seed_job(SeedJob {
-        company_id: company,
-        vendor_based_bookkeeping: false,
-        number_of_items: 3,
-        is_interactive: true,
-        status: JobStatus::Pending,
-        expires_in: None,
+/// Waits until every one of `jobs` has its `done` journal entry.
+async fn all_done<T>(store: &Store, jobs: &BTreeMap<uuid::Uuid, T>) {
+    support::eventually_within(LONG_RUN, "every job done in the journal", async || {
+        for job in jobs.keys() {
+            let record = store.job(*job).await.unwrap()?;
+            if !matches!(record.stage, Stage::Done { .. }) {
+                return None;
+            }
+        }
+        Some(())
     })
+    .await;
 }
 
 /// Accepted (202) events per job and event name.
@@ -120,10 +94,16 @@ async fn sigkill_at_random_points_never_loses_or_duplicates_an_outcome() {
     let mut jobs = BTreeMap::new();
     for _ in 0..4 {
         for (company, _) in &configured {
-            jobs.insert(seed(&pleo, *company), "missing_configuration");
+            jobs.insert(
+                pleo.seed_job(SeedJob::pending(*company)),
+                "missing_configuration",
+            );
         }
         for company in &unconfigured {
-            jobs.insert(seed(&pleo, *company), "missing_configuration");
+            jobs.insert(
+                pleo.seed_job(SeedJob::pending(*company)),
+                "missing_configuration",
+            );
         }
     }
     assert_eq!(jobs.len(), 100);
@@ -132,10 +112,10 @@ async fn sigkill_at_random_points_never_loses_or_duplicates_an_outcome() {
     std::fs::write(
         &path,
         config(
-            &pleo.url(),
+            pleo.url(),
             &configured,
             &unconfigured,
-            &format!(
+            format!(
                 "[store]\nurl = \"sqlite://{}\"\nreplicaId = \"crash-test\"\n",
                 state.join("preflight.db").display()
             ),
@@ -173,16 +153,7 @@ async fn sigkill_at_random_points_never_loses_or_duplicates_an_outcome() {
     )
     .await
     .unwrap();
-    support::eventually_within(LONG_RUN, "every job done in the journal", async || {
-        for job in jobs.keys() {
-            let record = store.job(*job).await.unwrap()?;
-            if !matches!(record.stage, Stage::Done { .. }) {
-                return None;
-            }
-        }
-        Some(())
-    })
-    .await;
+    all_done(&store, &jobs).await;
     assert_eq!(serving.stop(), Some(0));
 
     let events = accepted(&pleo);
@@ -257,7 +228,7 @@ async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
     let mut jobs = BTreeMap::new();
     for _ in 0..5 {
         for (company, url) in &companies {
-            jobs.insert(seed(&pleo, *company), *url == bad.url());
+            jobs.insert(pleo.seed_job(SeedJob::pending(*company)), *url == bad.url());
         }
     }
     assert_eq!(jobs.len(), 200);
@@ -268,26 +239,17 @@ async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
         std::fs::write(
             &path,
             config(
-                &pleo.url(),
+                pleo.url(),
                 &companies,
                 &[],
-                &format!("[store]\nurl = \"{postgres}\"\nreplicaId = \"{name}\"\n"),
+                format!("[store]\nurl = \"{postgres}\"\nreplicaId = \"{name}\"\n"),
             ),
         )
         .unwrap();
         replicas.push(spawn_serve(&path).0);
     }
     let store = Store::open(&postgres, Identity::default()).await.unwrap();
-    support::eventually_within(LONG_RUN, "every job done in the journal", async || {
-        for job in jobs.keys() {
-            let record = store.job(*job).await.unwrap()?;
-            if !matches!(record.stage, Stage::Done { .. }) {
-                return None;
-            }
-        }
-        Some(())
-    })
-    .await;
+    all_done(&store, &jobs).await;
     for replica in &mut replicas {
         assert_eq!(replica.stop(), Some(0));
     }

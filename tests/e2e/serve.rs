@@ -2,35 +2,88 @@
 //! Xero emulators, its operator API over TCP, and a clean stop on SIGTERM.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use preflight_emulators::pleo::{self, JobStatus, PleoConfig, PleoEmulator, SeedJob};
+use preflight_emulators::pleo::{self, PleoConfig, PleoEmulator, SeedJob};
 use preflight_emulators::xero;
 
 use crate::support;
 
 pub(crate) const PREFLIGHT: &str = env!("CARGO_BIN_EXE_preflight");
 
-fn operator_config(
-    pleo_url: &str,
-    xero_url: &str,
-    company: uuid::Uuid,
-    state: &std::path::Path,
-) -> String {
-    format!(
-        r#"
+/// An operator configuration of `preflight serve` against the emulators:
+/// Pleo with the demo key, a retry after 100 ms, plain `http` to loopback,
+/// and each company on Xero with the demo tenant and token and settings
+/// without `taxType` (the bundled Xero plugin needs none; the stricter 0.3.0
+/// does). Its `Display` is the TOML text.
+pub(crate) struct OperatorToml {
+    /// The Pleo emulator's URL.
+    pub(crate) pleo: String,
+    /// `pleo.pollIntervalSecs`.
+    pub(crate) poll_interval_secs: u64,
+    /// `pleo.watchCompanies`: polled without a configuration.
+    pub(crate) watched: Vec<uuid::Uuid>,
+    /// `runner.stateDir`; `None` keeps state in memory.
+    pub(crate) state_dir: Option<PathBuf>,
+    /// `runner.maxConcurrentJobs`; `None` leaves the default.
+    pub(crate) max_concurrent_jobs: Option<usize>,
+    /// Each company and its Xero emulator's URL.
+    pub(crate) companies: Vec<(uuid::Uuid, String)>,
+    /// More tables (`[server]`, `[store]`, …), as TOML text.
+    pub(crate) extra: String,
+}
+
+impl OperatorToml {
+    /// Polling Pleo at `pleo` every second, with nothing watched and
+    /// nothing extra.
+    pub(crate) fn new(
+        pleo: String,
+        state_dir: Option<PathBuf>,
+        companies: Vec<(uuid::Uuid, String)>,
+    ) -> Self {
+        OperatorToml {
+            pleo,
+            poll_interval_secs: 1,
+            watched: Vec::new(),
+            state_dir,
+            max_concurrent_jobs: None,
+            companies,
+            extra: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for OperatorToml {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            r#"
 [pleo]
-baseUrl = "{pleo_url}"
+baseUrl = "{pleo}"
 auth = {{ type = "apiKey", key = "{key}" }}
-pollIntervalSecs = 1
-
-[runner]
-stateDir = "{state}"
-retryDelayMs = 100
-
-[sandbox]
-allowHttpLoopback = true
-
+pollIntervalSecs = {poll}
+"#,
+            pleo = self.pleo,
+            key = pleo::DEMO_API_KEY,
+            poll = self.poll_interval_secs,
+        )?;
+        if !self.watched.is_empty() {
+            let watched: Vec<String> = self.watched.iter().map(|c| format!("\"{c}\"")).collect();
+            writeln!(f, "watchCompanies = [{}]", watched.join(", "))?;
+        }
+        writeln!(f, "\n[runner]\nretryDelayMs = 100")?;
+        if let Some(state) = &self.state_dir {
+            writeln!(f, "stateDir = \"{}\"", state.display())?;
+        }
+        if let Some(jobs) = self.max_concurrent_jobs {
+            writeln!(f, "maxConcurrentJobs = {jobs}")?;
+        }
+        writeln!(f, "\n[sandbox]\nallowHttpLoopback = true")?;
+        for (company, xero_url) in &self.companies {
+            write!(
+                f,
+                r#"
 [[companies]]
 companyId = "{company}"
 accountingSystem = "xero"
@@ -39,11 +92,12 @@ tenantId = "{tenant}"
 credentials = {{ type = "bearer", token = "{token}" }}
 settings = {{ organisationName = "Acme ApS", accounts = {{ expenses = "429", contra = "800" }} }}
 "#,
-        key = pleo::DEMO_API_KEY,
-        state = state.display(),
-        tenant = xero::DEMO_TENANT_ID,
-        token = xero::DEMO_ACCESS_TOKEN,
-    )
+                tenant = xero::DEMO_TENANT_ID,
+                token = xero::DEMO_ACCESS_TOKEN,
+            )?;
+        }
+        f.write_str(&self.extra)
+    }
 }
 
 /// A running `preflight serve`, killed if the test ends without stopping it
@@ -120,6 +174,43 @@ pub(crate) fn spawn_serve(config: &std::path::Path) -> (Serving, String) {
     (Serving { child, logs }, api)
 }
 
+/// Waits until `serve` at `api` is ready (its first poll done).
+pub(crate) async fn ready(http: &reqwest::Client, api: &str) {
+    support::eventually("serve ready (its first poll done)", async || {
+        let status = http
+            .get(format!("{api}/readyz"))
+            .send()
+            .await
+            .ok()?
+            .status();
+        (status == 200).then_some(())
+    })
+    .await;
+}
+
+/// Waits until `serve` at `api` has recorded an outcome for `job` and
+/// returns it; `token` is the operator token, when `serve` has one.
+pub(crate) async fn outcome_of(
+    http: &reqwest::Client,
+    api: &str,
+    token: Option<&str>,
+    job: uuid::Uuid,
+) -> serde_json::Value {
+    support::eventually("the job's outcome", async || {
+        let mut request = http.get(format!("{api}/v1/outcomes"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let outcomes: serde_json::Value = request.send().await.ok()?.json().await.ok()?;
+        outcomes
+            .as_array()?
+            .iter()
+            .find(|o| o["job_id"] == job.to_string())
+            .cloned()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn serve_processes_jobs_and_answers_the_operator_api() {
     let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
@@ -128,53 +219,25 @@ async fn serve_processes_jobs_and_answers_the_operator_api() {
     let xero = support::xero_emulator(&[]).await;
     let company = uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0777);
     let job = pleo.seed_job(SeedJob {
-        company_id: company,
-        vendor_based_bookkeeping: false,
         number_of_items: 2,
-        is_interactive: true,
-        status: JobStatus::Pending,
-        expires_in: None,
+        ..SeedJob::pending(company)
     });
     let state = support::temp_dir("serve");
     let config_path = state.join("preflight.toml");
-    std::fs::write(
-        &config_path,
-        operator_config(&pleo.url(), &xero.url(), company, &state.join("state")),
-    )
-    .unwrap();
+    let config = OperatorToml::new(
+        pleo.url(),
+        Some(state.join("state")),
+        vec![(company, xero.url())],
+    );
+    std::fs::write(&config_path, config.to_string()).unwrap();
 
     let (mut serving, api) = spawn_serve(&config_path);
     let http = reqwest::Client::new();
 
     let health = http.get(format!("{api}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    support::eventually("readiness", async || {
-        (http
-            .get(format!("{api}/readyz"))
-            .send()
-            .await
-            .ok()?
-            .status()
-            == 200)
-            .then_some(())
-    })
-    .await;
-    let outcome = support::eventually("the job's outcome", async || {
-        let outcomes: serde_json::Value = http
-            .get(format!("{api}/v1/outcomes"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        outcomes
-            .as_array()?
-            .iter()
-            .find(|o| o["job_id"] == job.to_string())
-            .cloned()
-    })
-    .await;
+    ready(&http, &api).await;
+    let outcome = outcome_of(&http, &api, None, job).await;
     assert_eq!(outcome["action"], "handed_over");
     assert_eq!(pleo.job(job).unwrap()["status"], "in_progress");
 
@@ -293,31 +356,33 @@ async fn serve_processes_jobs_and_answers_the_operator_api() {
 fn serve_refuses_a_config_naming_the_company_and_field() {
     let state = support::temp_dir("serve-bad");
     let company = uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0778);
-    let config = operator_config("http://127.0.0.1:9", "http://127.0.0.1:9", company, &state)
-        .replace("tenantId", "tenant");
+    let config = OperatorToml::new(
+        "http://127.0.0.1:9".to_owned(),
+        Some(state.clone()),
+        vec![(company, "http://127.0.0.1:9".to_owned())],
+    )
+    .to_string();
     let path = state.join("bad.toml");
-    std::fs::write(&path, config).unwrap();
-    let output = Command::new(PREFLIGHT)
-        .args(["serve", "--config", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // `serve` on `config`: its exit code and stderr.
+    let serve = |config: String| {
+        std::fs::write(&path, config).unwrap();
+        let output = Command::new(PREFLIGHT)
+            .args(["serve", "--config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stderr)
+    };
+    let (code, stderr) = serve(config.replace("tenantId", "tenant"));
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!("companies[0] (company {company})"))
             && stderr.contains("unknown field `tenant`"),
         "{stderr}"
     );
 
-    let bad_settings = operator_config("http://127.0.0.1:9", "http://127.0.0.1:9", company, &state)
-        .replace("expenses = \"429\"", "expenses = \"4 29\"");
-    std::fs::write(&path, bad_settings).unwrap();
-    let output = Command::new(PREFLIGHT)
-        .args(["serve", "--config", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = serve(config.replace("expenses = \"429\"", "expenses = \"4 29\""));
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(&company.to_string()) && stderr.contains("settings.accounts.expenses"),
         "{stderr}"
@@ -446,13 +511,19 @@ async fn serve_swaps_plugins_from_its_directory_and_the_cli_drives_its_registry(
         "another key does not verify it"
     );
 
-    let config = format!(
-        "{}\n[server]\ntoken = \"op-token\"\n\n[plugins]\ndir = \"{}\"\nsettleMs = 20\ntrustedKeys = [\"{public_key}\"]\n",
-        operator_config(&pleo.url(), &xero.url(), company, &dir.join("state")),
-        plugins.display()
-    );
+    let config = OperatorToml {
+        extra: format!(
+            "\n[server]\ntoken = \"op-token\"\n\n[plugins]\ndir = \"{}\"\nsettleMs = 20\ntrustedKeys = [\"{public_key}\"]\n",
+            plugins.display()
+        ),
+        ..OperatorToml::new(
+            pleo.url(),
+            Some(dir.join("state")),
+            vec![(company, xero.url())],
+        )
+    };
     let config_path = dir.join("preflight.toml");
-    std::fs::write(&config_path, config).unwrap();
+    std::fs::write(&config_path, config.to_string()).unwrap();
     let (mut serving, api) = spawn_serve(&config_path);
     let http = reqwest::Client::new();
     let unauthorised = http.get(format!("{api}/v1/plugins")).send().await.unwrap();
@@ -491,30 +562,10 @@ async fn serve_swaps_plugins_from_its_directory_and_the_cli_drives_its_registry(
 
     // The next job is validated by 0.2.0.
     let job = pleo.seed_job(SeedJob {
-        company_id: company,
-        vendor_based_bookkeeping: false,
         number_of_items: 1,
-        is_interactive: true,
-        status: JobStatus::Pending,
-        expires_in: None,
+        ..SeedJob::pending(company)
     });
-    let outcome = support::eventually("the job's outcome", async || {
-        let outcomes: serde_json::Value = http
-            .get(format!("{api}/v1/outcomes"))
-            .bearer_auth("op-token")
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        outcomes
-            .as_array()?
-            .iter()
-            .find(|o| o["job_id"] == job.to_string())
-            .cloned()
-    })
-    .await;
+    let outcome = outcome_of(&http, &api, Some("op-token"), job).await;
     assert_eq!(outcome["plugin"], "xero 0.2.0");
 
     // Rollback needs the token, then returns to the bundled 0.1.0.

@@ -13,60 +13,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
-use preflight_emulators::pleo::{
-    self, JobStatus, PleoConfig, PleoEmulator, SeedJob, WebhookTarget, sign_webhook,
-};
-use preflight_emulators::xero::{self, Scenario, XeroEmulator};
+use preflight_emulators::pleo::{PleoConfig, PleoEmulator, SeedJob, WebhookTarget, sign_webhook};
+use preflight_emulators::xero::{Scenario, XeroEmulator};
 
-use crate::serve::{Serving, spawn_serve};
+use crate::serve::{OperatorToml, Serving, ready, spawn_serve};
 use crate::support;
 
 /// The endpoint's signing secret, as Pleo and the operator both hold it.
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// Another endpoint's secret: valid, but not the one `serve` is configured with.
 const OTHER_SECRET: &str = "whsec_YSBkaWZmZXJlbnQgZW5kcG9pbnQga2V5IQ==";
-
-/// The operator configuration: one Xero company (no `taxType`), a poll an
-/// hour, and the webhook secret when given.
-fn operator_config(
-    pleo_url: &str,
-    xero_url: &str,
-    company: uuid::Uuid,
-    state: &std::path::Path,
-    secret: Option<&str>,
-) -> String {
-    let mut config = format!(
-        r#"
-[pleo]
-baseUrl = "{pleo_url}"
-auth = {{ type = "apiKey", key = "{key}" }}
-pollIntervalSecs = 3600
-
-[runner]
-stateDir = "{state}"
-retryDelayMs = 100
-
-[sandbox]
-allowHttpLoopback = true
-
-[[companies]]
-companyId = "{company}"
-accountingSystem = "xero"
-baseUrl = "{xero_url}"
-tenantId = "{tenant}"
-credentials = {{ type = "bearer", token = "{token}" }}
-settings = {{ organisationName = "Acme ApS", accounts = {{ expenses = "429", contra = "800" }} }}
-"#,
-        key = pleo::DEMO_API_KEY,
-        state = state.display(),
-        tenant = xero::DEMO_TENANT_ID,
-        token = xero::DEMO_ACCESS_TOKEN,
-    );
-    if let Some(secret) = secret {
-        config.push_str(&format!("\n[webhooks]\nsecret = \"{secret}\"\n"));
-    }
-    config
-}
 
 /// Forwards the Pleo emulator's deliveries to `serve`'s API. The emulator
 /// needs its webhook target when it starts, before `serve` (which needs the
@@ -220,17 +176,19 @@ impl Harness {
         let company = uuid::Uuid::new_v4();
         let dir = support::temp_dir(name);
         let config = dir.join("preflight.toml");
-        std::fs::write(
-            &config,
-            operator_config(
-                &pleo.url(),
-                &xero.url(),
-                company,
-                &dir.join("state"),
-                secret,
-            ),
-        )
-        .unwrap();
+        // A poll an hour: only a webhook gets a new job processed soon.
+        let operator = OperatorToml {
+            poll_interval_secs: 3600,
+            extra: secret.map_or_else(String::new, |secret| {
+                format!("\n[webhooks]\nsecret = \"{secret}\"\n")
+            }),
+            ..OperatorToml::new(
+                pleo.url(),
+                Some(dir.join("state")),
+                vec![(company, xero.url())],
+            )
+        };
+        std::fs::write(&config, operator.to_string()).unwrap();
         let (serving, api) = spawn_serve(&config);
         if let Some(relay) = relay {
             relay.forward_to(&api);
@@ -245,23 +203,8 @@ impl Harness {
             api,
             http: reqwest::Client::new(),
         };
-        harness.ready().await;
+        ready(&harness.http, &harness.api).await;
         harness
-    }
-
-    /// Waits until `serve` has polled Pleo once.
-    async fn ready(&self) {
-        support::eventually("serve ready (its first poll done)", async || {
-            let status = self
-                .http
-                .get(format!("{}/readyz", self.api))
-                .send()
-                .await
-                .ok()?
-                .status();
-            (status == 200).then_some(())
-        })
-        .await;
     }
 
     /// Stops `serve` cleanly and starts it again on the same state.
@@ -270,18 +213,14 @@ impl Harness {
         let (serving, api) = spawn_serve(&self.config);
         self.serving = serving;
         self.api = api;
-        self.ready().await;
+        ready(&self.http, &self.api).await;
     }
 
     /// A new pending job of the company.
     fn seed(&self) -> uuid::Uuid {
         self.pleo.seed_job(SeedJob {
-            company_id: self.company,
-            vendor_based_bookkeeping: false,
             number_of_items: 2,
-            is_interactive: true,
-            status: JobStatus::Pending,
-            expires_in: None,
+            ..SeedJob::pending(self.company)
         })
     }
 

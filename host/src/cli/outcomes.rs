@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
-use preflight::FailureReason;
 use preflight::operator::OperatorConfig;
 use preflight::report::CheckStatus;
-use preflight::store::{Decision, DecisionFilter, Store};
+use preflight::store::{Decision, DecisionQuery, Store};
 
 use super::{EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK};
 
@@ -93,10 +92,10 @@ struct ListArgs {
     store: StoreArgs,
     /// Only this company's.
     #[arg(long, value_name = "UUID")]
-    company: Option<uuid::Uuid>,
+    company: Option<String>,
     /// Only this job's.
     #[arg(long, value_name = "UUID")]
-    job: Option<uuid::Uuid>,
+    job: Option<String>,
     /// Only this plugin's: NAME or NAME@VERSION.
     #[arg(long, value_name = "NAME[@VERSION]")]
     plugin: Option<String>,
@@ -150,39 +149,23 @@ pub async fn run(args: OutcomesArgs) -> u8 {
 }
 
 async fn list(args: ListArgs) -> u8 {
-    let mut filter = DecisionFilter {
+    let query = DecisionQuery {
         company: args.company,
         job: args.job,
-        plugin: args.plugin.clone(),
-        verdict: args.verdict.clone(),
+        plugin: args.plugin,
+        reason: args.reason,
+        verdict: args.verdict,
+        since: args.since,
+        until: args.until,
         limit: Some(args.limit),
-        ..DecisionFilter::default()
     };
-    if let Some(reason) = &args.reason {
-        match serde_json::from_value::<FailureReason>(serde_json::Value::String(reason.clone())) {
-            Ok(reason) => filter.reason = Some(reason),
-            Err(_) => {
-                eprintln!(
-                    "error: --reason: '{reason}' is not a failure reason type (e.g. invalid_configuration)"
-                );
-                return EXIT_BAD_INPUT;
-            }
+    let filter = match query.filter() {
+        Ok(filter) => filter,
+        Err(bad) => {
+            eprintln!("error: --{}: {}", bad.field, bad.message);
+            return EXIT_BAD_INPUT;
         }
-    }
-    for (flag, text, slot) in [
-        ("--since", &args.since, &mut filter.since),
-        ("--until", &args.until, &mut filter.until),
-    ] {
-        if let Some(text) = text {
-            match parse_time(text) {
-                Ok(at) => *slot = Some(preflight::store::millis(at)),
-                Err(message) => {
-                    eprintln!("error: {flag}: {message}");
-                    return EXIT_BAD_INPUT;
-                }
-            }
-        }
-    }
+    };
     let (store, _) = match args.store.open().await {
         Ok(opened) => opened,
         Err(code) => return code,
@@ -227,43 +210,30 @@ async fn show_job(args: ShowArgs) -> u8 {
         Ok(opened) => opened,
         Err(code) => return code,
     };
-    let loaded = async {
-        Ok::<_, preflight::store::StoreError>((
-            store.job(args.job).await?,
-            store.history(args.job).await?,
-            store.decisions_of(args.job).await?,
-        ))
-    }
-    .await;
-    let (record, history, decisions) = match loaded {
-        Ok(loaded) => loaded,
+    let report = match store.report(args.job).await {
+        Ok(Some(report)) => report,
+        Ok(None) => {
+            eprintln!(
+                "error: job {} is not in the store {}",
+                args.job,
+                store.location()
+            );
+            return EXIT_BAD_INPUT;
+        }
         Err(error) => {
             eprintln!("error: {error}");
             return EXIT_INTERNAL;
         }
     };
-    if record.is_none() && decisions.is_empty() {
-        eprintln!(
-            "error: job {} is not in the store {}",
-            args.job,
-            store.location()
-        );
-        return EXIT_BAD_INPUT;
-    }
     if args.json {
-        let document = serde_json::json!({
-            "job": record,
-            "journal": history,
-            "decisions": decisions,
-        });
         println!(
             "{}",
-            serde_json::to_string_pretty(&document).expect("documents serialise")
+            serde_json::to_string_pretty(&report).expect("reports serialise")
         );
         return EXIT_OK;
     }
     println!("job {}", args.job);
-    if let Some(record) = &record {
+    if let Some(record) = &report.job {
         println!(
             "  company {}, {} (held by {})",
             record.company_id,
@@ -272,7 +242,7 @@ async fn show_job(args: ShowArgs) -> u8 {
         );
     }
     println!("journal");
-    for entry in &history {
+    for entry in &report.journal {
         println!(
             "  {}  {:<24}  {}",
             format_time(entry.at),
@@ -280,7 +250,7 @@ async fn show_job(args: ShowArgs) -> u8 {
             entry.replica
         );
     }
-    for decision in &decisions {
+    for decision in &report.decisions {
         print_decision(decision);
     }
     EXIT_OK
@@ -408,18 +378,6 @@ pub(super) fn print_verdict(prefix: &str, verdict: &preflight::Verdict) {
             println!("{}{message}", " ".repeat(prefix.len()));
         }
     }
-}
-
-/// `text` as RFC 3339, or as an age back from now (`2h`, `7d`).
-fn parse_time(text: &str) -> Result<SystemTime, String> {
-    if let Ok(at) = humantime::parse_rfc3339_weak(text) {
-        return Ok(at);
-    }
-    humantime::parse_duration(text)
-        .map(|age| SystemTime::now() - age)
-        .map_err(|_| {
-            format!("'{text}' is neither RFC 3339 (2026-11-25T10:00:00Z) nor an age (2h, 7d)")
-        })
 }
 
 /// Milliseconds since the epoch as RFC 3339.

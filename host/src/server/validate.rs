@@ -24,21 +24,17 @@ pub async fn validate(
 ) -> (StatusCode, Json<serde_json::Value>) {
     let request = match body {
         Ok(Json(request)) => request,
-        Err(rejection) => return error(StatusCode::BAD_REQUEST, &rejection.body_text()),
+        Err(rejection) => return super::error(StatusCode::BAD_REQUEST, &rejection.body_text()),
     };
     match runner.validate_on_demand(request.job_id).await {
         Ok(answer) => (
             StatusCode::OK,
             Json(serde_json::to_value(answer).expect("answers serialise")),
         ),
-        Err(PleoError::NotFound { .. }) => error(
+        Err(PleoError::NotFound { .. }) => super::error(
             StatusCode::NOT_FOUND,
             &format!("job {} not found in Pleo", request.job_id),
         ),
-        Err(problem) => error(StatusCode::BAD_GATEWAY, &problem.to_string()),
+        Err(problem) => super::error(StatusCode::BAD_GATEWAY, &problem.to_string()),
     }
-}
-
-fn error(status: StatusCode, message: &str) -> (StatusCode, Json<serde_json::Value>) {
-    (status, Json(serde_json::json!({ "error": message })))
 }

@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError};
+use std::time::SystemTime;
+
+use super::{JobRecord, JournalEntry, Store, StoreError};
 use crate::report::{Check, FailureReason, Verdict};
 use crate::sandbox::outbound::Exchange;
 
@@ -109,6 +111,125 @@ pub struct DecisionFilter {
     pub until: Option<i64>,
     /// At most this many, newest first.
     pub limit: Option<u32>,
+}
+
+/// A filter as text, from the command line or a query string; every field
+/// is optional and narrows. [`DecisionQuery::filter`] checks and converts it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionQuery {
+    /// A company id.
+    pub company: Option<String>,
+    /// A job id.
+    pub job: Option<String>,
+    /// `name` or `name@version`.
+    pub plugin: Option<String>,
+    /// A failure reason type, e.g. `invalid_configuration`.
+    pub reason: Option<String>,
+    /// `proceed`, `fail` or `retry`.
+    pub verdict: Option<String>,
+    /// RFC 3339, or an age back from now (`2h`, `7d`).
+    pub since: Option<String>,
+    /// RFC 3339, or an age back from now.
+    pub until: Option<String>,
+    /// At most this many, newest first.
+    pub limit: Option<u32>,
+}
+
+/// A [`DecisionQuery`] field that does not parse: the field's name and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadField {
+    /// The field, as named in [`DecisionQuery`].
+    pub field: &'static str,
+    /// What is wrong with its value.
+    pub message: String,
+}
+
+impl DecisionQuery {
+    /// The filter this query asks for, or the first field that is wrong.
+    pub fn filter(&self) -> Result<DecisionFilter, BadField> {
+        fn uuid(
+            field: &'static str,
+            text: &Option<String>,
+        ) -> Result<Option<uuid::Uuid>, BadField> {
+            text.as_deref()
+                .map(|text| {
+                    uuid::Uuid::parse_str(text).map_err(|_| BadField {
+                        field,
+                        message: format!("'{text}' is not a UUID"),
+                    })
+                })
+                .transpose()
+        }
+        fn time(field: &'static str, text: &Option<String>) -> Result<Option<i64>, BadField> {
+            text.as_deref()
+                .map(|text| {
+                    parse_time(text)
+                        .map(super::millis)
+                        .map_err(|message| BadField { field, message })
+                })
+                .transpose()
+        }
+        let reason = self
+            .reason
+            .as_deref()
+            .map(|text| {
+                FailureReason::from_name(text).ok_or_else(|| BadField {
+                    field: "reason",
+                    message: format!(
+                        "'{text}' is not a failure reason type (e.g. invalid_configuration)"
+                    ),
+                })
+            })
+            .transpose()?;
+        if let Some(verdict) = self.verdict.as_deref()
+            && !VERDICTS.contains(&verdict)
+        {
+            return Err(BadField {
+                field: "verdict",
+                message: format!("'{verdict}' is not one of proceed, fail, retry"),
+            });
+        }
+        Ok(DecisionFilter {
+            company: uuid("company", &self.company)?,
+            job: uuid("job", &self.job)?,
+            plugin: self.plugin.clone(),
+            reason,
+            verdict: self.verdict.clone(),
+            since: time("since", &self.since)?,
+            until: time("until", &self.until)?,
+            limit: self.limit,
+        })
+    }
+}
+
+/// `text` as RFC 3339 (`2026-11-25T10:00:00Z`), or as an age back from now
+/// (`2h`, `7d`).
+pub fn parse_time(text: &str) -> Result<SystemTime, String> {
+    if let Ok(at) = humantime::parse_rfc3339_weak(text) {
+        return Ok(at);
+    }
+    humantime::parse_duration(text)
+        .map(|age| SystemTime::now() - age)
+        .map_err(|_| {
+            format!("'{text}' is neither RFC 3339 (2026-11-25T10:00:00Z) nor an age (2h, 7d)")
+        })
+}
+
+/// The verdict names, as [`verdict_label`] gives them.
+pub const VERDICTS: [&str; 3] = ["proceed", "fail", "retry"];
+
+/// Everything the store knows of one job: where it stands, its journal and
+/// every validation in full.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobReport {
+    /// Its current stage and holder; `None` when only decisions remain
+    /// (on-demand validations, or a journal already pruned).
+    pub job: Option<JobRecord>,
+    /// Its history, oldest first.
+    pub journal: Vec<JournalEntry>,
+    /// Its validations, oldest first.
+    pub decisions: Vec<Decision>,
 }
 
 /// The verdict's name.
@@ -238,6 +359,17 @@ impl Store {
             .await
             .map_err(|e| self.error(e))?;
         rows.iter().map(|row| self.decision(row)).collect()
+    }
+
+    /// Everything about `job`, or `None` when the store has nothing of it.
+    pub async fn report(&self, job: uuid::Uuid) -> Result<Option<JobReport>, StoreError> {
+        let report = JobReport {
+            job: self.job(job).await?,
+            journal: self.history(job).await?,
+            decisions: self.decisions_of(job).await?,
+        };
+        let known = report.job.is_some() || !report.decisions.is_empty();
+        Ok(known.then_some(report))
     }
 
     /// The decision with id `id`.
@@ -506,6 +638,54 @@ mod tests {
 
     fn fields(names: &[&str]) -> Vec<String> {
         names.iter().map(|n| n.to_ascii_lowercase()).collect()
+    }
+
+    #[test]
+    fn queries_become_filters_and_name_the_wrong_field() {
+        let query = DecisionQuery {
+            company: Some("0d9f5b4e-7c1a-4d2b-9a3e-1f2e3d4c5b6a".into()),
+            plugin: Some("xero@0.2.0".into()),
+            reason: Some("validation_failure".into()),
+            verdict: Some("fail".into()),
+            since: Some("2026-11-25T10:00:00Z".into()),
+            until: Some("1h".into()),
+            limit: Some(7),
+            ..DecisionQuery::default()
+        };
+        let filter = query.filter().expect("a valid query");
+        assert_eq!(
+            filter.company.map(|c| c.to_string()).as_deref(),
+            query.company.as_deref()
+        );
+        assert_eq!(filter.reason, Some(FailureReason::ValidationFailure));
+        assert_eq!(filter.since, Some(1_795_600_800_000));
+        let hour_ago = super::super::now_millis() - 3_600_000;
+        assert!((filter.until.unwrap() - hour_ago).abs() < 60_000);
+        assert_eq!(filter.limit, Some(7));
+
+        let wrong = |query: DecisionQuery| query.filter().expect_err("refused");
+        let bad = wrong(DecisionQuery {
+            job: Some("not-a-job".into()),
+            ..DecisionQuery::default()
+        });
+        assert_eq!(bad.field, "job");
+        assert!(bad.message.contains("'not-a-job' is not a UUID"), "{bad:?}");
+        let bad = wrong(DecisionQuery {
+            reason: Some("broken".into()),
+            ..DecisionQuery::default()
+        });
+        assert_eq!(bad.field, "reason");
+        let bad = wrong(DecisionQuery {
+            verdict: Some("maybe".into()),
+            ..DecisionQuery::default()
+        });
+        assert_eq!(bad.field, "verdict");
+        let bad = wrong(DecisionQuery {
+            since: Some("yesterday-ish".into()),
+            ..DecisionQuery::default()
+        });
+        assert_eq!(bad.field, "since");
+        assert!(bad.message.contains("RFC 3339"), "{bad:?}");
     }
 
     #[test]
