@@ -265,6 +265,13 @@ impl Store {
         Ok(inserted == 1)
     }
 
+    /// Closes every connection (for SQLite, checkpointing the WAL into the
+    /// file); waits for those in use to be returned. Clones share the pool,
+    /// so this closes theirs too.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         self.pool.begin().await.map_err(|e| self.error(e))
     }

@@ -500,6 +500,7 @@ fn bench_quick_prints_every_figure_as_json() {
         "concurrency:",
         "end to end:",
         "end to end: detect",
+        "end to end: 20 jobs, journal and decision log in a SQLite file",
         "end to end: per job: Pleo calls",
         "end to end: per job: plugin",
         "end to end: per job: accounting system",

@@ -8,29 +8,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use preflight_emulators::pleo::{self, JobStatus, PleoConfig, PleoEmulator, SeedJob};
+use preflight_emulators::pleo::{PleoConfig, PleoEmulator, SeedJob};
 use preflight_emulators::xero::{self, Scenario};
 
-use crate::serve::{PREFLIGHT, spawn_serve};
+use crate::serve::{OperatorToml, PREFLIGHT, outcome_of, spawn_serve};
 use crate::support;
-
-/// One `[[companies]]` entry: Xero at `xero_url`, settings without `taxType`
-/// (the bundled Xero plugin does not need one; the stricter 0.3.0 does).
-fn company_entry(company: uuid::Uuid, xero_url: &str) -> String {
-    format!(
-        r#"
-[[companies]]
-companyId = "{company}"
-accountingSystem = "xero"
-baseUrl = "{xero_url}"
-tenantId = "{tenant}"
-credentials = {{ type = "bearer", token = "{token}" }}
-settings = {{ organisationName = "Acme ApS", accounts = {{ expenses = "429", contra = "800" }} }}
-"#,
-        tenant = xero::DEMO_TENANT_ID,
-        token = xero::DEMO_ACCESS_TOKEN,
-    )
-}
 
 /// What `serve` recorded, with every emulator stopped.
 struct Recording {
@@ -45,6 +27,8 @@ struct Recording {
     proceeding: uuid::Uuid,
     /// The healthy Xero's base URL, now closed.
     xero_url: String,
+    /// What `serve` answered to `GET /v1/jobs/{failing}`.
+    served_report: serde_json::Value,
 }
 
 impl Recording {
@@ -64,12 +48,8 @@ async fn record(name: &str) -> Recording {
     let (failing_company, proceeding_company) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     let seed = |company_id| {
         pleo.seed_job(SeedJob {
-            company_id,
-            vendor_based_bookkeeping: false,
             number_of_items: 2,
-            is_interactive: true,
-            status: JobStatus::Pending,
-            expires_in: None,
+            ..SeedJob::pending(company_id)
         })
     };
     let failing = seed(failing_company);
@@ -78,52 +58,22 @@ async fn record(name: &str) -> Recording {
     let dir = support::temp_dir(name);
     let state = dir.join("state");
     let config = dir.join("preflight.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[pleo]
-baseUrl = "{pleo_url}"
-auth = {{ type = "apiKey", key = "{key}" }}
-pollIntervalSecs = 1
-
-[runner]
-stateDir = "{state}"
-retryDelayMs = 100
-
-[sandbox]
-allowHttpLoopback = true
-{failing_entry}{proceeding_entry}"#,
-            pleo_url = pleo.url(),
-            key = pleo::DEMO_API_KEY,
-            state = state.display(),
-            failing_entry = company_entry(failing_company, &xero_missing.url()),
-            proceeding_entry = company_entry(proceeding_company, &xero_healthy.url()),
-        ),
-    )
-    .unwrap();
+    let operator = OperatorToml::new(
+        pleo.url(),
+        Some(state.clone()),
+        vec![
+            (failing_company, xero_missing.url()),
+            (proceeding_company, xero_healthy.url()),
+        ],
+    );
+    std::fs::write(&config, operator.to_string()).unwrap();
 
     let (mut serving, api) = spawn_serve(&config);
     let http = reqwest::Client::new();
-    let actions = support::eventually("both jobs' outcomes", async || {
-        let outcomes: serde_json::Value = http
-            .get(format!("{api}/v1/outcomes"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        let action = |job: uuid::Uuid| {
-            outcomes
-                .as_array()?
-                .iter()
-                .find(|o| o["job_id"] == job.to_string())
-                .map(|o| o["action"].clone())
-        };
-        Some((action(failing)?, action(proceeding)?))
-    })
-    .await;
+    let actions = (
+        outcome_of(&http, &api, None, failing).await["action"].clone(),
+        outcome_of(&http, &api, None, proceeding).await["action"].clone(),
+    );
     assert_eq!(
         actions,
         (
@@ -131,6 +81,7 @@ allowHttpLoopback = true
             serde_json::json!("handed_over")
         )
     );
+    let served_report = read_the_log_over_http(&http, &api, failing, proceeding).await;
     assert_eq!(serving.stop(), Some(0), "a clean stop on SIGTERM");
     assert_eq!(pleo.job(failing).unwrap()["status"], "failed");
     assert_eq!(pleo.job(proceeding).unwrap()["status"], "in_progress");
@@ -150,7 +101,68 @@ allowHttpLoopback = true
         failing,
         proceeding,
         xero_url,
+        served_report,
     }
+}
+
+/// `GET /v1/decisions` with its filters and `GET /v1/jobs/{job}` of the
+/// running `serve`; returns the failing job's report.
+async fn read_the_log_over_http(
+    http: &reqwest::Client,
+    api: &str,
+    failing: uuid::Uuid,
+    proceeding: uuid::Uuid,
+) -> serde_json::Value {
+    let get = async |path: &str| {
+        let response = http.get(format!("{api}{path}")).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<serde_json::Value>().await.unwrap())
+    };
+    let (status, all) = get("/v1/decisions").await;
+    assert_eq!(status, 200, "{all}");
+    let jobs: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["jobId"].as_str().unwrap())
+        .collect();
+    assert_eq!(jobs.len(), 2, "one validation per job: {all}");
+    for job in [failing, proceeding] {
+        assert!(jobs.contains(&job.to_string().as_str()), "{all}");
+    }
+    let (status, failed) = get("/v1/decisions?verdict=fail&reason=missing_configuration").await;
+    assert_eq!(status, 200, "{failed}");
+    assert_eq!(failed.as_array().unwrap().len(), 1, "{failed}");
+    assert_eq!(failed[0]["jobId"], failing.to_string());
+    assert_eq!(failed[0]["outcome"], "failed");
+    let (status, none) = get(&format!("/v1/decisions?job={proceeding}&verdict=fail")).await;
+    assert_eq!((status, none), (200, serde_json::json!([])));
+    let (status, limited) = get("/v1/decisions?limit=1").await;
+    assert_eq!(status, 200, "{limited}");
+    assert_eq!(limited.as_array().unwrap().len(), 1, "{limited}");
+
+    let (status, wrong) = get("/v1/decisions?since=last-tuesday").await;
+    assert_eq!(status, 400, "{wrong}");
+    assert!(
+        wrong["error"].as_str().unwrap().starts_with("since: "),
+        "the wrong parameter is named: {wrong}"
+    );
+    let (status, wrong) = get("/v1/decisions?color=blue").await;
+    assert_eq!(status, 400, "unknown parameters are refused: {wrong}");
+    assert!(
+        wrong["error"].as_str().unwrap().contains("color"),
+        "{wrong}"
+    );
+
+    let (status, report) = get(&format!("/v1/jobs/{failing}")).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["job"]["stage"], "done", "{report}");
+    assert_eq!(report["decisions"].as_array().unwrap().len(), 1, "{report}");
+    let (status, unknown) = get(&format!("/v1/jobs/{}", uuid::Uuid::new_v4())).await;
+    assert_eq!(status, 404, "{unknown}");
+    let (status, _) = get("/v1/jobs/not-a-uuid").await;
+    assert_eq!(status, 400);
+    report
 }
 
 /// What a `preflight` command did.
@@ -189,6 +201,11 @@ fn preflight(args: &[&str]) -> Run {
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8(output.stderr).unwrap(),
     }
+}
+
+/// `preflight outcomes show <job> --store <url> --json`.
+fn show(store: &str, job: &str) -> Run {
+    preflight(&["outcomes", "show", job, "--store", store, "--json"])
 }
 
 /// `preflight replay <job> --store <url> [extra…] --json`.
@@ -415,14 +432,12 @@ async fn outcomes_list_and_show_what_was_recorded() {
         "{failed}"
     );
 
-    let shown = preflight(&[
-        "outcomes",
-        "show",
-        &recording.proceeding.to_string(),
-        "--store",
-        store,
-        "--json",
-    ]);
+    // The operator API read the same store while `serve` ran.
+    let shown = show(store, &recording.failing.to_string());
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    assert_eq!(shown.json(), recording.served_report);
+
+    let shown = show(store, &recording.proceeding.to_string());
     assert_eq!(shown.code, Some(0), "{}", shown.stderr);
     assert!(
         !shown.stdout.contains(xero::DEMO_ACCESS_TOKEN),
@@ -457,14 +472,7 @@ async fn outcomes_list_and_show_what_was_recorded() {
     assert_eq!(last["outcome"], "handed_over", "{document}");
     assert_eq!(journal[0]["stage"], "claiming", "{document}");
 
-    let shown = preflight(&[
-        "outcomes",
-        "show",
-        &recording.failing.to_string(),
-        "--store",
-        store,
-        "--json",
-    ]);
+    let shown = show(store, &recording.failing.to_string());
     assert_eq!(shown.code, Some(0), "{}", shown.stderr);
     let document = shown.json();
     let stages: Vec<&str> = document["journal"]
@@ -491,7 +499,7 @@ async fn outcomes_list_and_show_what_was_recorded() {
 
     // A job the store never saw.
     let unknown = uuid::Uuid::new_v4().to_string();
-    let shown = preflight(&["outcomes", "show", &unknown, "--store", store, "--json"]);
+    let shown = show(store, &unknown);
     assert_eq!(shown.code, Some(2), "{}", shown.stderr);
     assert!(
         shown.stderr.contains("is not in the store"),

@@ -23,6 +23,11 @@
 //!
 //! Detecting (listing every company's pending jobs, one call per company) is
 //! its own figure: it happens once per poll, before any job starts.
+//!
+//! The journal and decision log live in an in-memory SQLite database for
+//! those figures, so they show the runner's own work; the same rounds are run
+//! once more with a SQLite file (what `serve` keeps under its `stateDir`,
+//! every commit synced to disk) for what durability costs.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,6 +46,7 @@ use crate::pleo::{PleoAuth, PleoClient, RetryPolicy};
 use crate::registry::Registry;
 use crate::report::Verdict;
 use crate::runner::{Action, Handover, Runner, RunnerParts};
+use crate::store::{Identity, Store};
 
 /// One round's measurements.
 struct Round {
@@ -49,6 +55,15 @@ struct Round {
     pleo_ms: f64,
     plugin_ms: f64,
     accounting_ms: f64,
+}
+
+/// Where a round keeps the journal and the decision log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Storage {
+    /// An in-memory SQLite database.
+    Memory,
+    /// A SQLite file in the temporary directory, as `serve` keeps it.
+    File,
 }
 
 /// The end-to-end figures.
@@ -63,14 +78,18 @@ pub async fn run(runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, Bench
         .await
         .map_err(|e| fail(e.to_string()))?;
     let jobs = effort.end_to_end_jobs;
-    let mut rounds = Vec::new();
+    let (mut rounds, mut durable) = (Vec::new(), Vec::new());
     // The first round warms connections and allocator, untimed.
     for round in 0..=effort.end_to_end_rounds {
-        let measured = one_round(&emulators, &registry, &xero.url(), jobs, round)
-            .await
-            .map_err(&fail)?;
-        if round > 0 {
-            rounds.push(measured);
+        for storage in [Storage::Memory, Storage::File] {
+            let measured = one_round(&emulators, &registry, &xero.url(), jobs, round, storage)
+                .await
+                .map_err(&fail)?;
+            match storage {
+                _ if round == 0 => {}
+                Storage::Memory => rounds.push(measured),
+                Storage::File => durable.push(measured.jobs_per_second),
+            }
         }
     }
     xero.shutdown().await;
@@ -82,6 +101,12 @@ pub async fn run(runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, Bench
             ),
             "jobs/s",
             column(|r| r.jobs_per_second),
+            None,
+        ),
+        Figure::higher_is_better(
+            format!("end to end: {jobs} jobs, journal and decision log in a SQLite file (synced)"),
+            "jobs/s",
+            durable,
             None,
         ),
         Figure::from_samples(
@@ -119,6 +144,7 @@ async fn one_round(
     xero_url: &str,
     jobs: usize,
     round: usize,
+    storage: Storage,
 ) -> Result<Round, String> {
     let pleo = emulators
         .start(PleoEmulator::start(PleoConfig::default(), LOOPBACK))
@@ -141,6 +167,8 @@ async fn one_round(
         .collect();
     let metrics = Arc::new(Metrics::default());
     let settings = RunnerSettings::default();
+    let database =
+        std::env::temp_dir().join(format!("preflight-bench-{}-{round}.db", std::process::id()));
     let in_flight = settings.max_concurrent_jobs;
     let runner = Runner::new(RunnerParts {
         pleo: PleoClient::new(
@@ -153,9 +181,7 @@ async fn one_round(
         polled,
         registry: Arc::clone(registry),
         settings,
-        store: crate::store::Store::in_memory(crate::store::Identity::default())
-            .await
-            .map_err(|e| e.to_string())?,
+        store: open_store(storage, &database).await?,
         mask_fields: Vec::new(),
         handover: Handover::Record,
         metrics: Arc::clone(&metrics),
@@ -167,6 +193,15 @@ async fn one_round(
     runner.wait_idle().await;
     let wall = started.elapsed();
     pleo.shutdown().await;
+    if storage == Storage::File {
+        runner.store().close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = database.clone().into_os_string();
+            path.push(suffix);
+            // Already gone is fine: SQLite removes the WAL on a clean close.
+            let _ = std::fs::remove_file(path);
+        }
+    }
 
     let outcomes = runner.outcomes();
     if spawned != jobs || outcomes.len() != jobs {
@@ -202,6 +237,15 @@ async fn one_round(
         plugin_ms: validation_ms * (1.0 - share),
         accounting_ms: validation_ms * share,
     })
+}
+
+/// A fresh store for one round.
+async fn open_store(storage: Storage, file: &std::path::Path) -> Result<Store, String> {
+    let store = match storage {
+        Storage::Memory => Store::in_memory(Identity::default()).await,
+        Storage::File => Store::open(&file.display().to_string(), Identity::default()).await,
+    };
+    store.map_err(|e| e.to_string())
 }
 
 /// The sum of `preflight_validation_seconds` over every plugin, from the
