@@ -359,12 +359,17 @@ fn parse_url(url: &str) -> Result<(String, Backend, String, u32), StoreError> {
     if path.is_empty() || path.contains("://") {
         return Err(StoreError::Url(url.to_owned()));
     }
-    // `mode=rwc`: create the file when missing.
+    // `mode=rwc`: create the file when missing. One connection: SQLite
+    // takes one writer at a time, and writers of one process queueing for a
+    // connection wait less than several connections polling for the file's
+    // lock (its busy handler sleeps up to 100 ms between tries; with four,
+    // a claim under a burst of jobs waited over a second). Other processes
+    // (`preflight outcomes`) still read alongside, thanks to the WAL.
     Ok((
         format!("sqlite://{path}?mode=rwc"),
         Backend::Sqlite,
         path.to_owned(),
-        4,
+        1,
     ))
 }
 

@@ -412,3 +412,47 @@ async fn the_schema_is_migrated_once_and_bad_urls_are_named() {
         "{error}"
     );
 }
+
+/// PostgreSQL over TLS, as a managed database asks for: the connection
+/// parameters ride in the store URL. `preflight_tls` is admitted only over
+/// TLS, so every open that succeeds as it was encrypted.
+#[tokio::test]
+async fn postgres_over_tls_checks_the_server_certificate() {
+    let Some((server, ca)) = support::postgres_tls() else {
+        return;
+    };
+    // The server's certificate checked against the operator's CA, for the
+    // host name in the URL.
+    let verified = open(
+        &format!("{server}?sslmode=verify-full&sslrootcert={ca}"),
+        "replica-tls",
+        MINUTE,
+    )
+    .await;
+    let (job, company) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    assert_eq!(verified.acquire(job, company).await.unwrap(), Acquired::New);
+    verified.record(job, &Stage::Claimed).await.unwrap();
+    // Encrypted without checking the certificate.
+    let encrypted = open(&format!("{server}?sslmode=require"), "replica-tls", MINUTE).await;
+    assert_eq!(
+        encrypted.job(job).await.unwrap().map(|record| record.stage),
+        Some(Stage::Claimed)
+    );
+
+    let refused = |url: String| async move {
+        match Store::open(&url, Identity::default()).await {
+            Ok(_) => panic!("{url}: opened"),
+            Err(error) => error.to_string(),
+        }
+    };
+    // No TLS: the server refuses, and the error says where and why.
+    let plain = refused(format!("{server}?sslmode=disable")).await;
+    assert!(plain.contains("no encryption"), "{plain}");
+    assert!(plain.contains("preflight_tls"), "{plain}");
+    // A certificate no trusted root signed is refused by the client.
+    let untrusted = refused(format!("{server}?sslmode=verify-full")).await;
+    assert!(
+        untrusted.to_ascii_lowercase().contains("certificate"),
+        "{untrusted}"
+    );
+}

@@ -135,6 +135,33 @@ pub async fn eventually_within<T>(
     }
 }
 
+/// The PostgreSQL server for the TLS test, as `scripts/postgres` makes it:
+/// the URL of the role and database `preflight_tls`, which the server admits
+/// only over TLS (without query parameters), and the CA certificate that
+/// signed the server's (`PREFLIGHT_TEST_POSTGRES_CA`, which `scripts/test`
+/// sets). `None` skips, as [`postgres_url`] does.
+pub fn postgres_tls() -> Option<(String, String)> {
+    let server = postgres_url()?;
+    let Some(ca) = std::env::var("PREFLIGHT_TEST_POSTGRES_CA")
+        .ok()
+        .filter(|ca| !ca.is_empty())
+    else {
+        assert!(
+            std::env::var("PREFLIGHT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "PREFLIGHT_REQUIRE_POSTGRES=1 but PREFLIGHT_TEST_POSTGRES_CA is not set"
+        );
+        eprintln!("skipped: no CA of the PostgreSQL server (set PREFLIGHT_TEST_POSTGRES_CA)");
+        return None;
+    };
+    let mut url = url::Url::parse(&server).expect("PREFLIGHT_TEST_POSTGRES_URL is a URL");
+    url.set_username("preflight_tls")
+        .expect("a URL with a host");
+    url.set_password(None).expect("a URL with a host");
+    url.set_path("preflight_tls");
+    url.set_query(None);
+    Some((url.to_string(), ca))
+}
+
 /// The PostgreSQL server for tests (`PREFLIGHT_TEST_POSTGRES_URL`, which
 /// `scripts/test` sets after starting one). `None` skips a test that needs
 /// it, unless `PREFLIGHT_REQUIRE_POSTGRES=1` (CI), where a missing server is
