@@ -12,9 +12,9 @@
 //! these add up to the average job's time from claim to outcome, not to the
 //! wall time):
 //!
-//! - **Pleo calls**: claim to outcome less the validation (`started`, and for
-//!   failing jobs `failed` and the confirming `GET`, plus the in-memory
-//!   journal);
+//! - **Pleo calls and journal**: claim to outcome less the validation
+//!   (`started`, and for failing jobs `failed` and the confirming `GET`, plus
+//!   the journal's writes and the decision log's row);
 //! - **plugin** and **accounting system**: the validation time the runner
 //!   records (`preflight_validation_seconds`), split by the share of it the
 //!   plugin's HTTP exchanges take, which the runner does not keep: the same
@@ -116,7 +116,7 @@ pub async fn run(runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, Bench
             None,
         ),
         Figure::from_samples(
-            "end to end: per job: Pleo calls (claim; post failed and confirm)",
+            "end to end: per job: Pleo calls and journal (claim; post failed and confirm)",
             "ms",
             column(|r| r.pleo_ms),
             None,

@@ -252,8 +252,15 @@ impl Store {
         decision: &Decision,
         mask_fields: &[String],
     ) -> Result<i64, StoreError> {
-        let mut decision = decision.clone();
-        mask(&mut decision, mask_fields);
+        let masked;
+        let decision = if mask_fields.is_empty() {
+            decision
+        } else {
+            let mut copy = decision.clone();
+            mask(&mut copy, mask_fields);
+            masked = copy;
+            &masked
+        };
         let plugin = decision.plugin.as_ref();
         let check = match &decision.verdict {
             Verdict::Fail { check, .. } | Verdict::Retry { check, .. } => Some(check.as_str()),
