@@ -104,7 +104,7 @@ impl fmt::Display for Origin {
 }
 
 /// One outbound exchange, as recorded for the outcome and the decision log.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Exchange {
     /// Request method.
     pub method: String,
@@ -585,7 +585,7 @@ impl wit_http::Host for PluginCtx {
         let started = Instant::now();
         let result = match self.outbound.prepare(&request) {
             Ok(_) if let Some(tape) = &self.outbound.grants.replay => {
-                tape.answer(&method, &request.url)
+                tape.answer(&method, &request.url, request.body.as_deref())
             }
             Ok((prepared, _home)) => {
                 self.outbound

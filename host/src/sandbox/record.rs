@@ -120,7 +120,9 @@ impl From<&Failure> for HttpError {
 }
 
 /// Recorded exchanges, played back in place of the network: each request
-/// gets the first unused recording with the same method and URL. Exchanges
+/// gets the first unused recording with the same method, URL and request
+/// body, else the first unused one with the same method and URL (a body
+/// masked in the log, or one the plugin now builds differently). Exchanges
 /// the plugin never saw (a 401 the host answered by refreshing the token)
 /// are skipped.
 #[derive(Debug)]
@@ -144,14 +146,21 @@ impl Tape {
         }
     }
 
-    /// The recorded answer to `method url`. A request nothing was recorded
-    /// for is answered `unreachable` and remembered as a miss.
-    pub fn answer(&self, method: &str, url: &str) -> Result<wit_http::Response, HttpError> {
+    /// The recorded answer to `method url` with `body`. A request nothing
+    /// was recorded for is answered `unreachable` and remembered as a miss.
+    pub fn answer(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&[u8]>,
+    ) -> Result<wit_http::Response, HttpError> {
         let mut entries = self.entries.lock().expect("tape lock");
-        let Some((exchange, used)) = entries
-            .iter_mut()
-            .find(|(e, used)| !used && e.method == method && e.url == url)
-        else {
+        let unused = |(e, used): &(Exchange, bool)| !used && e.method == method && e.url == url;
+        let position = entries
+            .iter()
+            .position(|entry| unused(entry) && same_body(entry.0.request_body.as_ref(), body))
+            .or_else(|| entries.iter().position(unused));
+        let Some((exchange, used)) = position.map(|at| &mut entries[at]) else {
             self.misses
                 .lock()
                 .expect("tape lock")
@@ -200,9 +209,57 @@ impl Tape {
     }
 }
 
+/// Whether `sent` is the body `recorded` was made of: as long, and
+/// beginning with the bytes kept (all of them unless cut at the cap).
+fn same_body(recorded: Option<&Captured>, sent: Option<&[u8]>) -> bool {
+    match (recorded, sent) {
+        (None, None) => true,
+        (Some(recorded), Some(sent)) => {
+            recorded.size == sent.len() && sent.starts_with(&recorded.bytes())
+        }
+        (Some(recorded), None) => recorded.size == 0,
+        (None, Some(sent)) => sent.is_empty(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn recorded(url: &str, body: &str, status: u16) -> Exchange {
+        Exchange {
+            method: "POST".to_owned(),
+            url: url.to_owned(),
+            status: Some(status),
+            request_body: Some(Captured::of(body.as_bytes(), 4)),
+            ..Exchange::default()
+        }
+    }
+
+    #[test]
+    fn requests_get_the_recording_with_their_body_else_the_first_unused() {
+        let url = "https://api.test/query";
+        let tape = Tape::new(vec![
+            recorded(url, "select accounts", 200),
+            recorded(url, "select vendors", 201),
+            recorded(url, "select taxes", 202),
+        ]);
+        let status = |body: &str| {
+            tape.answer("POST", url, Some(body.as_bytes()))
+                .map(|response| response.status)
+                .map_err(|error| format!("{error:?}"))
+        };
+        // Bodies cut at the cap (4 bytes) still tell the recordings apart
+        // by their size and first bytes.
+        assert_eq!(status("select vendors"), Ok(201));
+        assert_eq!(status("select accounts"), Ok(200));
+        // A body never recorded takes the first recording left.
+        assert_eq!(status("select journals"), Ok(202));
+        assert_eq!(tape.usage(), (3, 3));
+        let missed = status("select vendors").expect_err("nothing left to play");
+        assert!(missed.contains("Unreachable"), "{missed}");
+        assert_eq!(tape.misses(), vec![format!("POST {url}")]);
+    }
 
     #[test]
     fn bodies_are_kept_up_to_the_cap_as_text_or_base64() {
