@@ -368,24 +368,22 @@ impl Runner {
     pub async fn validate_on_demand(&self, job_id: uuid::Uuid) -> Result<OnDemand, PleoError> {
         let parts = &self.inner.parts;
         let job = parts.pleo.get_job(job_id).await?;
-        let Some(config) = parts.companies.get(&job.company_id) else {
-            return Ok(OnDemand {
-                job,
-                accounting_system: None,
-                outcome: None,
-                verdict: missing_configuration(),
-            });
+        let (config, plugin) = match lifecycle::resolve(parts, &job).await {
+            Ok(resolved) => resolved,
+            Err(verdict) => {
+                let accounting_system = parts
+                    .companies
+                    .get(&job.company_id)
+                    .map(|config| config.accounting_system.clone());
+                return Ok(OnDemand {
+                    job,
+                    accounting_system,
+                    outcome: None,
+                    verdict,
+                });
+            }
         };
         let system = Some(config.accounting_system.clone());
-        let Some(plugin) = parts.registry.get(&config.accounting_system) else {
-            let verdict = unsupported_system(&config.accounting_system, &parts.registry.systems());
-            return Ok(OnDemand {
-                job,
-                accounting_system: system,
-                outcome: None,
-                verdict,
-            });
-        };
         let at = std::time::SystemTime::now();
         let result = plugin.validate(&job, config).await;
         let logged = match &result {

@@ -14,6 +14,7 @@
 //! `failing` with the job failed for that reason means the post landed and
 //! only `done` is missing.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tracing::Instrument as _;
@@ -355,20 +356,9 @@ async fn record(parts: &RunnerParts, job: uuid::Uuid, stage: &Stage) -> Result<(
 /// the only trouble is transient and the budget allows; every validation is
 /// written to the decision log. Never returns `Verdict::Retry`.
 async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String>, u32) {
-    let Some(config) = parts.companies.get(&job.company_id) else {
-        tracing::warn!("no integration configuration for the company");
-        let verdict = super::missing_configuration();
-        let logged = Logged::Host(&verdict);
-        write_decision(parts, job, None, None, logged, 1, SystemTime::now()).await;
-        return (verdict, None, 0);
-    };
-    let Some(plugin) = parts.registry.get(&config.accounting_system) else {
-        tracing::warn!(system = %config.accounting_system, "no plugin for the accounting system");
-        let verdict =
-            super::unsupported_system(&config.accounting_system, &parts.registry.systems());
-        let logged = Logged::Host(&verdict);
-        write_decision(parts, job, Some(config), None, logged, 1, SystemTime::now()).await;
-        return (verdict, None, 0);
+    let (config, plugin) = match resolve(parts, job).await {
+        Ok(resolved) => resolved,
+        Err(verdict) => return (verdict, None, 0),
     };
     let settings = &parts.settings;
     let deadline = Instant::now() + settings.retry_window.min(expiry_budget(job));
@@ -448,6 +438,30 @@ async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String
         tracing::info!(attempt, ?delay, %reason, "transient trouble; validating again after a delay");
         tokio::time::sleep(delay).await;
     }
+}
+
+/// The company's configuration and the plugin for its accounting system;
+/// when either is missing, the host's verdict, written to the decision log.
+pub(super) async fn resolve<'p>(
+    parts: &'p RunnerParts,
+    job: &ExportJob,
+) -> Result<(&'p IntegrationConfig, Arc<Plugin>), Verdict> {
+    let Some(config) = parts.companies.get(&job.company_id) else {
+        tracing::warn!("no integration configuration for the company");
+        let verdict = super::missing_configuration();
+        let logged = Logged::Host(&verdict);
+        write_decision(parts, job, None, None, logged, 1, SystemTime::now()).await;
+        return Err(verdict);
+    };
+    let Some(plugin) = parts.registry.get(&config.accounting_system) else {
+        tracing::warn!(system = %config.accounting_system, "no plugin for the accounting system");
+        let verdict =
+            super::unsupported_system(&config.accounting_system, &parts.registry.systems());
+        let logged = Logged::Host(&verdict);
+        write_decision(parts, job, Some(config), None, logged, 1, SystemTime::now()).await;
+        return Err(verdict);
+    };
+    Ok((config, plugin))
 }
 
 /// What a logged validation came to.
