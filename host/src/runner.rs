@@ -196,8 +196,10 @@ impl Runner {
     pub async fn resume(&self) -> Result<usize, StoreError> {
         let mut resumed = 0;
         for record in self.inner.parts.store.unfinished().await? {
-            tracing::info!(job = %record.job_id, company = %record.company_id, stage = record.stage.name(), "resuming an unfinished job from the journal");
+            let (job, company, stage) = (record.job_id, record.company_id, record.stage.name());
+            // Jobs this process is working on are unfinished too: skipped.
             if self.spawn(Work::Resume(record)) {
+                tracing::info!(%job, %company, stage, "resuming an unfinished job from the journal");
                 resumed += 1;
             }
         }
