@@ -1,6 +1,6 @@
 //! A local stand-in for Fortnox's REST API (`https://api.fortnox.se/3/`).
 //!
-//! The facts it follows are in accounting-systems.md §3 ("Fortnox"); every module cites
+//! The facts it follows are in docs/accounting-systems.md §3 ("Fortnox"); every module cites
 //! what it models.
 //!
 //! # Endpoints
@@ -60,7 +60,7 @@ pub const DEFAULT_PORT: u16 = 4013;
 /// The access token the emulator accepts by default.
 pub const DEMO_ACCESS_TOKEN: &str = "fortnox-demo-access-token";
 /// The database number of the company the token is bound to by default; it is the tenant
-/// id of Fortnox service accounts (accounting-systems.md §3, "Tenant").
+/// id of Fortnox service accounts (docs/accounting-systems.md §3, "Tenant").
 pub const DEMO_DATABASE_NUMBER: u64 = 1_234_567;
 /// The organisation number of the default company.
 pub const DEMO_ORGANIZATION_NUMBER: &str = "556677-8899";

@@ -1,7 +1,7 @@
 //! A local stand-in for Pleo's Export API v3.
 //!
-//! It follows pleo-api.md (cited by section throughout) and the shipped OpenAPI files under
-//! `emulators/openapi/pleo/`; `tests/openapi.rs` checks every answer against them.
+//! It follows docs/pleo-export-api.md (cited by section throughout) and the shipped OpenAPI
+//! files under `emulators/openapi/pleo/`; `tests/openapi.rs` checks every answer against them.
 //!
 //! # Endpoints
 //!
@@ -24,8 +24,8 @@
 //!
 //! With a [`PleoConfig::webhook`] target, every new job, seeded
 //! ([`PleoEmulator::seed_job`], [`PleoEmulator::seed_from_json`]) or created through E2,
-//! is announced with Pleo's `v1.export-job.created` webhook (pleo-api.md §4.1, §7), sent
-//! the Standard Webhooks way in a background task:
+//! is announced with Pleo's `v1.export-job.created` webhook (docs/pleo-export-api.md §4.1,
+//! §7), sent the Standard Webhooks way in a background task:
 //!
 //! - `POST` to [`WebhookTarget::url`] with `content-type: application/json`,
 //!   `webhook-id: msg_<32 hex digits>` (the `eventId` without hyphens),
@@ -107,7 +107,7 @@ pub const DEMO_ORG_TOKEN: &str = "pleo-demo-org-token";
 pub const DEMO_API_KEY: &str = "pleo-demo-api-key";
 
 /// `expiresIn` of new jobs unless configured otherwise: the value of Pleo's webhook example
-/// (pleo-api.md §4.1, §7).
+/// (docs/pleo-export-api.md §4.1, §7).
 const DEFAULT_EXPIRES_IN: u32 = 3_600;
 
 /// How a Pleo emulator behaves.

@@ -1,6 +1,6 @@
 //! A local stand-in for QuickBooks Online's accounting API (v3).
 //!
-//! The facts it follows are in accounting-systems.md §2 ("QuickBooks Online"); every
+//! The facts it follows are in docs/accounting-systems.md §2 ("QuickBooks Online"); every
 //! module cites what it models, and marks with [I] what is inferred rather than documented.
 //!
 //! # Endpoints
@@ -57,7 +57,7 @@ use crate::server::{self, RequestLog, Running};
 /// Port `preflight emulate quickbooks` listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 4012;
 /// The access token the emulator accepts by default. Real tokens are opaque JWE strings
-/// (accounting-systems.md §2); the emulator only compares them.
+/// (docs/accounting-systems.md §2); the emulator only compares them.
 pub const DEMO_ACCESS_TOKEN: &str = "quickbooks-demo-access-token";
 /// The realm (company) id the demo token was issued for.
 pub const DEMO_REALM_ID: &str = "9341453050607040";

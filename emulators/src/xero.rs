@@ -1,6 +1,6 @@
 //! A local stand-in for Xero's identity and accounting APIs.
 //!
-//! The facts it follows are in accounting-systems.md §1 and in Xero's OpenAPI files
+//! The facts it follows are in docs/accounting-systems.md §1 and in Xero's OpenAPI files
 //! (xero-identity.yaml, xero_accounting.yaml); every module cites what it models.
 //!
 //! # Endpoints

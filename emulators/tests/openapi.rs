@@ -1,6 +1,6 @@
 //! The Pleo emulator against its contract: a real emulator on `127.0.0.1:0`, driven over
 //! HTTP through every endpoint and error case. Each answer's status is checked against
-//! pleo-api.md, and its body against the schema the shipped OpenAPI files
+//! docs/pleo-export-api.md, and its body against the schema the shipped OpenAPI files
 //! (`openapi/pleo/*.yml`) give for that operation and status.
 //!
 //! The OpenAPI schemas are turned into JSON Schema 2020-12 first, and tightened so that a
@@ -16,7 +16,7 @@
 //! - formats (`uuid`, `date-time`) are checked.
 //!
 //! Error statuses the spec does not list for an operation (400, 401, 403, 429, 5xx…) are
-//! checked against `ExceptionInfo`, the spec's error body (pleo-api.md §1.2).
+//! checked against `ExceptionInfo`, the spec's error body (docs/pleo-export-api.md §1.2).
 //!
 //! # Layout
 //!

@@ -1,6 +1,6 @@
-//! The Pleo emulator's `v1.export-job.created` webhook (pleo-api.md §4.1) as a receiver
-//! sees it: a real emulator and a real receiver, both on `127.0.0.1:0`. Signatures are
-//! checked with an HMAC computed here, independently of the emulator's own code.
+//! The Pleo emulator's `v1.export-job.created` webhook (docs/pleo-export-api.md §4.1) as a
+//! receiver sees it: a real emulator and a real receiver, both on `127.0.0.1:0`. Signatures
+//! are checked with an HMAC computed here, independently of the emulator's own code.
 
 use std::collections::VecDeque;
 use std::io;

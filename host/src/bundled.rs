@@ -4,20 +4,21 @@
 //! bundled plugin.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
-use crate::engine::Runtime;
-use crate::manifest::Manifest;
-use crate::plugin::{LoadError, Plugin};
+use preflight_runtime::engine::Runtime;
+use preflight_runtime::manifest::{Manifest, ManifestError};
+use preflight_runtime::plugin::{LoadError, Plugin};
 
-pub use preflight_artifacts::Artifact;
+pub use preflight_bundled::Bundled;
 
 /// Every bundled plugin.
-pub fn all() -> &'static [Artifact] {
-    preflight_artifacts::plugins::ALL
+pub fn all() -> &'static [Bundled] {
+    preflight_bundled::ALL
 }
 
 /// The bundled plugin called `name`.
-pub fn find(name: &str) -> Option<&'static Artifact> {
+pub fn find(name: &str) -> Option<&'static Bundled> {
     all().iter().find(|artifact| artifact.name == name)
 }
 
@@ -54,7 +55,7 @@ pub enum PluginSourceError {
         /// The manifest file.
         path: String,
         /// What is wrong.
-        error: crate::manifest::ManifestError,
+        error: preflight_runtime::manifest::ManifestError,
     },
     /// The plugin did not load.
     #[error(transparent)]
@@ -110,16 +111,33 @@ pub async fn load(
     load_artifact(runtime, artifact).await
 }
 
+/// The manifest of a bundled plugin, parsed once per process.
+pub fn manifest(artifact: &Bundled) -> Result<Manifest, ManifestError> {
+    static PARSED: OnceLock<Vec<Result<Manifest, ManifestError>>> = OnceLock::new();
+    let parsed = PARSED.get_or_init(|| {
+        all()
+            .iter()
+            .map(|bundled| Manifest::from_toml(bundled.manifest))
+            .collect()
+    });
+    let index = all()
+        .iter()
+        .position(|bundled| bundled.name == artifact.name);
+    match index {
+        Some(index) => parsed[index].clone(),
+        None => Manifest::from_toml(artifact.manifest),
+    }
+}
+
 /// Loads a bundled plugin with its manifest.
 pub async fn load_artifact(
     runtime: &Runtime,
-    artifact: &Artifact,
+    artifact: &Bundled,
 ) -> Result<Plugin, PluginSourceError> {
-    let manifest =
-        Manifest::from_toml(artifact.manifest).map_err(|error| PluginSourceError::Manifest {
-            path: format!("bundled:{}/preflight-plugin.toml", artifact.name),
-            error,
-        })?;
+    let manifest = manifest(artifact).map_err(|error| PluginSourceError::Manifest {
+        path: format!("bundled:{}/preflight-plugin.toml", artifact.name),
+        error,
+    })?;
     Ok(runtime
         .load(
             &format!("bundled:{}", artifact.name),

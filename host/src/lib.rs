@@ -8,56 +8,43 @@
 //! reason and a message the finance user can act on. preflight runs those
 //! rules as plugins built against one WIT contract (`wit/plugin.wit`).
 //!
+//! This crate is the service around the plugin runtime
+//! ([`preflight_runtime`]) and the store ([`preflight_store`]); the command
+//! line, the demo and the benchmarks are the `preflight-cli` package.
+//!
 //! # Layout
 //!
-//! - [`bindings`]: the host side of the WIT contract (the one `bindgen!`);
-//! - [`engine`]: the wasmtime engine, linker, epoch ticker and HTTP client
-//!   ([`Runtime`]);
-//! - [`gate`]: what a component may import and must export, checked at load;
-//! - [`plugin`]: compile once, instantiate per validation, contain faults
-//!   ([`Plugin`]);
-//! - [`sandbox`]: what a plugin gets: the store data, `log`, and
-//!   [`sandbox::outbound`], the single checked HTTP path;
-//! - [`limits`]: per-validation limits and their defaults;
-//! - [`manifest`]: what a plugin asks for (origins, limits, contract version);
-//! - [`report`]: checks, the report, and the [`Verdict`] derived from it;
-//! - [`job`]: Pleo's `ExportJobV3`;
-//! - [`config`]: a company's integration configuration and credentials;
-//! - [`bundled`]: the plugins built into the binary;
-//! - [`demo`]: the demonstration run of `preflight demo`;
-//! - [`bench`]: the benchmarks of `preflight bench`;
-//! - `cli` (binary only): one file per subcommand.
+//! - [`pleo`]: the Export API v3 client and its typed errors;
+//! - [`runner`]: the lifecycle of a job, from detection and claim to the
+//!   outcome, and the one validation attempt that the runner and
+//!   `/v1/validate` share;
+//! - [`registry`]: plugin versions per accounting system: directory, watch,
+//!   signatures, compiled cache, smoke test, hot swap, rollback;
+//! - [`bundled`]: the plugins built into the binary, and how a plugin named
+//!   on the command line is found;
+//! - [`signature`]: ed25519 signatures of plugin versions;
+//! - [`operator`]: the operator's configuration file, resolved into the
+//!   settings of each part;
+//! - [`service`]: an operator configuration wired into a runner;
+//! - [`server`]: the operator API (`/v1`, health, metrics, webhooks);
+//! - [`webhook`]: verification of Pleo's signed webhooks;
+//! - [`metrics`]: counters and histograms, each name defined once with its
+//!   help text.
 
 #![warn(missing_docs)]
 
-pub mod bench;
-pub mod bindings;
 pub mod bundled;
-pub mod cache;
-pub mod config;
-pub mod demo;
-pub mod engine;
-pub mod gate;
-pub mod job;
-pub mod limits;
-pub mod manifest;
 pub mod metrics;
 pub mod operator;
 pub mod pleo;
-pub mod plugin;
 pub mod registry;
-pub mod report;
 pub mod runner;
-pub mod sandbox;
 pub mod server;
 pub mod service;
 pub mod signature;
-pub mod store;
 pub mod webhook;
 
-pub use config::IntegrationConfig;
-pub use engine::{Runtime, RuntimeOptions};
-pub use job::ExportJob;
-pub use limits::Limits;
-pub use plugin::{Outcome, Plugin, PluginError};
-pub use report::{FailureReason, Report, Verdict};
+pub use preflight_runtime::{
+    ExportJob, FailureReason, IntegrationConfig, Limits, Outcome, Plugin, PluginError, Report,
+    Runtime, RuntimeOptions, Verdict,
+};

@@ -24,74 +24,119 @@ struct Histogram {
 /// The process's metrics.
 #[derive(Default)]
 pub struct Metrics {
-    counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
-    histograms: Mutex<BTreeMap<(&'static str, Labels), Histogram>>,
+    counters: Mutex<BTreeMap<(Metric, Labels), u64>>,
+    histograms: Mutex<BTreeMap<(Metric, Labels), Histogram>>,
 }
 
-/// Help texts of the known metrics.
-const HELP: &[(&str, &str)] = &[
-    (
-        "preflight_jobs_seen_total",
-        "Export jobs detected, per company.",
-    ),
-    (
-        "preflight_jobs_claimed_total",
-        "Export jobs claimed with a started event.",
-    ),
-    (
-        "preflight_jobs_lost_total",
-        "Claims another worker won (422 on started).",
-    ),
-    (
-        "preflight_jobs_validated_total",
-        "Validations run, per plugin and verdict.",
-    ),
-    (
-        "preflight_jobs_failed_total",
-        "Jobs failed early, per failure reason.",
-    ),
-    (
-        "preflight_jobs_handed_over_total",
-        "Jobs that passed validation and were handed over.",
-    ),
-    (
-        "preflight_jobs_malformed_total",
-        "Jobs from Pleo that could not be read.",
-    ),
-    (
-        "preflight_plugin_faults_total",
-        "Validations ended by a plugin fault, per plugin.",
-    ),
-    (
-        "preflight_pleo_errors_total",
-        "Failed calls to Pleo's API, per operation.",
-    ),
-    (
-        "preflight_accounting_errors_total",
-        "Outbound calls to accounting systems without a response or with a 5xx/429, per system.",
-    ),
-    (
-        "preflight_validation_seconds",
-        "Validation latency, per plugin.",
-    ),
-    (
-        "preflight_plugin_loads_total",
-        "Plugin versions considered, per accounting system and result (loaded, refused).",
-    ),
-    (
-        "preflight_plugin_swaps_total",
-        "Active plugin changes, per accounting system and kind (activate, rollback).",
-    ),
-    (
-        "preflight_plugin_cache_total",
-        "Compiled-cache lookups, per result (hit, compiled, rebuilt).",
-    ),
+/// One metric: its name and help text, defined once here and used by name
+/// everywhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Metric {
+    /// The Prometheus name.
+    pub name: &'static str,
+    /// The `# HELP` text.
+    pub help: &'static str,
+}
+
+/// `preflight_jobs_seen_total`: Export jobs detected, per company.
+pub const JOBS_SEEN: Metric = Metric {
+    name: "preflight_jobs_seen_total",
+    help: "Export jobs detected, per company.",
+};
+/// `preflight_jobs_claimed_total`: Export jobs claimed with a started event.
+pub const JOBS_CLAIMED: Metric = Metric {
+    name: "preflight_jobs_claimed_total",
+    help: "Export jobs claimed with a started event.",
+};
+/// `preflight_jobs_lost_total`: Claims another worker won (422 on started).
+pub const JOBS_LOST: Metric = Metric {
+    name: "preflight_jobs_lost_total",
+    help: "Claims another worker won (422 on started).",
+};
+/// `preflight_jobs_validated_total`: Validations run, per plugin and verdict (on-demand validations included).
+pub const JOBS_VALIDATED: Metric = Metric {
+    name: "preflight_jobs_validated_total",
+    help: "Validations run, per plugin and verdict (on-demand validations included).",
+};
+/// `preflight_jobs_failed_total`: Jobs failed early, per failure reason.
+pub const JOBS_FAILED: Metric = Metric {
+    name: "preflight_jobs_failed_total",
+    help: "Jobs failed early, per failure reason.",
+};
+/// `preflight_jobs_handed_over_total`: Jobs that passed validation and were handed over.
+pub const JOBS_HANDED_OVER: Metric = Metric {
+    name: "preflight_jobs_handed_over_total",
+    help: "Jobs that passed validation and were handed over.",
+};
+/// `preflight_jobs_malformed_total`: Jobs from Pleo that could not be read.
+pub const JOBS_MALFORMED: Metric = Metric {
+    name: "preflight_jobs_malformed_total",
+    help: "Jobs from Pleo that could not be read.",
+};
+/// `preflight_plugin_faults_total`: Validations ended by a plugin fault, per plugin.
+pub const PLUGIN_FAULTS: Metric = Metric {
+    name: "preflight_plugin_faults_total",
+    help: "Validations ended by a plugin fault, per plugin.",
+};
+/// `preflight_pleo_errors_total`: Failed calls to Pleo's API, per operation.
+pub const PLEO_ERRORS: Metric = Metric {
+    name: "preflight_pleo_errors_total",
+    help: "Failed calls to Pleo's API, per operation.",
+};
+/// `preflight_accounting_errors_total`: Outbound calls to accounting systems without a response or with a 5xx/429, per system.
+pub const ACCOUNTING_ERRORS: Metric = Metric {
+    name: "preflight_accounting_errors_total",
+    help: "Outbound calls to accounting systems without a response or with a 5xx/429, per system.",
+};
+/// `preflight_validation_seconds`: Validation latency, per plugin.
+pub const VALIDATION_SECONDS: Metric = Metric {
+    name: "preflight_validation_seconds",
+    help: "Validation latency, per plugin.",
+};
+/// `preflight_plugin_loads_total`: Plugin versions considered, per accounting system and result (loaded, refused).
+pub const PLUGIN_LOADS: Metric = Metric {
+    name: "preflight_plugin_loads_total",
+    help: "Plugin versions considered, per accounting system and result (loaded, refused).",
+};
+/// `preflight_plugin_swaps_total`: Active plugin changes, per accounting system and kind (activate, rollback).
+pub const PLUGIN_SWAPS: Metric = Metric {
+    name: "preflight_plugin_swaps_total",
+    help: "Active plugin changes, per accounting system and kind (activate, rollback).",
+};
+/// `preflight_plugin_cache_total`: Compiled-cache lookups, per result (hit, compiled, rebuilt).
+pub const PLUGIN_CACHE: Metric = Metric {
+    name: "preflight_plugin_cache_total",
+    help: "Compiled-cache lookups, per result (hit, compiled, rebuilt).",
+};
+/// `preflight_webhooks_total`: Pleo webhook deliveries, per result (wake, ignored, duplicate, refused).
+pub const WEBHOOKS: Metric = Metric {
+    name: "preflight_webhooks_total",
+    help: "Pleo webhook deliveries, per result (wake, ignored, duplicate, refused).",
+};
+
+/// Every metric, for documentation and tests.
+pub const ALL: &[Metric] = &[
+    JOBS_SEEN,
+    JOBS_CLAIMED,
+    JOBS_LOST,
+    JOBS_VALIDATED,
+    JOBS_FAILED,
+    JOBS_HANDED_OVER,
+    JOBS_MALFORMED,
+    PLUGIN_FAULTS,
+    PLEO_ERRORS,
+    ACCOUNTING_ERRORS,
+    VALIDATION_SECONDS,
+    PLUGIN_LOADS,
+    PLUGIN_SWAPS,
+    PLUGIN_CACHE,
+    WEBHOOKS,
 ];
 
 impl Metrics {
     /// Adds one to counter `name` with `labels`.
-    pub fn inc(&self, name: &'static str, labels: &[(&'static str, &str)]) {
-        let key = (name, own(labels));
+    pub fn inc(&self, metric: Metric, labels: &[(&'static str, &str)]) {
+        let key = (metric, own(labels));
         *self
             .counters
             .lock()
@@ -101,8 +146,8 @@ impl Metrics {
     }
 
     /// The value of counter `name` with exactly `labels`.
-    pub fn counter(&self, name: &'static str, labels: &[(&'static str, &str)]) -> u64 {
-        let key = (name, own(labels));
+    pub fn counter(&self, metric: Metric, labels: &[(&'static str, &str)]) -> u64 {
+        let key = (metric, own(labels));
         self.counters
             .lock()
             .expect("metrics lock")
@@ -112,11 +157,11 @@ impl Metrics {
     }
 
     /// Records a duration in histogram `name` with `labels`.
-    pub fn observe(&self, name: &'static str, labels: &[(&'static str, &str)], value: Duration) {
+    pub fn observe(&self, metric: Metric, labels: &[(&'static str, &str)], value: Duration) {
         let seconds = value.as_secs_f64();
         let mut histograms = self.histograms.lock().expect("metrics lock");
         let histogram = histograms
-            .entry((name, own(labels)))
+            .entry((metric, own(labels)))
             .or_insert_with(|| Histogram {
                 counts: vec![0; BUCKETS.len()],
                 ..Histogram::default()
@@ -134,18 +179,20 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mut described = std::collections::HashSet::new();
-        let mut describe = |out: &mut String, name: &str, kind: &str| {
-            if described.insert(name.to_owned()) {
-                let help = HELP.iter().find(|(n, _)| *n == name).map_or("", |(_, h)| h);
+        let mut describe = |out: &mut String, metric: &Metric, kind: &str| {
+            if described.insert(metric.name) {
+                let (name, help) = (metric.name, metric.help);
                 let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             }
         };
-        for ((name, labels), value) in self.counters.lock().expect("metrics lock").iter() {
-            describe(&mut out, name, "counter");
+        for ((metric, labels), value) in self.counters.lock().expect("metrics lock").iter() {
+            describe(&mut out, metric, "counter");
+            let name = metric.name;
             let _ = writeln!(out, "{name}{} {value}", render_labels(labels, None));
         }
-        for ((name, labels), histogram) in self.histograms.lock().expect("metrics lock").iter() {
-            describe(&mut out, name, "histogram");
+        for ((metric, labels), histogram) in self.histograms.lock().expect("metrics lock").iter() {
+            describe(&mut out, metric, "histogram");
+            let name = metric.name;
             for (count, bound) in histogram.counts.iter().zip(BUCKETS) {
                 let _ = writeln!(
                     out,
@@ -212,16 +259,10 @@ mod tests {
     #[test]
     fn renders_counters_and_histograms() {
         let metrics = Metrics::default();
-        metrics.inc(
-            "preflight_jobs_failed_total",
-            &[("reason", "missing_configuration")],
-        );
-        metrics.inc(
-            "preflight_jobs_failed_total",
-            &[("reason", "missing_configuration")],
-        );
+        metrics.inc(JOBS_FAILED, &[("reason", "missing_configuration")]);
+        metrics.inc(JOBS_FAILED, &[("reason", "missing_configuration")]);
         metrics.observe(
-            "preflight_validation_seconds",
+            VALIDATION_SECONDS,
             &[("plugin", "xero \"1\"")],
             Duration::from_millis(30),
         );
@@ -236,11 +277,25 @@ mod tests {
         ));
         assert!(text.contains("preflight_validation_seconds_count{plugin=\"xero \\\"1\\\"\"} 1"));
         assert_eq!(
-            metrics.counter(
-                "preflight_jobs_failed_total",
-                &[("reason", "missing_configuration")]
-            ),
+            metrics.counter(JOBS_FAILED, &[("reason", "missing_configuration")]),
             2
+        );
+    }
+
+    #[test]
+    fn every_metric_has_a_unique_name_and_help() {
+        let mut names = std::collections::HashSet::new();
+        for metric in ALL {
+            assert!(names.insert(metric.name), "{} defined twice", metric.name);
+            assert!(!metric.help.is_empty(), "{} has no help", metric.name);
+            assert!(metric.name.starts_with("preflight_"));
+        }
+        let metrics = Metrics::default();
+        metrics.inc(WEBHOOKS, &[("result", "wake")]);
+        assert!(
+            metrics
+                .render()
+                .contains("# HELP preflight_webhooks_total Pleo webhook")
         );
     }
 }

@@ -75,8 +75,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{ConfigError, IntegrationConfig, secret};
 use crate::pleo::PleoAuth;
+use crate::runner::RunnerSettings;
+use preflight_runtime::config::{ConfigError, IntegrationConfig, secret};
 
 /// The whole file, validated.
 #[derive(Debug, Clone)]
@@ -107,7 +108,7 @@ pub struct StoreSettings {
     /// The database URL; `None` keeps state in memory.
     pub url: Option<String>,
     /// This replica's id and lease.
-    pub identity: crate::store::Identity,
+    pub identity: preflight_store::Identity,
 }
 
 /// `[decisionLog]`.
@@ -125,7 +126,7 @@ impl Default for DecisionLogSettings {
     fn default() -> Self {
         DecisionLogSettings {
             mask_fields: Vec::new(),
-            body_bytes: crate::engine::RECORD_BODY_BYTES,
+            body_bytes: preflight_runtime::engine::RECORD_BODY_BYTES,
             retention: Some(Duration::from_secs(30 * 86_400)),
         }
     }
@@ -154,41 +155,6 @@ pub struct PleoSettings {
     pub poll_interval: Duration,
 }
 
-/// `[runner]`.
-#[derive(Debug, Clone)]
-pub struct RunnerSettings {
-    /// Validations of one job whose checks hit transient trouble.
-    pub retry_attempts: u32,
-    /// Time those validations may take in all.
-    pub retry_window: Duration,
-    /// Delay before the second validation; doubled for each further one, and
-    /// never shorter than the accounting system's `Retry-After`.
-    pub retry_delay: Duration,
-    /// Jobs processed at once.
-    pub max_concurrent_jobs: usize,
-    /// The state directory: the default home of the store and the
-    /// compiled cache; `None` keeps state in memory.
-    pub state_dir: Option<PathBuf>,
-    /// Downstream URL told about each valid job.
-    pub handover_url: Option<url::Url>,
-    /// Downstream command run for each valid job; `{jobId}` is replaced.
-    pub handover_command: Option<Vec<String>>,
-}
-
-impl Default for RunnerSettings {
-    fn default() -> Self {
-        RunnerSettings {
-            retry_attempts: 3,
-            retry_window: Duration::from_secs(120),
-            retry_delay: Duration::from_secs(2),
-            max_concurrent_jobs: 64,
-            state_dir: None,
-            handover_url: None,
-            handover_command: None,
-        }
-    }
-}
-
 /// `[sandbox]`: ceilings of the per-validation limits (a plugin's manifest may
 /// ask for less, never more) and whether plain `http` to loopback is allowed.
 #[derive(Debug, Clone)]
@@ -196,10 +162,10 @@ pub struct SandboxSettings {
     /// Plain `http` to loopback addresses (local emulators); off by default.
     pub allow_http_loopback: bool,
     /// The limit ceilings.
-    pub ceiling: crate::limits::Limits,
+    pub ceiling: preflight_runtime::limits::Limits,
     /// Per accounting system, the only origins its plugin may reach, within
     /// what its manifest declares (`[sandbox.origins] xero = ["https://api.xero.com"]`).
-    pub origins: BTreeMap<String, Vec<crate::manifest::OriginPattern>>,
+    pub origins: BTreeMap<String, Vec<preflight_runtime::manifest::OriginPattern>>,
 }
 
 /// `[server]`.
@@ -209,7 +175,7 @@ pub struct ServerSettings {
     pub listen: SocketAddr,
     /// Bearer token every `/v1` request must carry; without one the API's
     /// reads are open and its changes (reload, rollback) refused.
-    pub token: Option<crate::config::Secret>,
+    pub token: Option<preflight_runtime::config::Secret>,
 }
 
 /// `[plugins]`.
@@ -279,14 +245,14 @@ struct RawStore {
 impl RawStore {
     fn settings(self, state_dir: Option<&std::path::Path>) -> Result<StoreSettings, ConfigError> {
         let url = match (self.url, self.url_env) {
-            (None, None) => state_dir.map(crate::store::default_url),
+            (None, None) => state_dir.map(preflight_store::default_url),
             (url, url_env) => Some(
                 secret(url, url_env, "store.url", "store.urlEnv")?
                     .expose()
                     .to_owned(),
             ),
         };
-        let mut identity = crate::store::Identity::default();
+        let mut identity = preflight_store::Identity::default();
         if let Some(replica) = self.replica_id {
             if replica.trim().is_empty() {
                 return Err(error_at("store.replicaId", "must not be empty".to_owned()));
@@ -421,14 +387,14 @@ struct RawSandbox {
 
 impl RawSandbox {
     fn settings(self) -> Result<SandboxSettings, ConfigError> {
-        let defaults = crate::limits::Limits::default();
+        let defaults = preflight_runtime::limits::Limits::default();
         let mut origins = BTreeMap::new();
         for (system, patterns) in self.origins {
             let parsed = patterns
                 .iter()
                 .enumerate()
                 .map(|(index, text)| {
-                    crate::manifest::OriginPattern::parse(text).map_err(|message| {
+                    preflight_runtime::manifest::OriginPattern::parse(text).map_err(|message| {
                         error_at(&format!("sandbox.origins.{system}[{index}]"), message)
                     })
                 })
@@ -438,7 +404,7 @@ impl RawSandbox {
         Ok(SandboxSettings {
             origins,
             allow_http_loopback: self.allow_http_loopback,
-            ceiling: crate::limits::Limits {
+            ceiling: preflight_runtime::limits::Limits {
                 memory_bytes: self
                     .memory_mib
                     .map_or(defaults.memory_bytes, |mib| mib << 20),

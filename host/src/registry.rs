@@ -10,7 +10,7 @@
 //! A candidate version, from the plugin directory ([`source`] describes the
 //! layout) or the command line, goes through one pipeline: signature
 //! ([`crate::signature`]) → manifest → compile on a blocking thread (or load
-//! from the [`crate::cache`]) → capability gate and contract → `info` → names
+//! from the [`preflight_runtime::cache`]) → capability gate and contract → `info` → names
 //! checked against its directory → smoke test (`validate-settings` of every
 //! company configured for its accounting system) → swap. The swap replaces one
 //! `Arc` under a lock: a validation holds the `Arc` of the version it started
@@ -22,7 +22,20 @@
 //! older than the active one's, so start-up (which loads each system's versions
 //! oldest first) ends on the newest. A rollback is remembered for the files it
 //! rolled back from: they stay rolled back until they change.
+//!
+//! # Layout
+//!
+//! - this file: [`Registry`], the pipeline, the version book and its views;
+//! - [`error`]: [`RegistryError`], why a candidate was refused;
+//! - [`source`]: the plugin directory's layout, reading one version's files,
+//!   the order of versions (the one owner of the layout: `replay` finds
+//!   versions through it too);
+//! - [`watch`]: the directory watch.
+//!
+//! This file is over 500 lines because the version book and the pipeline
+//! that fills it change together: every step's outcome is a book entry.
 
+pub mod error;
 pub mod source;
 pub mod watch;
 
@@ -35,13 +48,14 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::cache::{CacheUse, CompiledCache};
-use crate::engine::Runtime;
-use crate::manifest::{Manifest, OriginPattern};
 use crate::metrics::Metrics;
-use crate::plugin::{Compiled, Plugin};
 use crate::signature::{SignaturePolicy, Signer};
+use preflight_runtime::cache::{CacheUse, CompiledCache};
+use preflight_runtime::engine::Runtime;
+use preflight_runtime::manifest::{Manifest, OriginPattern};
+use preflight_runtime::plugin::{Compiled, Plugin};
 
+pub use self::error::{FilesError, RegistryError};
 pub use self::watch::Watch;
 
 /// How the registry finds, checks and keeps plugins.
@@ -133,6 +147,11 @@ pub struct VersionView {
     pub size: Option<usize>,
     /// What the accounting system supports, as the plugin says.
     pub capabilities: Vec<String>,
+    /// The accounting system's name for finance users, when the plugin's
+    /// contract version gives one.
+    pub display_name: Option<String>,
+    /// The contract version the component was built against, e.g. `0.2.0`.
+    pub contract: Option<String>,
     /// `key <id>`, `unsigned` or `bundled`.
     pub signed_by: Option<String>,
     /// When it was loaded (or refused), RFC 3339.
@@ -156,10 +175,45 @@ pub struct Change {
     pub accounting_system: String,
     /// The version (from the directory, or the plugin).
     pub version: String,
-    /// `activated`, `standby`, `unchanged`, `failed` or `removed`.
-    pub result: String,
+    /// What it came to.
+    pub result: ChangeResult,
     /// Why it failed.
     pub error: Option<String>,
+}
+
+/// What a candidate version came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeResult {
+    /// Loaded and now serving.
+    Activated,
+    /// Loaded, but a newer version serves.
+    Standby,
+    /// The same files as before: nothing to do.
+    Unchanged,
+    /// Refused; the change's error says why.
+    Failed,
+    /// Its directory is gone.
+    Removed,
+}
+
+impl ChangeResult {
+    /// The name on the wire: `activated`, `standby`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeResult::Activated => "activated",
+            ChangeResult::Standby => "standby",
+            ChangeResult::Unchanged => "unchanged",
+            ChangeResult::Failed => "failed",
+            ChangeResult::Removed => "removed",
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why a rollback could not be done.
@@ -241,7 +295,7 @@ struct Candidate {
 }
 
 enum CandidateBytes {
-    Bundled(&'static crate::bundled::Artifact),
+    Bundled(&'static crate::bundled::Bundled),
     Files(source::Files),
 }
 
@@ -364,7 +418,7 @@ impl Registry {
                 })
                 .await
             }
-            Err(error) => self.refuse(&source, "?", "?", None, error),
+            Err(error) => self.refuse(&source, "?", "?", None, &RegistryError::from(error)),
         }
     }
 
@@ -390,31 +444,23 @@ impl Registry {
         let book = books
             .get_mut(accounting_system)
             .ok_or_else(|| RollbackError::UnknownSystem(accounting_system.to_owned()))?;
-        if book.history.len() < 2 {
-            return Err(RollbackError::NoPrevious(accounting_system.to_owned()));
-        }
-        let from = book.history.pop().expect("history has two entries");
-        let to = book.history.last().expect("history has an entry").clone();
-        let plugin = {
-            let target = book.entry_mut(&to).expect("history names known entries");
-            target.state = VersionState::Active;
-            Arc::clone(
-                target
-                    .plugin
-                    .as_ref()
-                    .expect("a previous version is loaded"),
-            )
-        };
-        if let Some(entry) = book.entry_mut(&from) {
-            entry.state = VersionState::RolledBack;
-        }
-        let view = book.entry_mut(&to).expect("known").view(accounting_system);
+        let (from, to) = book
+            .roll_back()
+            .ok_or_else(|| RollbackError::NoPrevious(accounting_system.to_owned()))?;
+        let target = book.entry_mut(&to).expect("history names known entries");
+        let plugin = Arc::clone(
+            target
+                .plugin
+                .as_ref()
+                .expect("a previous version is loaded"),
+        );
+        let view = target.view(accounting_system);
         self.active
             .write()
             .expect("registry lock")
             .insert(accounting_system.to_owned(), plugin);
         self.metrics.inc(
-            "preflight_plugin_swaps_total",
+            crate::metrics::PLUGIN_SWAPS,
             &[
                 ("accounting_system", accounting_system),
                 ("kind", "rollback"),
@@ -485,14 +531,15 @@ impl Registry {
                     .await
                 }
                 Err(error) => {
-                    let unchanged = self.book_has_error(&system, &source, &error);
+                    let error = RegistryError::from(error);
+                    let unchanged = self.book_has_error(&system, &source, &error.to_string());
                     if unchanged {
                         continue;
                     }
-                    self.refuse(&source, &system, &version, None, error)
+                    self.refuse(&source, &system, &version, None, &error)
                 }
             };
-            if change.result != "unchanged" {
+            if change.result != ChangeResult::Unchanged {
                 changes.push(change);
             }
         }
@@ -534,7 +581,7 @@ impl Registry {
                 source: candidate.source,
                 accounting_system: system_hint,
                 version: version_hint,
-                result: "unchanged".to_owned(),
+                result: ChangeResult::Unchanged,
                 error: None,
             };
         }
@@ -561,7 +608,7 @@ impl Registry {
                 &system_hint,
                 &version_hint,
                 fingerprint,
-                error,
+                &error,
             ),
         }
     }
@@ -571,12 +618,15 @@ impl Registry {
     async fn prepare(
         &self,
         candidate: &Candidate,
-    ) -> Result<(Plugin, String, Option<CacheUse>), String> {
+    ) -> Result<(Plugin, String, Option<CacheUse>), RegistryError> {
         let (bytes, digest, manifest, signer): (Arc<[u8]>, [u8; 32], Manifest, String) =
             match &candidate.bytes {
                 CandidateBytes::Bundled(artifact) => {
-                    let manifest = Manifest::from_toml(artifact.manifest).map_err(|error| {
-                        format!("bundled:{}/preflight-plugin.toml: {error}", artifact.name)
+                    let manifest = crate::bundled::manifest(artifact).map_err(|error| {
+                        RegistryError::Manifest {
+                            path: format!("bundled:{}/preflight-plugin.toml", artifact.name),
+                            error,
+                        }
                     })?;
                     let digest = sha2::Sha256::digest(artifact.bytes).into();
                     (
@@ -587,27 +637,25 @@ impl Registry {
                     )
                 }
                 CandidateBytes::Files(files) => {
-                    let signer = self
-                        .options
-                        .signatures
-                        .check(
-                            &files.component,
-                            &files.manifest,
-                            files.signature.as_deref(),
-                        )
-                        .map_err(|error| format!("signature: {error}"))?;
+                    let signer = self.options.signatures.check(
+                        &files.component,
+                        &files.manifest,
+                        files.signature.as_deref(),
+                    )?;
                     let signer = match signer {
                         Signer::Key(id) => format!("key {id}"),
                         Signer::Unsigned => "unsigned".to_owned(),
                     };
                     let text = std::str::from_utf8(&files.manifest).map_err(|_| {
-                        format!(
-                            "{}: the manifest is not UTF-8",
-                            files.manifest_path.display()
-                        )
+                        RegistryError::ManifestEncoding {
+                            path: files.manifest_path.clone(),
+                        }
                     })?;
-                    let manifest = Manifest::from_toml(text)
-                        .map_err(|error| format!("{}: {error}", files.manifest_path.display()))?;
+                    let manifest =
+                        Manifest::from_toml(text).map_err(|error| RegistryError::Manifest {
+                            path: files.manifest_path.display().to_string(),
+                            error,
+                        })?;
                     (
                         Arc::from(&files.component[..]),
                         files.digest,
@@ -622,27 +670,26 @@ impl Registry {
             compile(&runtime, cache.as_deref(), &bytes, &digest)
         })
         .await
-        .map_err(|error| format!("compiling: {error}"))??;
+        .map_err(|error| RegistryError::CompileTask(error.to_string()))??;
         let mut plugin = self
             .runtime
             .load_compiled(&candidate.source, compiled, Some(manifest))
-            .await
-            .map_err(|error| error.to_string())?;
+            .await?;
         let info = plugin.info().clone();
         if let Some((system, version)) = &candidate.expected {
             if &info.accounting_system != system {
-                return Err(format!(
-                    "it is in the directory of accounting system '{system}' but serves '{}'",
-                    info.accounting_system
-                ));
+                return Err(RegistryError::WrongSystem {
+                    directory: system.clone(),
+                    serves: info.accounting_system,
+                });
             }
             // `0.2.0+build.7` holds a build of 0.2.0: build metadata tells
             // builds of one version apart and does not order them.
             if info.version != version.split('+').next().unwrap_or(version) {
-                return Err(format!(
-                    "it is in the directory of version '{version}' but says it is version '{}'",
-                    info.version
-                ));
+                return Err(RegistryError::WrongVersion {
+                    directory: version.clone(),
+                    says: info.version,
+                });
             }
         }
         if let Some(allowed) = self.options.origins.get(&info.accounting_system) {
@@ -654,7 +701,7 @@ impl Registry {
 
     /// `validate-settings` of every company configured for the plugin's
     /// accounting system.
-    async fn smoke_test(&self, plugin: &Plugin) -> Result<(), String> {
+    async fn smoke_test(&self, plugin: &Plugin) -> Result<(), RegistryError> {
         let Some(companies) = self.options.companies.get(&plugin.info().accounting_system) else {
             return Ok(());
         };
@@ -662,14 +709,19 @@ impl Registry {
             match plugin.validate_settings(settings).await {
                 Ok(Ok(())) => {}
                 Ok(Err(errors)) => {
-                    let first = errors.first().map_or_else(String::new, |error| {
-                        format!(": settings.{}: {}", error.field, error.message)
+                    let first = errors.into_iter().next();
+                    return Err(RegistryError::RefusesSettings {
+                        company: *company,
+                        field: first.as_ref().map(|error| error.field.clone()),
+                        message: first.map(|error| error.message),
                     });
-                    return Err(format!(
-                        "smoke test: it refuses the settings of company {company}{first}"
-                    ));
                 }
-                Err(error) => return Err(format!("smoke test: company {company}: {error}")),
+                Err(error) => {
+                    return Err(RegistryError::SmokeFault {
+                        company: *company,
+                        error,
+                    });
+                }
             }
         }
         Ok(())
@@ -677,69 +729,47 @@ impl Registry {
 
     /// Records a loaded version and activates it unless a newer one is
     /// active.
-    fn install(&self, mut entry: Entry) -> Change {
+    fn install(&self, entry: Entry) -> Change {
         let plugin = Arc::clone(entry.plugin.as_ref().expect("installed entries are loaded"));
         let system = plugin.info().accounting_system.clone();
         let mut books = self.books.lock().expect("registry lock");
         let book = books.entry(system.clone()).or_default();
-        let replaced = book.remove(&entry.source);
-        let replaces_active = replaced
-            .as_ref()
-            .is_some_and(|old| old.state == VersionState::Active);
-        let current = book
-            .history
-            .last()
-            .and_then(|source| book.entries.iter().find(|e| &e.source == source));
-        let activate = replaces_active
-            || current.is_none_or(|active| {
-                source::compare_versions(&entry.version, &active.version) != Ordering::Less
-            });
-        let result = if activate {
-            if let Some(active) = book
-                .history
-                .last()
-                .cloned()
-                .and_then(|source| book.entry_mut(&source))
-            {
-                active.state = VersionState::Previous;
-            }
-            book.history.retain(|source| source != &entry.source);
-            book.history.push(entry.source.clone());
-            entry.state = VersionState::Active;
+        let (source, version, cache, load_time) = (
+            entry.source.clone(),
+            entry.version.clone(),
+            entry.cache.clone(),
+            entry.load_time,
+        );
+        let result = if book.place(entry) {
             self.active
                 .write()
                 .expect("registry lock")
                 .insert(system.clone(), Arc::clone(&plugin));
             self.metrics.inc(
-                "preflight_plugin_swaps_total",
+                crate::metrics::PLUGIN_SWAPS,
                 &[("accounting_system", &system), ("kind", "activate")],
             );
-            tracing::info!(system = %system, plugin = plugin.label(), source = %entry.source, cache = entry.cache.as_ref().map_or("none", CacheUse::as_str), load_ms = entry.load_time.as_secs_f64() * 1e3, "plugin version active");
-            "activated"
+            tracing::info!(system = %system, plugin = plugin.label(), source = %source, cache = cache.as_ref().map_or("none", CacheUse::as_str), load_ms = load_time.as_secs_f64() * 1e3, "plugin version active");
+            ChangeResult::Activated
         } else {
-            book.history.retain(|source| source != &entry.source);
-            tracing::info!(system = %system, plugin = plugin.label(), source = %entry.source, "plugin version loaded on standby: a newer version is active");
-            "standby"
+            tracing::info!(system = %system, plugin = plugin.label(), source = %source, "plugin version loaded on standby: a newer version is active");
+            ChangeResult::Standby
         };
         self.metrics.inc(
-            "preflight_plugin_loads_total",
+            crate::metrics::PLUGIN_LOADS,
             &[("accounting_system", &system), ("result", "loaded")],
         );
-        if let Some(cache) = &entry.cache {
-            self.metrics.inc(
-                "preflight_plugin_cache_total",
-                &[("result", cache.as_str())],
-            );
+        if let Some(cache) = &cache {
+            self.metrics
+                .inc(crate::metrics::PLUGIN_CACHE, &[("result", cache.as_str())]);
         }
-        let change = Change {
-            source: entry.source.clone(),
+        Change {
+            source,
             accounting_system: system,
-            version: entry.version.clone(),
-            result: result.to_owned(),
+            version,
+            result,
             error: None,
-        };
-        book.entries.push(entry);
-        change
+        }
     }
 
     /// Records a refused candidate. A version that is loaded keeps its
@@ -750,11 +780,12 @@ impl Registry {
         system: &str,
         version: &str,
         fingerprint: Option<[u8; 32]>,
-        error: String,
+        error: &RegistryError,
     ) -> Change {
+        let error = error.to_string();
         tracing::error!(source, system, version, %error, "plugin version refused");
         self.metrics.inc(
-            "preflight_plugin_loads_total",
+            crate::metrics::PLUGIN_LOADS,
             &[("accounting_system", system), ("result", "refused")],
         );
         let mut books = self.books.lock().expect("registry lock");
@@ -785,7 +816,7 @@ impl Registry {
             source: source.to_owned(),
             accounting_system: system.to_owned(),
             version: version.to_owned(),
-            result: "failed".to_owned(),
+            result: ChangeResult::Failed,
             error: Some(error),
         }
     }
@@ -816,7 +847,7 @@ impl Registry {
             source: source.to_owned(),
             accounting_system: system.to_owned(),
             version,
-            result: "removed".to_owned(),
+            result: ChangeResult::Removed,
             error: None,
         })
     }
@@ -848,6 +879,57 @@ impl Registry {
 }
 
 impl Book {
+    /// Records a loaded version: it replaces an entry of the same source,
+    /// and becomes active when it replaces the active one or is not older
+    /// than it (the newest version wins). Returns whether it is active.
+    fn place(&mut self, mut entry: Entry) -> bool {
+        let replaced = self.remove(&entry.source);
+        let replaces_active = replaced
+            .as_ref()
+            .is_some_and(|old| old.state == VersionState::Active);
+        let current = self
+            .history
+            .last()
+            .and_then(|source| self.entries.iter().find(|e| &e.source == source));
+        let activate = replaces_active
+            || current.is_none_or(|active| {
+                source::compare_versions(&entry.version, &active.version) != Ordering::Less
+            });
+        self.history.retain(|source| source != &entry.source);
+        if activate {
+            if let Some(active) = self
+                .history
+                .last()
+                .cloned()
+                .and_then(|source| self.entry_mut(&source))
+            {
+                active.state = VersionState::Previous;
+            }
+            self.history.push(entry.source.clone());
+            entry.state = VersionState::Active;
+        }
+        self.entries.push(entry);
+        activate
+    }
+
+    /// Makes the version active before the current one active again, the
+    /// current one rolled back; `(from, to)` sources, or `None` when only
+    /// one version was ever active.
+    fn roll_back(&mut self) -> Option<(String, String)> {
+        if self.history.len() < 2 {
+            return None;
+        }
+        let from = self.history.pop()?;
+        let to = self.history.last()?.clone();
+        if let Some(target) = self.entry_mut(&to) {
+            target.state = VersionState::Active;
+        }
+        if let Some(entry) = self.entry_mut(&from) {
+            entry.state = VersionState::RolledBack;
+        }
+        Some((from, to))
+    }
+
     fn entry_mut(&mut self, source: &str) -> Option<&mut Entry> {
         self.entries.iter_mut().find(|entry| entry.source == source)
     }
@@ -873,6 +955,8 @@ impl Entry {
             sha256: plugin.map(|p| p.digest().to_owned()),
             size: plugin.map(Plugin::size),
             capabilities: plugin.map_or_else(Vec::new, |p| p.info().capabilities.clone()),
+            display_name: plugin.and_then(|p| p.info().display_name.clone()),
+            contract: plugin.map(|p| p.info().contract.clone()),
             signed_by: self.signed_by.clone(),
             loaded_at: humantime::format_rfc3339_millis(self.loaded_at).to_string(),
             load_ms: self.load_time.as_secs_f64() * 1e3,
@@ -889,7 +973,7 @@ fn compile(
     cache: Option<&CompiledCache>,
     bytes: &[u8],
     digest: &[u8; 32],
-) -> Result<(Compiled, Option<CacheUse>), String> {
+) -> Result<(Compiled, Option<CacheUse>), RegistryError> {
     let (component, cache_use) = match cache {
         Some(cache) => cache
             .load_or_compile(runtime.engine(), bytes, digest)
@@ -897,11 +981,11 @@ fn compile(
         None => wasmtime::component::Component::new(runtime.engine(), bytes)
             .map(|component| (component, None)),
     }
-    .map_err(|error| format!("not a loadable WebAssembly component: {error:#}"))?;
+    .map_err(|error| RegistryError::Compile(format!("{error:#}")))?;
     Ok((
         Compiled {
             component,
-            digest: crate::plugin::hex(digest),
+            digest: preflight_runtime::plugin::hex(digest),
             size: bytes.len(),
         },
         cache_use,
@@ -912,4 +996,88 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(version: &str) -> Entry {
+        Entry {
+            source: format!("plugins/xero/{version}"),
+            version: version.to_owned(),
+            state: VersionState::Standby,
+            plugin: None,
+            error: None,
+            fingerprint: None,
+            refused: None,
+            signed_by: None,
+            cache: None,
+            loaded_at: SystemTime::UNIX_EPOCH,
+            load_time: Duration::ZERO,
+        }
+    }
+
+    fn states(book: &Book) -> Vec<(String, VersionState)> {
+        let mut states: Vec<_> = book
+            .entries
+            .iter()
+            .map(|entry| (entry.version.clone(), entry.state))
+            .collect();
+        states.sort_by(|a, b| source::compare_versions(&a.0, &b.0));
+        states
+    }
+
+    #[test]
+    fn the_newest_version_wins_and_an_older_one_waits_on_standby() {
+        let mut book = Book::default();
+        assert!(book.place(entry("0.1.0")));
+        assert!(book.place(entry("0.2.0")));
+        assert!(!book.place(entry("0.1.5")), "older than the active one");
+        assert_eq!(
+            states(&book),
+            [
+                ("0.1.0".to_owned(), VersionState::Previous),
+                ("0.1.5".to_owned(), VersionState::Standby),
+                ("0.2.0".to_owned(), VersionState::Active),
+            ]
+        );
+        // New files for the active version replace it and stay active.
+        assert!(book.place(entry("0.2.0")));
+        assert_eq!(book.entries.len(), 3);
+        assert_eq!(book.history.last().unwrap(), "plugins/xero/0.2.0");
+    }
+
+    #[test]
+    fn rollback_returns_to_the_previous_active_version_only() {
+        let mut book = Book::default();
+        book.place(entry("0.1.0"));
+        assert_eq!(book.roll_back(), None, "nothing to roll back to");
+        book.place(entry("0.2.0"));
+        book.place(entry("0.3.0"));
+        assert_eq!(
+            book.roll_back(),
+            Some((
+                "plugins/xero/0.3.0".to_owned(),
+                "plugins/xero/0.2.0".to_owned()
+            ))
+        );
+        assert_eq!(
+            states(&book),
+            [
+                ("0.1.0".to_owned(), VersionState::Previous),
+                ("0.2.0".to_owned(), VersionState::Active),
+                ("0.3.0".to_owned(), VersionState::RolledBack),
+            ]
+        );
+        book.roll_back();
+        assert_eq!(book.roll_back(), None, "0.1.0 was the first");
+        assert_eq!(
+            book.entries
+                .iter()
+                .filter(|entry| entry.state == VersionState::Active)
+                .count(),
+            1
+        );
+    }
 }

@@ -13,30 +13,38 @@
 //! store never hold the same job at once. Every validation is written to the
 //! decision log.
 //!
-//! - [`handover`]: where valid jobs go;
-//! - `lifecycle`: one job from claim to outcome.
+//! # Layout
+//!
+//! - this file: the [`Runner`] (polling, resuming, one task per job), its
+//!   [`RunnerSettings`], and on-demand validation;
+//! - `attempt`: one validation attempt (resolve, validate, count, log),
+//!   shared by the lifecycle and `/v1/validate`; [`HostVerdict`];
+//! - `lifecycle`: one job from claim to outcome, the journal's stage table;
+//! - [`handover`]: where valid jobs go.
 
+mod attempt;
 pub mod handover;
 mod lifecycle;
 
 use std::collections::{HashSet, VecDeque};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::{Notify, Semaphore};
 
+pub use attempt::HostVerdict;
 pub use handover::Handover;
 
-use crate::config::IntegrationConfig;
-use crate::job::{ExportJob, JobStatus};
 use crate::metrics::Metrics;
-use crate::operator::RunnerSettings;
 use crate::pleo::{PleoClient, PleoError};
 use crate::registry::Registry;
-use crate::report::{FailureReason, Verdict};
-pub use crate::store::Stage;
-use crate::store::{JobRecord, Store, StoreError};
+use preflight_runtime::config::IntegrationConfig;
+use preflight_runtime::job::{ExportJob, JobStatus};
+use preflight_runtime::report::Verdict;
+pub use preflight_store::Stage;
+use preflight_store::{JobRecord, Store, StoreError};
 
 /// How many finished outcomes the runner keeps for the operator API.
 const RECENT_OUTCOMES: usize = 1_000;
@@ -76,6 +84,42 @@ pub enum Action {
     EndedByPleo,
     /// The outcome could not be delivered; the journal keeps it for a retry.
     Deferred(String),
+}
+
+/// How the runner retries and how much it runs at once (the operator file's
+/// `[runner]`).
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// Validations of one job whose checks hit transient trouble.
+    pub retry_attempts: u32,
+    /// Time those validations may take in all.
+    pub retry_window: Duration,
+    /// Delay before the second validation; doubled for each further one, and
+    /// never shorter than the accounting system's `Retry-After`.
+    pub retry_delay: Duration,
+    /// Jobs processed at once.
+    pub max_concurrent_jobs: usize,
+    /// The state directory: the default home of the store and the
+    /// compiled cache; `None` keeps state in memory.
+    pub state_dir: Option<PathBuf>,
+    /// Downstream URL told about each valid job.
+    pub handover_url: Option<url::Url>,
+    /// Downstream command run for each valid job; `{jobId}` is replaced.
+    pub handover_command: Option<Vec<String>>,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        RunnerSettings {
+            retry_attempts: 3,
+            retry_window: Duration::from_secs(120),
+            retry_delay: Duration::from_secs(2),
+            max_concurrent_jobs: 64,
+            state_dir: None,
+            handover_url: None,
+            handover_command: None,
+        }
+    }
 }
 
 /// Everything a runner is made of.
@@ -254,17 +298,17 @@ impl Runner {
                 Err(error) => {
                     parts
                         .metrics
-                        .inc("preflight_pleo_errors_total", &[("operation", "list_jobs")]);
+                        .inc(crate::metrics::PLEO_ERRORS, &[("operation", "list_jobs")]);
                     return Err(error);
                 }
             };
             for (id, error) in listing.malformed {
-                parts.metrics.inc("preflight_jobs_malformed_total", &[]);
+                parts.metrics.inc(crate::metrics::JOBS_MALFORMED, &[]);
                 tracing::error!(job = id.as_deref().unwrap_or("unknown"), %error, "skipping a malformed job from Pleo");
             }
             for job in &listing.jobs {
                 parts.metrics.inc(
-                    "preflight_jobs_seen_total",
+                    crate::metrics::JOBS_SEEN,
                     &[("company", &job.company_id.to_string())],
                 );
             }
@@ -359,89 +403,34 @@ pub struct OnDemand {
     /// The company's accounting system, when configured.
     pub accounting_system: Option<String>,
     /// The plugin's outcome, when a plugin ran.
-    pub outcome: Option<crate::plugin::Outcome>,
+    pub outcome: Option<preflight_runtime::plugin::Outcome>,
     /// The verdict.
     pub verdict: Verdict,
 }
 
 impl Runner {
     /// Validates job `job_id` once, for integrations that run the rest of the
-    /// lifecycle themselves: no claim, no event, no retry.
+    /// lifecycle themselves: no claim, no event, no retry. The attempt is
+    /// counted and logged like every attempt of the runner's own.
     pub async fn validate_on_demand(&self, job_id: uuid::Uuid) -> Result<OnDemand, PleoError> {
         let parts = &self.inner.parts;
         let job = parts.pleo.get_job(job_id).await?;
-        let (config, plugin) = match lifecycle::resolve(parts, &job).await {
-            Ok(resolved) => resolved,
-            Err(verdict) => {
-                let accounting_system = parts
-                    .companies
-                    .get(&job.company_id)
-                    .map(|config| config.accounting_system.clone());
-                return Ok(OnDemand {
-                    job,
-                    accounting_system,
-                    outcome: None,
-                    verdict,
-                });
+        let accounting_system = parts
+            .companies
+            .get(&job.company_id)
+            .map(|config| config.accounting_system.clone());
+        let (verdict, outcome) = match attempt::resolve(parts, &job) {
+            Ok(resolved) => {
+                let attempt = attempt::run(parts, &job, &resolved, 1).await;
+                (attempt.verdict, attempt.outcome)
             }
+            Err(why) => (attempt::host_decided(parts, &job, &why).await, None),
         };
-        let system = Some(config.accounting_system.clone());
-        let at = std::time::SystemTime::now();
-        let result = plugin.validate(&job, config).await;
-        let logged = match &result {
-            Ok(outcome) => lifecycle::Logged::Answered(outcome),
-            Err(error) => lifecycle::Logged::Faulted(error),
-        };
-        lifecycle::write_decision(parts, &job, Some(config), Some(&plugin), logged, 1, at).await;
-        match result {
-            Ok(outcome) => Ok(OnDemand {
-                verdict: outcome.verdict.clone(),
-                job,
-                accounting_system: system,
-                outcome: Some(outcome),
-            }),
-            Err(error) => {
-                parts.metrics.inc(
-                    "preflight_plugin_faults_total",
-                    &[("plugin", plugin.label())],
-                );
-                tracing::error!(%error, "plugin fault during an on-demand validation");
-                let verdict = error.verdict(&lifecycle::display_name(&config.accounting_system));
-                Ok(OnDemand {
-                    job,
-                    accounting_system: system,
-                    outcome: None,
-                    verdict,
-                })
-            }
-        }
-    }
-}
-
-/// The verdict for a job whose company has no integration configuration.
-pub fn missing_configuration() -> Verdict {
-    Verdict::Fail {
-        reason: FailureReason::MissingConfiguration,
-        message:
-            "Pleo's accounting integration has no configuration for this company, so the export \
-                  cannot be checked. Connect the company's accounting system in Pleo's integration \
-                  settings, then export again."
-                .to_owned(),
-        check: "preflight.configuration".to_owned(),
-    }
-}
-
-/// The verdict for a company configured for an accounting system no plugin
-/// validates.
-pub fn unsupported_system(system: &str, supported: &[String]) -> Verdict {
-    Verdict::Fail {
-        reason: FailureReason::InvalidConfiguration,
-        message: format!(
-            "This company is set up to export to '{system}', which Pleo's integration does not \
-             support. Choose a supported accounting system ({}) in Pleo's integration settings, \
-             then export again.",
-            supported.join(", ")
-        ),
-        check: "preflight.accounting-system".to_owned(),
+        Ok(OnDemand {
+            job,
+            accounting_system,
+            outcome,
+            verdict,
+        })
     }
 }

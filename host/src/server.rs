@@ -31,9 +31,9 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
-use crate::config::Secret;
 use crate::operator::WebhookSettings;
 use crate::runner::Runner;
+use preflight_runtime::config::Secret;
 
 /// What every handler gets.
 #[derive(Clone)]

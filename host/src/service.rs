@@ -8,7 +8,7 @@ use crate::operator::OperatorConfig;
 use crate::pleo::{PleoClient, RetryPolicy};
 use crate::registry::Registry;
 use crate::runner::{Handover, Runner, RunnerParts};
-use crate::store::Store;
+use preflight_store::Store;
 
 /// Why a runner could not be assembled.
 #[derive(Debug, thiserror::Error)]
@@ -29,11 +29,11 @@ pub enum AssembleError {
         /// The company.
         company: uuid::Uuid,
         /// The fault.
-        error: crate::plugin::PluginError,
+        error: preflight_runtime::plugin::PluginError,
     },
     /// The store could not be opened.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] preflight_store::StoreError),
     /// An HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),

@@ -44,7 +44,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::Signer as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::plugin::hex;
+use preflight_runtime::plugin::hex;
 
 /// The domain separation prefix of the signed message.
 const DOMAIN: &[u8] = b"preflight-plugin-signature-v1\n";

@@ -158,11 +158,13 @@ mod tests {
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-    /// Signed by the Pleo emulator's signer, a sender written apart from
-    /// this verifier.
-    fn sign(id: &str, timestamp: i64, body: &[u8]) -> String {
-        preflight_emulators::pleo::sign_webhook(SECRET, id, timestamp, body).unwrap()
-    }
+    /// The Standard Webhooks specification's published example: this
+    /// secret, id, timestamp and body give this signature, computed by a
+    /// sender that has nothing to do with this verifier.
+    const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const TIMESTAMP: i64 = 1_614_265_330;
+    const BODY: &[u8] = br#"{"test": 2432232314}"#;
+    const SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
     fn check(
         headers: &[(&str, String)],
@@ -186,39 +188,41 @@ mod tests {
 
     #[test]
     fn signatures_timestamps_and_headers_are_checked() {
-        let now = SystemTime::now();
-        let ts = now.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-        let body = br#"{"eventType":"v1.export-job.created"}"#;
-        let signature = sign("msg_1", ts, body);
-        let headers = |sig: String, ts: i64| {
+        let at = |seconds: i64| UNIX_EPOCH + Duration::from_secs(seconds as u64);
+        let now = at(TIMESTAMP + 10);
+        let headers = |sig: &str, id: &str| {
             vec![
-                ("webhook-id", "msg_1".to_owned()),
-                ("webhook-timestamp", ts.to_string()),
-                ("webhook-signature", sig),
+                ("webhook-id", id.to_owned()),
+                ("webhook-timestamp", TIMESTAMP.to_string()),
+                ("webhook-signature", sig.to_owned()),
             ]
         };
         assert_eq!(
-            check(&headers(signature.clone(), ts), body, now),
+            check(&headers(SIGNATURE, ID), BODY, now),
             Ok(Verified {
-                id: "msg_1".into(),
-                timestamp: ts
+                id: ID.into(),
+                timestamp: TIMESTAMP
             })
         );
         // A rotated key: one of several signatures is enough.
-        let both = format!("v1,AAAA {signature}");
-        assert!(check(&headers(both, ts), body, now).is_ok());
+        let both = format!("v1,AAAA {SIGNATURE}");
+        assert!(check(&headers(&both, ID), BODY, now).is_ok());
         assert_eq!(
-            check(&headers(signature.clone(), ts), b"{}", now),
+            check(&headers(SIGNATURE, ID), b"{}", now),
             Err(WebhookError::Signature),
             "a changed body"
         );
-        let stale = ts - 301;
+        assert_eq!(
+            check(&headers(SIGNATURE, "msg_other"), BODY, now),
+            Err(WebhookError::Signature),
+            "another id: the id is signed too"
+        );
         assert!(matches!(
-            check(&headers(sign("msg_1", stale, body), stale), body, now),
+            check(&headers(SIGNATURE, ID), BODY, at(TIMESTAMP + 301)),
             Err(WebhookError::Stale { off: 301, .. })
         ));
         assert_eq!(
-            check(&headers(signature, ts)[..2], body, now),
+            check(&headers(SIGNATURE, ID)[..2], BODY, now),
             Err(WebhookError::Header("webhook-signature"))
         );
     }

@@ -2,12 +2,12 @@
 //! per scenario and the happy paths, asserting the exact reason and that the message names
 //! the problem in Business Central's terms.
 
-use preflight::config::{Credentials, Secret};
-use preflight::report::CheckStatus;
 use preflight::{FailureReason, IntegrationConfig, Plugin, Runtime, Verdict};
 use preflight_emulators::business_central::{
     self, BusinessCentralConfig, BusinessCentralEmulator, Scenario,
 };
+use preflight_runtime::config::{Credentials, Secret};
+use preflight_runtime::report::CheckStatus;
 use rstest::rstest;
 
 use crate::support::{self, job, loopback, runtime};

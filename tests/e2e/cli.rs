@@ -444,7 +444,7 @@ fn demo_reaches_every_expected_outcome() {
         .lines()
         .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
         .collect();
-    assert_eq!(rows.len(), preflight::demo::COMPANIES.len());
+    assert_eq!(rows.len(), preflight_cli::demo::COMPANIES.len());
     assert!(
         rows.iter().all(|row| row["as_expected"] == true),
         "{stdout}"

@@ -10,9 +10,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use preflight::store::{Identity, Stage, Store};
 use preflight_emulators::pleo::{Faults, PleoConfig, PleoEmulator, SeedJob};
 use preflight_emulators::xero::Scenario;
+use preflight_store::{Identity, Stage, Store};
 
 use crate::serve::{OperatorToml, spawn_serve};
 use crate::support;
@@ -181,7 +181,7 @@ async fn sigkill_at_random_points_never_loses_or_duplicates_an_outcome() {
         assert_eq!(
             done[0].stage,
             Stage::Done {
-                outcome: "failed".to_owned()
+                outcome: preflight_store::JobResult::Failed
             }
         );
     }
@@ -269,12 +269,14 @@ async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
         assert_eq!(events.get(&(id.clone(), "started".into())), Some(&1));
         let failed = events.get(&(id, "failed".into())).copied().unwrap_or(0);
         assert_eq!(failed, usize::from(*failing), "job {job}");
-        let expected = if *failing { "failed" } else { "handed_over" };
+        let expected = if *failing {
+            preflight_store::JobResult::Failed
+        } else {
+            preflight_store::JobResult::HandedOver
+        };
         assert_eq!(
             store.job(*job).await.unwrap().unwrap().stage,
-            Stage::Done {
-                outcome: expected.to_owned()
-            }
+            Stage::Done { outcome: expected }
         );
     }
     assert!(

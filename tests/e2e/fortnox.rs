@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use preflight::config::{Credentials, Secret};
-use preflight::report::CheckStatus;
 use preflight::{ExportJob, FailureReason, IntegrationConfig, Plugin, Runtime, Verdict};
 use preflight_emulators::fortnox::{self, FortnoxConfig, FortnoxEmulator, Scenario};
+use preflight_runtime::config::{Credentials, Secret};
+use preflight_runtime::report::CheckStatus;
 use rstest::rstest;
 
 use crate::support;

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preflight::metrics::Metrics;
-use preflight::operator::RunnerSettings;
 use preflight::pleo::{JobEvent, PleoAuth, PleoClient, RetryPolicy};
 use preflight::registry::Registry;
+use preflight::runner::RunnerSettings;
 use preflight::runner::{Action, Handover, Runner, RunnerParts, Stage};
-use preflight::store::{Acquired, Identity, Store};
 use preflight::{FailureReason, IntegrationConfig};
 use preflight_emulators::pleo::{self, Faults, JobStatus, PleoConfig, PleoEmulator, SeedJob};
 use preflight_emulators::xero::Scenario;
+use preflight_store::{Acquired, Identity, Store};
 use rstest::rstest;
 
 use crate::support;
@@ -82,7 +82,7 @@ impl<'a> Setup<'a> {
         Runner::new(RunnerParts {
             pleo: PleoClient::new(
                 url::Url::parse(&self.pleo.url()).unwrap(),
-                PleoAuth::Bearer(preflight::config::Secret::new(pleo::DEMO_ORG_TOKEN)),
+                PleoAuth::Bearer(preflight_runtime::config::Secret::new(pleo::DEMO_ORG_TOKEN)),
                 self.retry,
             )
             .unwrap(),
@@ -298,7 +298,7 @@ async fn a_restarted_runner_resumes_its_claim_without_a_second_started() {
     // Before the "crash": the claim was recorded and posted, nothing else.
     let client = PleoClient::new(
         url::Url::parse(&pleo.url()).unwrap(),
-        PleoAuth::ApiKey(preflight::config::Secret::new(pleo::DEMO_API_KEY)),
+        PleoAuth::ApiKey(preflight_runtime::config::Secret::new(pleo::DEMO_API_KEY)),
         RetryPolicy::default(),
     )
     .unwrap();
@@ -353,7 +353,7 @@ async fn a_restarted_runner_resumes_its_claim_without_a_second_started() {
     assert_eq!(
         store.job(ours).await.unwrap().map(|record| record.stage),
         Some(Stage::Done {
-            outcome: "failed".to_owned()
+            outcome: preflight_store::JobResult::Failed
         })
     );
     assert_eq!(store.job(theirs).await.unwrap(), None);
@@ -454,7 +454,7 @@ async fn malformed_jobs_from_pleo_are_skipped_and_the_rest_proceed() {
     assert_eq!(
         runner
             .metrics()
-            .counter("preflight_jobs_malformed_total", &[]),
+            .counter(preflight::metrics::JOBS_MALFORMED, &[]),
         4,
         "two malformed jobs, seen by two polls"
     );

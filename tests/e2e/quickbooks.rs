@@ -2,10 +2,10 @@
 //! TCP: one case per scenario and the happy paths, asserting the exact reason
 //! and that the message names the problem in QuickBooks' vocabulary.
 
-use preflight::config::{Credentials, Secret};
-use preflight::report::CheckStatus;
 use preflight::{FailureReason, IntegrationConfig, Plugin, Runtime, Verdict};
 use preflight_emulators::quickbooks::{self, QuickBooksConfig, QuickBooksEmulator, Scenario};
+use preflight_runtime::config::{Credentials, Secret};
+use preflight_runtime::report::CheckStatus;
 use rstest::rstest;
 
 use crate::support::{REQUEST_TIMEOUT, job, loopback, runtime};

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use preflight::cache::CompiledCache;
 use preflight::metrics::Metrics;
 use preflight::registry::{Registry, RegistryOptions, VersionState, VersionView};
 use preflight::signature::{self, SecretKey, SignaturePolicy};
 use preflight::{Limits, Runtime, RuntimeOptions, Verdict};
 use preflight_emulators::xero::Scenario;
+use preflight_runtime::cache::CompiledCache;
 
 use crate::support;
 
@@ -311,7 +311,7 @@ async fn a_restart_with_a_warm_cache_loads_without_compiling() {
         "{cold_list:#?}"
     );
     assert_eq!(
-        cold_metrics.counter("preflight_plugin_cache_total", &[("result", "compiled")]),
+        cold_metrics.counter(preflight::metrics::PLUGIN_CACHE, &[("result", "compiled")]),
         5
     );
     drop(cold);
@@ -323,11 +323,11 @@ async fn a_restart_with_a_warm_cache_loads_without_compiling() {
         "{warm_list:#?}"
     );
     assert_eq!(
-        warm_metrics.counter("preflight_plugin_cache_total", &[("result", "hit")]),
+        warm_metrics.counter(preflight::metrics::PLUGIN_CACHE, &[("result", "hit")]),
         5
     );
     assert_eq!(
-        warm_metrics.counter("preflight_plugin_cache_total", &[("result", "compiled")]),
+        warm_metrics.counter(preflight::metrics::PLUGIN_CACHE, &[("result", "compiled")]),
         0
     );
     assert_eq!(version_of(&warm, "xero").as_deref(), Some("0.2.0"));
@@ -398,7 +398,7 @@ async fn a_new_version_is_smoke_tested_with_every_company_settings() {
     land(&dir, "xero", "0.2.0", &bytes, &manifest, Some(&key));
     let changes = registry.reload().await;
     assert_eq!(changes.len(), 1, "{changes:#?}");
-    assert_eq!(changes[0].result, "failed");
+    assert_eq!(changes[0].result, preflight::registry::ChangeResult::Failed);
     let list = registry.list();
     let refused = view(&list, "0.2.0");
     assert_eq!(refused.state, VersionState::Failed);

@@ -2,9 +2,9 @@
 //! are denied before anything is sent; a trap is contained, names the plugin,
 //! and the host keeps serving.
 
-use preflight::plugin::Fault;
-use preflight::report::CheckStatus;
 use preflight_artifacts::hostile;
+use preflight_runtime::plugin::Fault;
+use preflight_runtime::report::CheckStatus;
 
 use crate::support;
 
@@ -164,7 +164,10 @@ async fn an_infinite_loop_is_stopped_at_the_wall_time_limit() {
     assert_eq!(error.plugin, "hostile-infinite-loop 0.1.0");
     assert_eq!(
         error.fault,
-        Fault::Limit("wall-time limit of 300 ms".to_owned())
+        Fault::Limit {
+            limit: preflight_runtime::limits::Limit::WallTime,
+            described: "wall-time limit of 300 ms".to_owned()
+        }
     );
 
     let xero = support::xero_plugin(&runtime).await;
@@ -191,7 +194,10 @@ async fn a_memory_hog_is_stopped_at_the_memory_limit() {
     assert_eq!(error.plugin, "hostile-memory-hog 0.1.0");
     assert_eq!(
         error.fault,
-        Fault::Limit("memory limit of 64 MiB".to_owned())
+        Fault::Limit {
+            limit: preflight_runtime::limits::Limit::Memory,
+            described: "memory limit of 64 MiB".to_owned()
+        }
     );
 
     let xero = support::xero_plugin(&runtime).await;
@@ -235,14 +241,23 @@ async fn an_oversized_report_is_refused_naming_the_limit() {
     let error = fault_of(hostile::HUGE_REPORT).await;
     assert_eq!(
         error.fault,
-        Fault::Limit("report-size limit of 256 KiB".to_owned())
+        Fault::Limit {
+            limit: preflight_runtime::limits::Limit::ReportSize,
+            described: "report-size limit of 256 KiB".to_owned()
+        }
     );
 }
 
 #[tokio::test]
 async fn a_log_flood_is_stopped_at_the_log_limit() {
     let error = fault_of(hostile::LOG_FLOOD).await;
-    assert_eq!(error.fault, Fault::Limit("log limit of 64 KiB".to_owned()));
+    assert_eq!(
+        error.fault,
+        Fault::Limit {
+            limit: preflight_runtime::limits::Limit::LogVolume,
+            described: "log limit of 64 KiB".to_owned()
+        }
+    );
 }
 
 #[tokio::test]
@@ -271,8 +286,9 @@ async fn the_plugin_never_sees_the_credentials_the_host_attaches() {
         .unwrap();
     let token = "s3cr3t-token-of-acme";
     let mut config = support::xero_config(&probe.url());
-    config.credentials =
-        preflight::config::Credentials::Bearer(preflight::config::Secret::new(token));
+    config.credentials = preflight_runtime::config::Credentials::Bearer(
+        preflight_runtime::config::Secret::new(token),
+    );
     let outcome = plugin
         .validate(&support::job(false), &config)
         .await
@@ -414,7 +430,7 @@ async fn credentials_only_go_to_origins_the_manifest_declares() {
     assert_eq!(xero.limits().memory_bytes, 32 << 20);
     let mut config = support::xero_config("https://attacker.example.com");
     config.credentials =
-        preflight::config::Credentials::Bearer(preflight::config::Secret::new("t"));
+        preflight_runtime::config::Credentials::Bearer(preflight_runtime::config::Secret::new("t"));
     let error = xero
         .validate(&support::job(false), &config)
         .await
@@ -482,9 +498,12 @@ async fn a_manifest_that_does_not_describe_the_component_is_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn oauth(emulator_url: &str, refresh_token: &str) -> std::sync::Arc<preflight::config::OAuth> {
-    use preflight::config::Secret;
-    std::sync::Arc::new(preflight::config::OAuth::new(
+fn oauth(
+    emulator_url: &str,
+    refresh_token: &str,
+) -> std::sync::Arc<preflight_runtime::config::OAuth> {
+    use preflight_runtime::config::Secret;
+    std::sync::Arc::new(preflight_runtime::config::OAuth::new(
         url::Url::parse(&format!("{emulator_url}/connect/token")).unwrap(),
         "preflight-client".to_owned(),
         Secret::new("client-secret-value"),
@@ -505,7 +524,7 @@ async fn an_expired_oauth_token_is_refreshed_once_transparently() {
     );
     let mut config = support::xero_config(&emulator.url());
     config.credentials =
-        preflight::config::Credentials::OAuth2(std::sync::Arc::clone(&credentials));
+        preflight_runtime::config::Credentials::OAuth2(std::sync::Arc::clone(&credentials));
 
     let outcome = xero.validate(&support::job(false), &config).await.unwrap();
     assert!(outcome.verdict.proceeds(), "{:?}", outcome.verdict);
@@ -541,8 +560,10 @@ async fn a_refresh_that_fails_leaves_the_expiry_to_report() {
     let emulator =
         support::xero_emulator(&[preflight_emulators::xero::Scenario::TokenExpired]).await;
     let mut config = support::xero_config(&emulator.url());
-    config.credentials =
-        preflight::config::Credentials::OAuth2(oauth(&emulator.url(), "a-revoked-refresh-token"));
+    config.credentials = preflight_runtime::config::Credentials::OAuth2(oauth(
+        &emulator.url(),
+        "a-revoked-refresh-token",
+    ));
     let outcome = xero.validate(&support::job(false), &config).await.unwrap();
     assert_eq!(
         outcome.verdict.reason(),
@@ -568,7 +589,7 @@ async fn a_refresh_that_fails_leaves_the_expiry_to_report() {
 
 #[tokio::test]
 async fn the_operator_can_narrow_a_plugins_origins_but_not_widen_them() {
-    use preflight::manifest::OriginPattern;
+    use preflight_runtime::manifest::OriginPattern;
     let runtime = support::runtime();
     let emulator = support::xero_emulator(&[]).await;
     let config = support::xero_config(&emulator.url());
@@ -611,7 +632,7 @@ async fn the_operator_can_narrow_a_plugins_origins_but_not_widen_them() {
         OriginPattern::parse("https://evil.example.com").unwrap(),
     ]);
     let mut elsewhere = support::xero_config("https://evil.example.com");
-    elsewhere.credentials = preflight::config::Credentials::None;
+    elsewhere.credentials = preflight_runtime::config::Credentials::None;
     let error = widened
         .validate(&support::job(false), &elsewhere)
         .await

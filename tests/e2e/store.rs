@@ -6,12 +6,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use preflight::report::{Check, CheckStatus};
-use preflight::sandbox::outbound::Exchange;
-use preflight::sandbox::record::Captured;
-use preflight::store::decisions::PluginRef;
-use preflight::store::{Acquired, Decision, DecisionFilter, Identity, Stage, Store, StoreError};
 use preflight::{FailureReason, Verdict};
+use preflight_runtime::report::{Check, CheckStatus};
+use preflight_runtime::sandbox::outbound::Exchange;
+use preflight_runtime::sandbox::record::Captured;
+use preflight_store::decisions::PluginRef;
+use preflight_store::{Acquired, Decision, DecisionFilter, Identity, Stage, Store, StoreError};
 
 use crate::support;
 
@@ -107,7 +107,7 @@ async fn claims_are_exclusive_until_the_lease_runs_out() {
         b.record(
             job,
             &Stage::Done {
-                outcome: "failed".to_owned(),
+                outcome: preflight_store::JobResult::Failed,
             },
         )
         .await
@@ -215,7 +215,6 @@ fn decision(job: uuid::Uuid, company: uuid::Uuid, at: i64) -> Decision {
             url: "https://api.xero.com/api.xro/2.0/Contacts?email=cfo%40acme.test&page=1"
                 .to_owned(),
             status: Some(200),
-            error: None,
             elapsed: Duration::from_millis(7),
             request_headers: vec![("accept".to_owned(), "application/json".to_owned())],
             request_body: None,
@@ -232,7 +231,7 @@ async fn the_decision_log_round_trips_masked_and_filters() {
     for url in urls("decisions") {
         let store = open(&url, "replica-a", MINUTE).await;
         let (job, company) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-        let now = preflight::store::now_millis();
+        let now = preflight_store::now_millis();
         let mask = [
             "name".to_owned(),
             "EMAIL".to_owned(),
@@ -348,7 +347,7 @@ async fn retention_prunes_old_entries_and_finished_jobs_only() {
             .await
             .unwrap();
         store
-            .log_decision(&decision(new, company, preflight::store::now_millis()), &[])
+            .log_decision(&decision(new, company, preflight_store::now_millis()), &[])
             .await
             .unwrap();
         let cutoff = UNIX_EPOCH + Duration::from_secs(2);
@@ -371,7 +370,7 @@ async fn retention_prunes_old_entries_and_finished_jobs_only() {
             .record(
                 done,
                 &Stage::Done {
-                    outcome: "failed".to_owned(),
+                    outcome: preflight_store::JobResult::Failed,
                 },
             )
             .await

@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use preflight::config::{Credentials, Secret};
 use preflight::{ExportJob, IntegrationConfig, Limits, Plugin, Runtime, RuntimeOptions};
 use preflight_emulators::xero::{self, Scenario, XeroConfig, XeroEmulator};
+use preflight_runtime::config::{Credentials, Secret};
 
 /// Per-request timeout of the tests: short, so the `slow` scenario is quick.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(300);

@@ -2,9 +2,9 @@
 //! happy paths, asserting the exact reason and that the message names the
 //! problem.
 
-use preflight::report::CheckStatus;
 use preflight::{FailureReason, Verdict};
 use preflight_emulators::xero::Scenario;
+use preflight_runtime::report::CheckStatus;
 use rstest::rstest;
 
 use crate::support;

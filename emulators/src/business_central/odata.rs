@@ -1,6 +1,6 @@
 //! The OData paths and query options the emulator understands, relative to
 //! `…/api/v2.0/`: `companies`, `companies({id})`, `companies({id})/{set}` and
-//! `companies({id})/{set}({id})/{set}` (accounting-systems.md §5, "Base / auth").
+//! `companies({id})/{set}({id})/{set}` (docs/accounting-systems.md §5, "Base / auth").
 
 /// What a path addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]

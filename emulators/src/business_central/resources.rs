@@ -1,5 +1,5 @@
 //! The API v2.0 entity sets of a company, with the permission-set and licence refusals the
-//! scenarios switch on (accounting-systems.md §5, "Permissions" and "Endpoints").
+//! scenarios switch on (docs/accounting-systems.md §5, "Permissions" and "Endpoints").
 
 use serde_json::Value;
 

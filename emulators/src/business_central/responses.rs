@@ -1,5 +1,5 @@
 //! The bodies and headers of Business Central's answers: OData collections and the OData
-//! error envelope (accounting-systems.md §5, "Errors").
+//! error envelope (docs/accounting-systems.md §5, "Errors").
 
 use axum::Json;
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -72,7 +72,7 @@ fn challenge(tenant: &str, description: Option<&str>) -> String {
 }
 
 /// 401 `Authentication_InvalidCredentials`, "The server has rejected the client
-/// credentials" (accounting-systems.md §5, "Base / auth"): a wrong or revoked token, a token
+/// credentials" (docs/accounting-systems.md §5, "Base / auth"): a wrong or revoked token, a token
 /// for another tenant, or an app not registered in Business Central.
 pub(super) fn invalid_credentials(tenant: &str) -> Response {
     with_header(
@@ -99,7 +99,7 @@ pub(super) fn token_expired(tenant: &str) -> Response {
     )
 }
 
-/// 404 for an environment that does not exist in the tenant (accounting-systems.md §5,
+/// 404 for an environment that does not exist in the tenant (docs/accounting-systems.md §5,
 /// "Fake-server notes"; the code is the OData not-found code [I]).
 pub(super) fn unknown_environment(environment: &str) -> Response {
     error(
@@ -138,7 +138,7 @@ pub(super) fn company_not_found() -> Response {
 }
 
 /// A permission-set refusal: code `Internal_ServerError`, "Sorry, the current permissions
-/// prevented the action. (TableData …)" (accounting-systems.md §5, "Permissions"; the
+/// prevented the action. (TableData …)" (docs/accounting-systems.md §5, "Permissions"; the
 /// status was not shown there, 403 is the HTTP table's "Forbidden" [I]).
 pub(super) fn permission_denied(object: &str) -> Response {
     error(
@@ -159,7 +159,7 @@ pub(super) fn not_licensed(object: &str) -> Response {
     )
 }
 
-/// 429 when throttled (6,000 requests per 5 minutes per user, accounting-systems.md §5); a
+/// 429 when throttled (6,000 requests per 5 minutes per user, docs/accounting-systems.md §5); a
 /// `Retry-After` on 429 is not documented, so none is sent.
 pub(super) fn rate_limited() -> Response {
     error(
@@ -169,7 +169,7 @@ pub(super) fn rate_limited() -> Response {
     )
 }
 
-/// 503 with `retry-after`: maintenance or overload (accounting-systems.md §5, "HTTP
+/// 503 with `retry-after`: maintenance or overload (docs/accounting-systems.md §5, "HTTP
 /// semantics").
 pub(super) fn maintenance(retry_after_secs: u32) -> Response {
     with_header(

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A way the emulated Business Central misbehaves, modelled on accounting-systems.md §5
+/// A way the emulated Business Central misbehaves, modelled on docs/accounting-systems.md §5
 /// ("Errors", "Permissions" and "Fake-server notes").
 ///
 /// Several scenarios may be active at once; see [`crate::business_central`] for the order

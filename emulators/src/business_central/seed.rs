@@ -1,6 +1,6 @@
 //! The demo environment's data: two companies and, for the configured one, the general
 //! journal batches, chart of accounts, tax groups, vendors, purchase invoices and
-//! attachments of a small Danish company, in API v2.0's entity shapes (accounting-systems.md
+//! attachments of a small Danish company, in API v2.0's entity shapes (docs/accounting-systems.md
 //! §5, "Endpoints"; field lists from the v2.0 API reference [D], trimmed). Ids are fixed so
 //! answers are stable across runs.
 

@@ -58,7 +58,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
 }
 
-/// The scope a path needs, per Fortnox's scope list (accounting-systems.md §3, "Scopes"):
+/// The scope a path needs, per Fortnox's scope list (docs/accounting-systems.md §3, "Scopes"):
 /// bookkeeping covers accounts, financial years, vouchers and voucher series.
 fn required_scope(path: &str) -> Option<&'static str> {
     let resource = path.strip_prefix("/3/")?.split('/').next()?;

@@ -1,5 +1,5 @@
 //! The handlers of `/3/…`: read-only, since a validator never creates records
-//! (accounting-systems.md, closing "cross-cutting cautions").
+//! (docs/accounting-systems.md, closing "cross-cutting cautions").
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! The bodies of Fortnox's answers: the resource envelopes, paging and the
-//! `ErrorInformation` every error shares (accounting-systems.md §3, "Errors").
+//! `ErrorInformation` every error shares (docs/accounting-systems.md §3, "Errors").
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -83,7 +83,7 @@ pub(super) fn missing_token() -> Response {
 }
 
 /// 401 code 2000310: a token Fortnox does not accept, wrong or expired; clients see 401
-/// although Fortnox documents 403 for failed authentication (accounting-systems.md §3).
+/// although Fortnox documents 403 for failed authentication (docs/accounting-systems.md §3).
 pub(super) fn invalid_token() -> Response {
     error(
         StatusCode::UNAUTHORIZED,
@@ -120,7 +120,7 @@ pub(super) fn no_api_licence() -> Response {
     )
 }
 
-/// 429 without `Retry-After`, which Fortnox does not document (accounting-systems.md §3);
+/// 429 without `Retry-After`, which Fortnox does not document (docs/accounting-systems.md §3);
 /// Fortnox documents no error code for it either.
 pub(super) fn rate_limited() -> Response {
     error(

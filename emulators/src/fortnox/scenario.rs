@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A way the emulated Fortnox misbehaves, modelled on the errors and the fake-server notes
-/// of accounting-systems.md §3.
+/// of docs/accounting-systems.md §3.
 ///
 /// Several scenarios may be active at once; see [`crate::fortnox`] for the order they are
 /// checked in.

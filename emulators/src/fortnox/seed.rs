@@ -1,6 +1,6 @@
 //! The demo company's data: company information, financial years, voucher series, a BAS
 //! chart of accounts, suppliers, supplier invoices, vouchers, the inbox and file
-//! connections. Shapes follow the answers quoted in accounting-systems.md §3; values are
+//! connections. Shapes follow the answers quoted in docs/accounting-systems.md §3; values are
 //! fixed so every run answers the same, except that the financial years reach the
 //! current year.
 
@@ -320,7 +320,7 @@ pub(super) fn supplier_invoices(api: &str) -> Vec<Value> {
 }
 
 /// The inbox's folders: `inbox_v` holds voucher attachments, `inbox_s` supplier invoices
-/// (accounting-systems.md §3, "Attachment").
+/// (docs/accounting-systems.md §3, "Attachment").
 const INBOX_FOLDERS: &[(&str, &str)] = &[
     ("inbox_v", "Verifikationer"),
     ("inbox_s", "Leverantörsfakturor"),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{FortnoxConfig, Scenario};
 
 /// Fortnox allows 300 requests a minute per client id and company, enforced as a 5-second
-/// sliding window of 25 requests (accounting-systems.md §3, "Errors").
+/// sliding window of 25 requests (docs/accounting-systems.md §3, "Errors").
 pub(super) const WINDOW_LIMIT: usize = 25;
 /// The length of the sliding window.
 pub(super) const WINDOW: Duration = Duration::from_secs(5);

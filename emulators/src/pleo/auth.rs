@@ -1,5 +1,5 @@
-//! Who may call the API (pleo-api.md §1.1): bearer tokens and API keys, the export scopes
-//! each operation needs, and the company a credential is limited to.
+//! Who may call the API (docs/pleo-export-api.md §1.1): bearer tokens and API keys, the export
+//! scopes each operation needs, and the company a credential is limited to.
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use super::base64;
 use super::responses::ApiError;
 use super::state::Shared;
 
-/// An OAuth scope of the Export API (pleo-api.md §1.1, SCOPES).
+/// An OAuth scope of the Export API (docs/pleo-export-api.md §1.1, SCOPES).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// `export-jobs:read`: list jobs, get a job, get a job's items.
@@ -157,7 +157,7 @@ pub(super) async fn gate(
     next.run(request).await
 }
 
-/// The scope an operation needs (pleo-api.md §1.1): reading jobs and job items needs
+/// The scope an operation needs (docs/pleo-export-api.md §1.1): reading jobs and job items needs
 /// `export-jobs:read`, every write `export-jobs:write`, export items `export-items:read`.
 fn required_scope(method: &Method, path: &str) -> Scope {
     if path.starts_with("/v3/export-items") {

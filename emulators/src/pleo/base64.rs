@@ -1,5 +1,5 @@
 //! Decoding the standard Base64 alphabet (RFC 4648 §4), for `Authorization: Basic` headers
-//! (RFC 7617) carrying a Pleo API key (pleo-api.md §1.1).
+//! (RFC 7617) carrying a Pleo API key (docs/pleo-export-api.md §1.1).
 
 /// Decodes `text`; padding is optional, anything outside the alphabet is refused.
 pub(super) fn decode(text: &str) -> Option<Vec<u8>> {

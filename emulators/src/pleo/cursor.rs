@@ -1,6 +1,7 @@
 //! Opaque page cursors. The spec constrains `before`/`after` to `^[A-Z2-7=~]+$`
-//! (pleo-api.md §1.3), i.e. the RFC 4648 §6 Base32 alphabet with `=` padding; the emulator
-//! encodes the position key of a row (its creation sequence number, or its index) that way.
+//! (docs/pleo-export-api.md §1.3), i.e. the RFC 4648 §6 Base32 alphabet with `=` padding; the
+//! emulator encodes the position key of a row (its creation sequence number, or its index)
+//! that way.
 
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 /// Prefix inside the encoding, so that random Base32 text is not taken for a cursor.

@@ -1,6 +1,6 @@
-//! Export job events (E4 `POST /v3/export-job-events`, pleo-api.md §2): how integrations
-//! claim, fail and complete jobs. Every call that reaches the handler is recorded, so tests
-//! can assert the exact failure reason an integration sent (§7).
+//! Export job events (E4 `POST /v3/export-job-events`, docs/pleo-export-api.md §2): how
+//! integrations claim, fail and complete jobs. Every call that reaches the handler is
+//! recorded, so tests can assert the exact failure reason an integration sent (§7).
 
 use std::sync::Arc;
 
@@ -95,7 +95,7 @@ struct EventRequest {
 }
 
 impl EventRequest {
-    /// Validates the body (pleo-api.md §7): `jobId` a UUID, `event` in the enum, and a
+    /// Validates the body (docs/pleo-export-api.md §7): `jobId` a UUID, `event` in the enum, and a
     /// `failureReasonType` from the 15 job-level values exactly when the event is `failed`
     /// (the spec says to include it "only for failed"). A `failureReason` on other events
     /// is ignored.

@@ -1,6 +1,7 @@
 //! Fault injection: making a share of `/v3` requests fail the ways a remote API does, so
 //! clients' retries and backoff can be tested (DESIGN.md §6; Pleo's own 429/5xx bodies are
-//! undocumented, pleo-api.md §8 q7, so they use `ExceptionInfo` like every other error).
+//! undocumented, docs/pleo-export-api.md §8 q7, so they use `ExceptionInfo` like every other
+//! error).
 //!
 //! The choice is pseudo-random but deterministic: the same [`Faults::seed`] and the same
 //! sequence of requests give the same faults.

@@ -1,4 +1,4 @@
-//! Export job items, the control layer (pleo-api.md §2): list them (E5
+//! Export job items, the control layer (docs/pleo-export-api.md §2): list them (E5
 //! `GET /v3/export-jobs/{jobId}/items`) and report per-item results (E6
 //! `PUT /v3/export-jobs/{jobId}/items`).
 
@@ -24,7 +24,7 @@ use super::responses::{self, ApiError};
 use super::state::Shared;
 use super::timestamps::{self, UnixSeconds};
 
-/// Most item updates one E6 call may carry (413 beyond; pleo-api.md §2).
+/// Most item updates one E6 call may carry (413 beyond; docs/pleo-export-api.md §2).
 const MAX_UPDATES: usize = 100;
 
 /// E5: a job's items in creation order, optionally only those with `status`.
@@ -180,7 +180,7 @@ fn updates(body: &[u8]) -> Result<Vec<ItemUpdate>, ApiError> {
 
 /// Applies `updates` in order and builds the `ExportJobItemUpdateV3` body. An item updated
 /// twice is listed once, with its final state. Any applied update counts as activity on
-/// the job and postpones its expiry (pleo-api.md §3.1).
+/// the job and postpones its expiry (docs/pleo-export-api.md §3.1).
 fn apply_updates(job: &mut Job, updates: Vec<ItemUpdate>, now: UnixSeconds) -> Value {
     let mut updated: Vec<usize> = Vec::new();
     let mut errors = Vec::new();
@@ -211,7 +211,7 @@ fn apply_updates(job: &mut Job, updates: Vec<ItemUpdate>, now: UnixSeconds) -> V
 }
 
 /// The `ExportJobItemUpdateErrorV3` of an entry that is not in the job; the type is the
-/// first `ExportJobItemUpdateErrorType` value (pleo-api.md §2, E6).
+/// first `ExportJobItemUpdateErrorType` value (docs/pleo-export-api.md §2, E6).
 fn unknown_entry(entry: Uuid, job_id: Uuid) -> Value {
     json!({
         "accountingEntryId": entry,

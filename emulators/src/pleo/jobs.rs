@@ -1,5 +1,5 @@
 //! Export jobs: list (E1 `GET /v3/export-jobs`), create (E2 `POST /v3/export-jobs`) and
-//! get one (E3 `GET /v3/export-jobs/{jobId}`), pleo-api.md §2.
+//! get one (E3 `GET /v3/export-jobs/{jobId}`), docs/pleo-export-api.md §2.
 
 use std::collections::HashSet;
 use std::ops::Deref;
@@ -24,8 +24,8 @@ use super::responses::{self, ApiError};
 use super::state::{NewJob, Shared};
 use super::webhooks::JobCreated;
 
-/// `sorting_keys` the job list accepts; valid keys are undocumented (pleo-api.md §1.3), and
-/// creation time is the one order §4 needs ("oldest first").
+/// `sorting_keys` the job list accepts; valid keys are undocumented (docs/pleo-export-api.md
+/// §1.3), and creation time is the one order §4 needs ("oldest first").
 const SORTABLE: [&str; 2] = ["createdAt", "created_at"];
 
 /// E1: the caller's company's jobs, optionally only those in `statuses`, oldest first.
@@ -35,7 +35,7 @@ pub(super) async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = Query::parse(raw.as_deref())?;
-    // The how-tos write `companyId`; the spec's name is `company_id` (pleo-api.md §1).
+    // The how-tos write `companyId`; the spec's name is `company_id` (docs/pleo-export-api.md §1).
     let requested = match query.uuid("company_id")? {
         Some(company) => Some(company),
         None => query.uuid("companyId")?,
@@ -81,7 +81,7 @@ fn statuses(query: &Query) -> Result<Vec<JobStatus>, ApiError> {
         .collect()
 }
 
-/// The `CreateExportJob` body (pleo-api.md §2, E2).
+/// The `CreateExportJob` body (docs/pleo-export-api.md §2, E2).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreateExportJob {

@@ -1,5 +1,5 @@
-//! The job state machine of pleo-api.md §3.1: which export job events move a job where,
-//! what each transition records, and lazy expiry.
+//! The job state machine of docs/pleo-export-api.md §3.1: which export job events move a job
+//! where, what each transition records, and lazy expiry.
 
 use super::model::{ItemStatus, Job, JobStatus};
 use super::timestamps::UnixSeconds;
@@ -94,7 +94,7 @@ impl Job {
         Ok(())
     }
 
-    /// Records the failure and abandons every item still open (pleo-api.md §3.2).
+    /// Records the failure and abandons every item still open (docs/pleo-export-api.md §3.2).
     pub(super) fn fail(&mut self, failure: Option<Failure>) {
         self.status = JobStatus::Failed;
         if let Some(failure) = failure {
@@ -107,7 +107,7 @@ impl Job {
     }
 
     /// When an active job expires: `expiresIn` seconds after its last update, or after its
-    /// creation if it was never updated (pleo-api.md §2 `expiresIn`, §3.1).
+    /// creation if it was never updated (docs/pleo-export-api.md §2 `expiresIn`, §3.1).
     pub(super) fn expiry_deadline(&self) -> Option<UnixSeconds> {
         self.status
             .is_active()

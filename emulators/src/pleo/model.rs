@@ -1,5 +1,5 @@
 //! Export jobs and their items as the emulator stores them, and their JSON form: the
-//! `ExportJobV3` and `ExportJobItemV3` schemas (pleo-api.md §2).
+//! `ExportJobV3` and `ExportJobItemV3` schemas (docs/pleo-export-api.md §2).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::timestamps::{self, UnixSeconds};
 
-/// The status of an export job (`ExportJobStatus`, pleo-api.md §2).
+/// The status of an export job (`ExportJobStatus`, docs/pleo-export-api.md §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
@@ -49,7 +49,7 @@ impl JobStatus {
         JobStatus::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
-    /// Whether no event can change the status any more (pleo-api.md §3.1).
+    /// Whether no event can change the status any more (docs/pleo-export-api.md §3.1).
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
@@ -58,13 +58,13 @@ impl JobStatus {
     }
 
     /// Whether the job counts as active: it blocks a new job for its company (409) and
-    /// can expire (pleo-api.md §2 E2, §3.1).
+    /// can expire (docs/pleo-export-api.md §2 E2, §3.1).
     pub(super) fn is_active(self) -> bool {
         matches!(self, JobStatus::Pending | JobStatus::InProgress)
     }
 }
 
-/// The status of one export job item (`ExportJobItemStatus`, pleo-api.md §3.2).
+/// The status of one export job item (`ExportJobItemStatus`, docs/pleo-export-api.md §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ItemStatus {
     Pending,
@@ -98,13 +98,13 @@ impl ItemStatus {
     }
 
     /// Items still waiting or being exported; these become `abandoned` when the job fails
-    /// (pleo-api.md §3.2).
+    /// (docs/pleo-export-api.md §3.2).
     pub(super) fn is_open(self) -> bool {
         matches!(self, ItemStatus::Pending | ItemStatus::InProgress)
     }
 }
 
-/// `ExportJobFailureReasonType`: the 15 job-level reasons (pleo-api.md §2, E4).
+/// `ExportJobFailureReasonType`: the 15 job-level reasons (docs/pleo-export-api.md §2, E4).
 pub(super) const JOB_FAILURE_REASON_TYPES: [&str; 15] = [
     "invalid_configuration",
     "missing_configuration",
@@ -123,7 +123,8 @@ pub(super) const JOB_FAILURE_REASON_TYPES: [&str; 15] = [
     "canceled_by_user",
 ];
 
-/// `ExportJobItemFailureReasonType`: the 18 item-level reasons (pleo-api.md §2, E5/E6).
+/// `ExportJobItemFailureReasonType`: the 18 item-level reasons (docs/pleo-export-api.md §2,
+/// E5/E6).
 pub(super) const ITEM_FAILURE_REASON_TYPES: [&str; 18] = [
     "receipt_upload_failure",
     "receipt_download_failure",

@@ -1,5 +1,5 @@
-//! Cursor pagination of list endpoints (pleo-api.md §1.3): the `before`/`after`/`offset`/
-//! `limit`/`sorting_keys`/`sorting_order` parameters and the `CursorPageInfo` object.
+//! Cursor pagination of list endpoints (docs/pleo-export-api.md §1.3): the `before`/`after`/
+//! `offset`/`limit`/`sorting_keys`/`sorting_order` parameters and the `CursorPageInfo` object.
 //!
 //! Rows are identified by a position key that grows with creation order (a job's sequence
 //! number, an item's index). A cursor encodes the key of a row, so pages stay stable while
@@ -12,7 +12,7 @@ use super::query::Query;
 use super::responses::ApiError;
 
 /// Page size without `limit`; Pleo's is undocumented, 20 is what a client of a sibling Pleo
-/// API reports (pleo-api.md §1.3).
+/// API reports (docs/pleo-export-api.md §1.3).
 pub(super) const DEFAULT_LIMIT: usize = 20;
 /// Largest `limit` accepted; larger values are refused with 400 (same source).
 pub(super) const MAX_LIMIT: usize = 100;

@@ -1,5 +1,5 @@
 //! Query strings the way Pleo's API reads them: snake_case names and repeated names for
-//! arrays (`?statuses=pending&statuses=in_progress`, form/explode; pleo-api.md §1).
+//! arrays (`?statuses=pending&statuses=in_progress`, form/explode; docs/pleo-export-api.md §1).
 //!
 //! Parsed by hand because axum's `Query` extractor cannot collect repeated names.
 

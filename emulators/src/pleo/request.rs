@@ -1,5 +1,5 @@
 //! Reading path ids and JSON bodies, with Pleo's error bodies instead of axum's plain-text
-//! rejections (pleo-api.md §1.2).
+//! rejections (docs/pleo-export-api.md §1.2).
 
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;

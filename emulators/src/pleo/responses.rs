@@ -1,12 +1,12 @@
 //! Response bodies: Pleo's media type, the `{"data": …}` wrapper and the `ExceptionInfo`
-//! error body (pleo-api.md §1, §1.2).
+//! error body (docs/pleo-export-api.md §1, §1.2).
 
 use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-/// The media type of every Pleo request and response body (pleo-api.md §1).
+/// The media type of every Pleo request and response body (docs/pleo-export-api.md §1).
 pub(super) const MEDIA_TYPE: &str = "application/json;charset=UTF-8";
 
 /// `body` with `status` and Pleo's media type.
@@ -18,13 +18,13 @@ pub(super) fn json_body(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-/// `{"data": value}`, the wrapper of single-object answers (pleo-api.md §1).
+/// `{"data": value}`, the wrapper of single-object answers (docs/pleo-export-api.md §1).
 pub(super) fn data(status: StatusCode, value: Value) -> Response {
     json_body(status, &json!({ "data": value }))
 }
 
 /// An error answer with an `ExceptionInfo` body `{"type", "message"}`. Types are the
-/// UPPER_SNAKE form the spec's examples use (pleo-api.md §1.2).
+/// UPPER_SNAKE form the spec's examples use (docs/pleo-export-api.md §1.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct ApiError {
     pub(super) status: StatusCode,
@@ -42,7 +42,7 @@ impl ApiError {
     }
 
     /// 400 for a request the emulator cannot make sense of; the exact body Pleo sends is
-    /// undocumented (pleo-api.md §7, §8 q7).
+    /// undocumented (docs/pleo-export-api.md §7, §8 q7).
     pub(super) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
     }
@@ -56,7 +56,7 @@ impl ApiError {
         )
     }
 
-    /// 401 for a missing, malformed or unknown credential (pleo-api.md §1.1).
+    /// 401 for a missing, malformed or unknown credential (docs/pleo-export-api.md §1.1).
     pub(super) fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
@@ -65,7 +65,7 @@ impl ApiError {
         )
     }
 
-    /// 403 for a credential that may not do what was asked (pleo-api.md §1.1).
+    /// 403 for a credential that may not do what was asked (docs/pleo-export-api.md §1.1).
     pub(super) fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
     }
@@ -111,7 +111,7 @@ impl ApiError {
         )
     }
 
-    /// 422 for an event the job's status does not allow (E4, pleo-api.md §3.1).
+    /// 422 for an event the job's status does not allow (E4, docs/pleo-export-api.md §3.1).
     pub(super) fn invalid_status_change() -> Self {
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -135,7 +135,8 @@ impl IntoResponse for ApiError {
         let body = json!({ "type": self.kind, "message": self.message });
         let mut response = json_body(self.status, &body);
         if self.status == StatusCode::UNAUTHORIZED {
-            // RFC 9110 §11.6.1: a 401 names the schemes it accepts (pleo-api.md §1.1).
+            // RFC 9110 §11.6.1: a 401 names the schemes it accepts (docs/pleo-export-api.md
+            // §1.1).
             response.headers_mut().insert(
                 WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Bearer realm="pleo", Basic realm="pleo""#),

@@ -1,5 +1,5 @@
 //! Jobs put in place by tests and by `preflight emulate pleo --seed FILE`, standing in for
-//! users pressing **Export** in Pleo's web app (pleo-api.md §3.1, "job created").
+//! users pressing **Export** in Pleo's web app (docs/pleo-export-api.md §3.1, "job created").
 //!
 //! Seeding bypasses the one-active-job-per-company rule of E2, so tests can set up any
 //! situation, e.g. two pending jobs to check "oldest first".
@@ -133,8 +133,8 @@ pub(super) fn insert(
     job.id
 }
 
-/// Moves a new pending job to `status` through the transitions of pleo-api.md §3.1, giving
-/// finished jobs the item results an integration would have reported.
+/// Moves a new pending job to `status` through the transitions of docs/pleo-export-api.md
+/// §3.1, giving finished jobs the item results an integration would have reported.
 fn advance(job: &mut Job, status: JobStatus, now: UnixSeconds) {
     let last = match status {
         JobStatus::Pending => return,

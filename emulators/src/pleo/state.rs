@@ -51,7 +51,7 @@ impl Shared {
     }
 
     /// Runs `work` on the jobs at the current time, after failing every job whose expiry
-    /// passed, so that expiry is visible to every read and write (pleo-api.md §7).
+    /// passed, so that expiry is visible to every read and write (docs/pleo-export-api.md §7).
     pub(super) fn with_store<R>(&self, work: impl FnOnce(&mut Store, UnixSeconds) -> R) -> R {
         let now = timestamps::now();
         let mut store = lock(&self.store);
@@ -107,7 +107,7 @@ impl Store {
     /// Adds a `pending` job with one `pending` item per accounting entry.
     ///
     /// `createdAt` is strictly increasing: a job created within the same second as the
-    /// previous one gets the next second, so "oldest first" (pleo-api.md §4) is
+    /// previous one gets the next second, so "oldest first" (docs/pleo-export-api.md §4) is
     /// unambiguous even to a client that sorts by `createdAt` itself.
     pub(super) fn insert(&mut self, new: NewJob, now: UnixSeconds) -> &mut Job {
         let created_at = self

@@ -1,5 +1,6 @@
 //! Pleo's timestamps: UTC with whole seconds and a trailing `Z`, e.g. `2023-11-07T05:31:56Z`,
-//! the `YYYY-MM-DDTHH:mi:ssZ` pattern of every date-time field in the spec (pleo-api.md §1).
+//! the `YYYY-MM-DDTHH:mi:ssZ` pattern of every date-time field in the spec
+//! (docs/pleo-export-api.md §1).
 //!
 //! The conversions between days and calendar dates are Howard Hinnant's `civil_from_days` and
 //! `days_from_civil` (proleptic Gregorian calendar), so no date crate is needed.

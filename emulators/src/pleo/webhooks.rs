@@ -1,5 +1,5 @@
-//! Pleo's `v1.export-job.created` webhook (pleo-api.md §4.1, §7), delivered the Standard
-//! Webhooks way: a JSON `POST` signed with HMAC-SHA256 in the `webhook-id`,
+//! Pleo's `v1.export-job.created` webhook (docs/pleo-export-api.md §4.1, §7), delivered the
+//! Standard Webhooks way: a JSON `POST` signed with HMAC-SHA256 in the `webhook-id`,
 //! `webhook-timestamp` and `webhook-signature` headers.
 //!
 //! Every new job, seeded or created through E2, is announced to the configured
@@ -29,7 +29,8 @@ use super::model::Job;
 use super::state::lock;
 use super::timestamps::{self, UnixSeconds};
 
-/// The event type of the webhook (pleo-api.md §4.1; `v1.export.job-created` is deprecated).
+/// The event type of the webhook (docs/pleo-export-api.md §4.1; `v1.export.job-created` is
+/// deprecated).
 pub(super) const EVENT_TYPE: &str = "v1.export-job.created";
 
 /// How many times one message is sent at most.
@@ -146,8 +147,8 @@ fn target_url(url: &str) -> Result<Url, String> {
     Ok(parsed)
 }
 
-/// The `data` of the webhook: the job as it is once created, in the fields of pleo-api.md
-/// §4.1, formatted as E3 formats them.
+/// The `data` of the webhook: the job as it is once created, in the fields of
+/// docs/pleo-export-api.md §4.1, formatted as E3 formats them.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct JobCreated {
@@ -174,7 +175,7 @@ impl JobCreated {
     }
 }
 
-/// The webhook body, fields in the order of pleo-api.md §4.1.
+/// The webhook body, fields in the order of docs/pleo-export-api.md §4.1.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope<'a> {

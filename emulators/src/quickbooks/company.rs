@@ -1,5 +1,5 @@
 //! `GET /v3/company/{realmId}/companyinfo/{realmId}`: the cheap check of
-//! accounting-systems.md §2.
+//! docs/accounting-systems.md §2.
 
 use std::sync::Arc;
 

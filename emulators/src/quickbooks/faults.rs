@@ -1,5 +1,5 @@
 //! The bodies of QuickBooks Online's answers: the success envelope and every fault shape
-//! (accounting-systems.md §2, "Errors").
+//! (docs/accounting-systems.md §2, "Errors").
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -46,7 +46,7 @@ fn fault_at(
 }
 
 /// 401 fault 3200 in the lowercase envelope that 401s have been seen with
-/// (python-quickbooks#118, #250 via accounting-systems.md §2), `time` in epoch ms.
+/// (python-quickbooks#118, #250 via docs/accounting-systems.md §2), `time` in epoch ms.
 pub(super) fn authentication_failed(detail: &str) -> Response {
     let body = json!({
         "warnings": null,
@@ -74,7 +74,7 @@ pub(super) fn authentication_failed(detail: &str) -> Response {
 }
 
 /// 403 fault 3100 `AuthorizationFailed`, type `SERVICE` (node-quickbooks#154 and
-/// QBOConceptsTutorial-PHP#13 via accounting-systems.md §2).
+/// QBOConceptsTutorial-PHP#13 via docs/accounting-systems.md §2).
 pub(super) fn authorization_failed(detail: &str) -> Response {
     fault(
         StatusCode::FORBIDDEN,
@@ -86,7 +86,7 @@ pub(super) fn authorization_failed(detail: &str) -> Response {
 }
 
 /// 429 fault 3001 `ThrottleExceeded`, deliberately without `Retry-After` or rate-limit
-/// headers: QuickBooks sends none (accounting-systems.md §2).
+/// headers: QuickBooks sends none (docs/accounting-systems.md §2).
 pub(super) fn throttled() -> Response {
     fault(
         StatusCode::TOO_MANY_REQUESTS,
@@ -108,7 +108,7 @@ pub(super) fn unavailable() -> Response {
 }
 
 /// 400 fault 5020: the plan does not include the feature (intuit/oauth-jsclient#89; the
-/// IPP error-code list via accounting-systems.md §2). `element` names the entity.
+/// IPP error-code list via docs/accounting-systems.md §2). `element` names the entity.
 pub(super) fn feature_not_in_plan(element: &str) -> Response {
     fault_at(
         StatusCode::BAD_REQUEST,
@@ -131,7 +131,7 @@ pub(super) fn query_parser_error(detail: &str) -> Response {
     )
 }
 
-/// 400 fault 610 `Object Not Found`, returned as a 400 (accounting-systems.md §2).
+/// 400 fault 610 `Object Not Found`, returned as a 400 (docs/accounting-systems.md §2).
 pub(super) fn object_not_found(detail: &str) -> Response {
     fault(
         StatusCode::BAD_REQUEST,

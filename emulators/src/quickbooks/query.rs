@@ -1,5 +1,5 @@
 //! `GET /v3/company/{realmId}/query?query=…` and `POST …/query` (statement as the body):
-//! QuickBooks' SQL-like query language (accounting-systems.md §2, "Endpoints"), reduced to
+//! QuickBooks' SQL-like query language (docs/accounting-systems.md §2, "Endpoints"), reduced to
 //! what integrations send: `select * | count(*) from <Entity> [where <field> = <value> |
 //! <field> in (<values>) | <field> like '<pattern>' [and …]] [orderby <field> [asc|desc]]
 //! [startposition <n>] [maxresults <n>]`. Keywords and string comparisons ignore case.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A way the emulated QuickBooks Online misbehaves, modelled on the errors listed in
-/// accounting-systems.md §2 ("Errors" and "Fake-server notes").
+/// docs/accounting-systems.md §2 ("Errors" and "Fake-server notes").
 ///
 /// Several scenarios may be active at once; see [`crate::quickbooks`] for the order they
 /// are checked in.

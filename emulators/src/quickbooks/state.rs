@@ -73,7 +73,7 @@ pub(super) async fn gate(
         return faults::throttled();
     }
     if active.has(Scenario::TokenExpired) {
-        // Access tokens last one hour (accounting-systems.md §2); the detail names the
+        // Access tokens last one hour (docs/accounting-systems.md §2); the detail names the
         // token the way python-quickbooks#118 shows it.
         return faults::authentication_failed(
             "Token expired: access token expired after 3600 seconds",

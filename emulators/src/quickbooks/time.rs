@@ -1,7 +1,7 @@
 //! The timestamps QuickBooks Online writes, computed from the clock without a date crate.
 //!
 //! Fault and query answers carry `"time":"2024-06-23T04:29:11.688-07:00"`: local time of
-//! Intuit's servers with its offset (accounting-systems.md §2, "Errors"). The emulator
+//! Intuit's servers with its offset (docs/accounting-systems.md §2, "Errors"). The emulator
 //! always uses -07:00 (Pacific daylight time) [I]; the lowercase 401 envelope carries
 //! milliseconds since the epoch instead, as observed.
 
@@ -60,7 +60,7 @@ mod tests {
     #[test]
     fn timestamps_are_pacific_local_time() {
         assert_eq!(timestamp(0), "1969-12-31T17:00:00.000-07:00");
-        // 2024-06-23T11:29:11.688Z, the example of accounting-systems.md §2.
+        // 2024-06-23T11:29:11.688Z, the example of docs/accounting-systems.md §2.
         assert_eq!(
             timestamp(1_719_142_151_688),
             "2024-06-23T04:29:11.688-07:00"

@@ -1,6 +1,6 @@
 //! `POST /v3/company/{realmId}/upload`: attachments as `multipart/form-data` with exactly two
 //! parts, `file_metadata_01` (an Attachable as JSON, whose `AttachableRef` links the file to
-//! an entity) and `file_content_01` (the bytes) (accounting-systems.md §2, "Endpoints" and
+//! an entity) and `file_content_01` (the bytes) (docs/accounting-systems.md §2, "Endpoints" and
 //! "Fake-server notes"). The emulator answers as QuickBooks does but keeps no file.
 
 use axum::body::Bytes;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::faults;
 
-/// QuickBooks' upload limit, 100 MB (error 6030, accounting-systems.md §2).
+/// QuickBooks' upload limit, 100 MB (error 6030, docs/accounting-systems.md §2).
 pub(super) const MAX_UPLOAD_BYTES: usize = 100 * 1_000 * 1_000;
 
 /// One part of a multipart body: its form field name, content type and bytes.

@@ -20,7 +20,7 @@ use super::{ACCOUNTING_BASE, responses};
 /// Collection key of attachment answers.
 const KEY: &str = "Attachments";
 
-/// Xero's per-file limit is 25 MB (accounting-systems.md §1, unverified secondary source);
+/// Xero's per-file limit is 25 MB (docs/accounting-systems.md §1, unverified secondary source);
 /// larger uploads are refused with 413 before they reach the handler.
 pub(super) const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
 

@@ -59,7 +59,7 @@ pub(crate) fn ms_date_utc(ms: i64) -> String {
 }
 
 /// `MM/DD/YYYY HH:MM:SS`, the US-style stamp in Xero's `TokenExpired: token expired at …`
-/// detail (accounting-systems.md §1, "Errors").
+/// detail (docs/accounting-systems.md §1, "Errors").
 pub(crate) fn us_timestamp(ms: i64) -> String {
     let t = UtcDateTime::from_unix_ms(ms);
     format!(
@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn matches_the_token_expired_example_from_pyxero() {
-        // "token expired at 09/24/2021 08:23:47" (accounting-systems.md §1).
+        // "token expired at 09/24/2021 08:23:47" (docs/accounting-systems.md §1).
         assert_eq!(us_timestamp(1_632_471_827_000), "09/24/2021 08:23:47");
     }
 

@@ -12,7 +12,7 @@ use axum::response::Response;
 use super::state::{Active, Shared};
 use super::{Scenario, dates, responses};
 
-/// Header selecting the organisation on accounting calls (accounting-systems.md §1).
+/// Header selecting the organisation on accounting calls (docs/accounting-systems.md §1).
 const TENANT_HEADER: &str = "xero-tenant-id";
 
 /// The version segment that ends the accounting base path `/api.xro/2.0/`.

@@ -141,7 +141,7 @@ pub(super) async fn create(
 }
 
 /// `POST /ManualJournals`: like PUT, but a known `ManualJournalID` updates that journal
-/// ("POST = upsert, PUT = create", accounting-systems.md §1).
+/// ("POST = upsert, PUT = create", docs/accounting-systems.md §1).
 pub(super) async fn upsert(
     State(shared): State<Arc<Shared>>,
     Extension(active): Extension<Active>,

@@ -42,13 +42,13 @@ pub(super) fn envelope_with(key: &str, items: Vec<Value>, pagination: Option<Val
     Json(Value::Object(body)).into_response()
 }
 
-/// 404 with an empty body, as observed for unknown ids (accounting-systems.md §1).
+/// 404 with an empty body, as observed for unknown ids (docs/accounting-systems.md §1).
 pub(super) fn not_found() -> Response {
     StatusCode::NOT_FOUND.into_response()
 }
 
 /// Xero's problem envelope `{"Type":null,"Title","Status","Detail","Instance","Extensions":{}}`
-/// (accounting-systems.md §1, "Errors").
+/// (docs/accounting-systems.md §1, "Errors").
 fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     let body = json!({
         "Type": null,
@@ -82,7 +82,7 @@ pub(super) fn authentication_failed() -> Response {
 }
 
 /// 401 for an expired access token; it expired 30 minutes before `now_ms`, i.e. one full
-/// access-token lifetime ago (accounting-systems.md §1: access tokens last 30 min).
+/// access-token lifetime ago (docs/accounting-systems.md §1: access tokens last 30 min).
 pub(super) fn token_expired(now_ms: i64) -> Response {
     const THIRTY_MINUTES_MS: i64 = 30 * 60 * 1_000;
     let detail = format!(
@@ -106,7 +106,7 @@ pub(super) fn forbidden() -> Response {
 }
 
 /// 401 for a token lacking the endpoint's scope; the status is unverified, the header is
-/// reported (accounting-systems.md §1: "have the fake return 401 with that header").
+/// reported (docs/accounting-systems.md §1: "have the fake return 401 with that header").
 pub(super) fn insufficient_scope() -> Response {
     with_header(
         problem(
@@ -120,7 +120,7 @@ pub(super) fn insufficient_scope() -> Response {
 }
 
 /// 429 for an exhausted minute limit, with `Retry-After` and `X-Rate-Limit-Problem`
-/// (developer.xero.com/faq/limits via accounting-systems.md §1).
+/// (developer.xero.com/faq/limits via docs/accounting-systems.md §1).
 pub(super) fn rate_limited(retry_after_secs: u32, remaining: Remaining) -> Response {
     let response = problem(
         StatusCode::TOO_MANY_REQUESTS,
@@ -136,7 +136,7 @@ pub(super) fn rate_limited(retry_after_secs: u32, remaining: Remaining) -> Respo
     with_header(response, X_RATE_LIMIT_PROBLEM, "minute")
 }
 
-/// 503 `Not Available`, Xero's answer during scheduled outages (accounting-systems.md §1).
+/// 503 `Not Available`, Xero's answer during scheduled outages (docs/accounting-systems.md §1).
 pub(super) fn unavailable() -> Response {
     problem(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -169,7 +169,7 @@ pub(super) fn invalid_json(reason: &str) -> Response {
 
 impl Remaining {
     /// Sets the three limit headers every Xero response carries
-    /// (developer.xero.com/faq/limits via accounting-systems.md §1).
+    /// (developer.xero.com/faq/limits via docs/accounting-systems.md §1).
     pub(super) fn apply(self, response: &mut Response) {
         let headers = response.headers_mut();
         headers.insert(X_DAY_LIMIT_REMAINING, HeaderValue::from(self.day));

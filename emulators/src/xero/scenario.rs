@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A way the emulated Xero misbehaves, modelled on the failures listed in
-/// accounting-systems.md §1 ("Errors" and "Fake-server notes").
+/// docs/accounting-systems.md §1 ("Errors" and "Fake-server notes").
 ///
 /// Several scenarios may be active at once; see [`crate::xero`] for the order they are
 /// checked in.

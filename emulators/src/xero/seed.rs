@@ -41,7 +41,7 @@ impl Connection {
 const AUTH_EVENT_ID: &str = "9446732c-751d-45ba-9f72-5985ddcedf02";
 
 /// The second organisation the demo user connected, so that validators have to pick the
-/// configured tenant out of a list (accounting-systems.md §1, "Tenant selection").
+/// configured tenant out of a list (docs/accounting-systems.md §1, "Tenant selection").
 const OTHER_TENANT_ID: &str = "d4f1825d-47fe-4e29-8737-84cf454928e4";
 const OTHER_TENANT_NAME: &str = "Nordlys Consulting AS";
 

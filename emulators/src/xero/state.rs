@@ -7,7 +7,7 @@ use super::journals::ManualJournal;
 use super::{Scenario, XeroConfig, seed};
 
 /// Xero's per-tenant limits: 5,000 calls a day and 60 a minute, plus 10,000 a minute per app
-/// (developer.xero.com/faq/limits via accounting-systems.md §1).
+/// (developer.xero.com/faq/limits via docs/accounting-systems.md §1).
 const DAY_LIMIT: u32 = 5_000;
 const MINUTE_LIMIT: u32 = 60;
 const APP_MINUTE_LIMIT: u32 = 10_000;

@@ -1,7 +1,7 @@
 //! The OAuth 2.0 token endpoint (`POST /connect/token`, at
 //! `identity.xero.com` in reality): refreshing an access token with the
 //! refresh token (RFC 6749 §6). Xero rotates refresh tokens on every use
-//! (accounting-systems.md §1), so the old one stops working.
+//! (docs/accounting-systems.md §1), so the old one stops working.
 
 use std::sync::Arc;
 

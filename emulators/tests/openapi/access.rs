@@ -1,4 +1,4 @@
-//! Credentials, scopes and companies (pleo-api.md §1.1), and unknown routes.
+//! Credentials, scopes and companies (docs/pleo-export-api.md §1.1), and unknown routes.
 
 use preflight_emulators::pleo::{
     Credential, DEMO_API_KEY, DEMO_ORG_TOKEN, Grant, PleoConfig, Scope,

@@ -1,4 +1,4 @@
-//! E4 `POST /v3/export-job-events`: the state machine of pleo-api.md §3.1, and expiry.
+//! E4 `POST /v3/export-job-events`: the state machine of docs/pleo-export-api.md §3.1, and expiry.
 
 use preflight_emulators::pleo::SeedJob;
 use serde_json::{Value, json};
@@ -44,7 +44,7 @@ async fn events_follow_the_state_machine() {
     let second = h.event(event("started"), ORG).await;
     assert_eq!(second.status, 422);
 
-    // Fail early with a reason (pleo-api.md §5).
+    // Fail early with a reason (docs/pleo-export-api.md §5).
     let failed = h
         .event(
             json!({

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::spec::{Expected, MEDIA_TYPE, assert_valid, spec};
 
-/// The operations of pleo-api.md §2 the emulator serves, by spec method and path.
+/// The operations of docs/pleo-export-api.md §2 the emulator serves, by spec method and path.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Op {
     ListJobs,

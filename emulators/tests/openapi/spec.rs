@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 pub(crate) const MEDIA_TYPE: &str = "application/json;charset=UTF-8";
-/// What the spec's `pattern: YYYY-MM-DDTHH:mi:ssZ` placeholder means (pleo-api.md §1).
+/// What the spec's `pattern: YYYY-MM-DDTHH:mi:ssZ` placeholder means (docs/pleo-export-api.md §1).
 const TIMESTAMP_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$";
 const SPEC_FILES: [&str; 2] = [
     "pleo-export-api-v3-api-openapi.yml",

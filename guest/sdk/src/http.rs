@@ -3,7 +3,10 @@
 //! The host checks every request against the origins granted to the plugin,
 //! attaches the company's credentials, enforces timeouts and budgets, and
 //! buffers the response. This module wraps the raw import in a small builder
-//! and maps what can go wrong to the [`Check`] it means for the job.
+//! ([`Request`]), offers a client of one API ([`Api`]: base URL, fixed headers,
+//! error answers with a 2xx status), and maps what can go wrong ([`Fetch`]) to
+//! the [`Check`] it means for the job, in messages that name the accounting
+//! system by its display name.
 
 use crate::bindings::preflight::plugin::http as wit;
 use crate::{Check, FailureReason};
@@ -125,33 +128,124 @@ impl Response {
     }
 }
 
-/// Sends `GET url` with extra headers and parses a successful JSON answer.
+/// A client of one accounting system's API: a base URL, headers sent with
+/// every request (a tenant header such as `xero-tenant-id`), and optionally a
+/// test for answers that are errors despite a 2xx status.
 ///
-/// A non-2xx answer is returned as `Err(Fetch::Status)` so the caller can look
-/// at vendor-specific error bodies first and fall back to [`status_check`].
-pub fn get_json<T: serde::de::DeserializeOwned>(
-    url: impl Into<String>,
-    headers: &[(&str, &str)],
-) -> Result<T, Fetch> {
-    let mut request = Request::get(url);
-    for (name, value) in headers {
-        request = request.header(name, *value);
-    }
-    let response = request.send().map_err(Fetch::Transport)?;
-    if !response.is_success() {
-        return Err(Fetch::Status(response));
-    }
-    response
-        .json()
-        .map_err(|error| Fetch::Body(response, error))
+/// ```no_run
+/// use preflight_sdk::http::{Api, Fetch};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Organisation {
+///     name: String,
+/// }
+///
+/// let api = Api::new("https://api.example.com/v1/").header("tenant-id", "T1");
+/// // GET https://api.example.com/v1/organisation with `tenant-id: T1`.
+/// match api.get_json::<Organisation>("organisation") {
+///     Ok(organisation) => println!("{}", organisation.name),
+///     Err(Fetch::Status(response)) if response.status == 404 => println!("no organisation"),
+///     Err(fetch) => println!("{:?}", fetch.check("example.organisation", "Example")),
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Api {
+    base: String,
+    headers: Vec<(String, String)>,
+    error_when: Option<fn(&Response) -> bool>,
 }
 
-/// Why [`get_json`] produced no value.
+impl Api {
+    /// A client of the API under `base_url` (trailing slashes are dropped).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let base: String = base_url.into();
+        Api {
+            base: base.trim_end_matches('/').to_owned(),
+            headers: Vec::new(),
+            error_when: None,
+        }
+    }
+
+    /// Sends header `name: value` with every request, unless the request sets
+    /// `name` itself.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        let name = name.to_ascii_lowercase();
+        self.headers.retain(|(existing, _)| *existing != name);
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Treats a 2xx answer for which `is_error` holds as an error answer
+    /// ([`Fetch::Status`]), for APIs that may answer 200 with an error body
+    /// (QuickBooks Online's `Fault`).
+    pub fn error_when(mut self, is_error: fn(&Response) -> bool) -> Self {
+        self.error_when = Some(is_error);
+        self
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The absolute URL of `path` (with or without a leading slash, query
+    /// included) below the base URL.
+    pub fn url(&self, path: &str) -> String {
+        let path = path.trim_start_matches('/');
+        if path.is_empty() {
+            self.base.clone()
+        } else {
+            format!("{}/{path}", self.base)
+        }
+    }
+
+    /// `GET` of `path` below the base URL.
+    pub fn get(&self, path: &str) -> Result<Response, Fetch> {
+        self.send(Request::get(self.url(path)))
+    }
+
+    /// `GET` of `path` below the base URL, the answer parsed as JSON.
+    pub fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, Fetch> {
+        let response = self.get(path)?;
+        match response.json() {
+            Ok(value) => Ok(value),
+            Err(error) => Err(Fetch::Body(response, error)),
+        }
+    }
+
+    /// Sends `request` (build its URL with [`Api::url`]) with the client's
+    /// headers. An answer that is not 2xx, or is an error by the
+    /// [`Api::error_when`] test, is returned as [`Fetch::Status`] so the caller
+    /// can read vendor-specific error bodies first and fall back to
+    /// [`Fetch::check`].
+    pub fn send(&self, mut request: Request) -> Result<Response, Fetch> {
+        for (name, value) in &self.headers {
+            if !request.inner.headers.iter().any(|(set, _)| set == name) {
+                request.inner.headers.push((name.clone(), value.clone()));
+            }
+        }
+        let response = request.send().map_err(Fetch::Transport)?;
+        self.judge(response)
+    }
+
+    /// Whether `response` is a successful answer.
+    fn judge(&self, response: Response) -> Result<Response, Fetch> {
+        let error = !response.is_success() || self.error_when.is_some_and(|test| test(&response));
+        if error {
+            Err(Fetch::Status(response))
+        } else {
+            Ok(response)
+        }
+    }
+}
+
+/// Why a call of an [`Api`] produced no value.
 #[derive(Debug)]
 pub enum Fetch {
     /// No response (denied, timeout, unreachable, …).
     Transport(HttpError),
-    /// A response with a non-2xx status.
+    /// A response with a non-2xx status, or a 2xx one that
+    /// [`Api::error_when`] judged an error.
     Status(Response),
     /// A 2xx response whose body is not the expected JSON.
     Body(Response, serde_json::Error),
@@ -159,7 +253,8 @@ pub enum Fetch {
 
 impl Fetch {
     /// The check this failure means for rule `id`, talking to `system` (the
-    /// accounting system's display name), when nothing more specific applies.
+    /// accounting system's display name, `plugin-info.display-name`), when
+    /// nothing more specific applies.
     pub fn check(&self, id: &str, system: &str) -> Check {
         match self {
             Fetch::Transport(error) => error_check(id, system, error),
@@ -181,7 +276,8 @@ impl Fetch {
     }
 }
 
-/// The check a transport error means for rule `id`.
+/// The check a transport error means for rule `id`, talking to `system` (the
+/// display name).
 pub fn error_check(id: &str, system: &str, error: &HttpError) -> Check {
     match error {
         HttpError::Timeout => Check::unverified(
@@ -237,8 +333,9 @@ fn plugin_fault(id: &str, system: &str, hint: String) -> Check {
     .with_hint(hint)
 }
 
-/// The check an unexpected status means for rule `id`: 429 is a rate limit,
-/// 5xx an outage, 401 an authentication failure, 403 missing access.
+/// The check an unexpected status means for rule `id`, talking to `system`
+/// (the display name): 429 is a rate limit, 5xx an outage, 401 an
+/// authentication failure, 403 missing access.
 pub fn status_check(id: &str, system: &str, response: &Response) -> Check {
     let status = response.status;
     let hint = format!("{system} answered {status}: {}", response.text_excerpt(300));
@@ -339,6 +436,85 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn api_urls_join_the_base_and_the_path() {
+        let api = Api::new("https://api.example.com/v2.0/");
+        assert_eq!(api.base_url(), "https://api.example.com/v2.0");
+        assert_eq!(
+            api.url("companies?$top=1"),
+            "https://api.example.com/v2.0/companies?$top=1"
+        );
+        assert_eq!(
+            api.url("/companies"),
+            "https://api.example.com/v2.0/companies"
+        );
+        assert_eq!(api.url(""), "https://api.example.com/v2.0");
+    }
+
+    #[test]
+    fn api_headers_are_lower_case_and_replace_each_other() {
+        let api = Api::new("https://x")
+            .header("Xero-Tenant-Id", "T1")
+            .header("xero-tenant-id", "T2");
+        assert_eq!(
+            api.headers,
+            [("xero-tenant-id".to_owned(), "T2".to_owned())]
+        );
+    }
+
+    #[test]
+    fn api_judges_statuses_and_error_bodies() {
+        let plain = Api::new("https://x");
+        assert!(plain.judge(response(200, "{}")).is_ok());
+        assert!(matches!(
+            plain.judge(response(404, "")),
+            Err(Fetch::Status(r)) if r.status == 404
+        ));
+
+        let faulty = Api::new("https://x").error_when(|r| r.text_excerpt(100).contains("Fault"));
+        assert!(
+            faulty
+                .judge(response(200, r#"{"QueryResponse":{}}"#))
+                .is_ok()
+        );
+        assert!(matches!(
+            faulty.judge(response(200, r#"{"Fault":{}}"#)),
+            Err(Fetch::Status(r)) if r.status == 200
+        ));
+    }
+
+    #[test]
+    fn status_checks_name_the_system() {
+        let check = status_check(
+            "demo.connection",
+            "Microsoft Dynamics 365 Business Central",
+            &response(502, "bad gateway"),
+        );
+        assert_eq!(check.status, crate::CheckStatus::Unverified);
+        assert!(
+            check.message.starts_with(
+                "Microsoft Dynamics 365 Business Central is unavailable at the moment (it answered 502)"
+            ),
+            "{}",
+            check.message
+        );
+        let fault = error_check("demo.connection", "Fortnox", &HttpError::BudgetExhausted);
+        assert_eq!(fault.reason, Some(FailureReason::IntegrationUnusable));
+        assert!(
+            fault
+                .message
+                .starts_with("Pleo's Fortnox integration could not complete")
+        );
+    }
 
     #[test]
     fn http_dates_parse_to_epoch_seconds() {

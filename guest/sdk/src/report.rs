@@ -3,6 +3,10 @@
 //! Every rule adds one [`Check`] with a stable id. Messages are written for the
 //! finance user who pressed Export (what is wrong, what to do, in the accounting
 //! system's vocabulary); hints are for the operator (status codes, error codes).
+//!
+//! A [`Validator`](crate::Validator) records its checks in a
+//! [`Plan`](crate::plan::Plan), which makes the [`Report`]; only a
+//! [`RawValidator`](crate::raw::RawValidator) builds a report by hand.
 
 use crate::bindings::preflight::plugin::types as wit;
 use crate::{Check, CheckStatus, FailureReason};
@@ -59,7 +63,7 @@ impl Check {
     }
 }
 
-/// The checks of one validation, in the order they ran.
+/// The checks of one validation, in report order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
     checks: Vec<Check>,
@@ -74,15 +78,6 @@ impl Report {
     /// Adds a check.
     pub fn push(&mut self, check: Check) {
         self.checks.push(check);
-    }
-
-    /// Adds a skipped check for each rule in `ids`, explaining why with
-    /// `message`: used when an earlier failure makes later rules pointless, so
-    /// the report still lists every rule the plugin has.
-    pub fn skip_all(&mut self, ids: &[&str], message: &str) {
-        for id in ids {
-            self.push(Check::skipped(id, message));
-        }
     }
 
     /// True when any check so far fails or could not be verified.

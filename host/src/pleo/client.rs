@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ExceptionInfo, PleoError};
-use crate::config::Secret;
-use crate::job::{ExportJob, JobStatus};
-use crate::report::FailureReason;
+use preflight_runtime::config::Secret;
+use preflight_runtime::job::{ExportJob, JobStatus};
+use preflight_runtime::report::FailureReason;
 
 /// How the client authenticates (pleo-api.md §1.1).
 #[derive(Debug, Clone)]

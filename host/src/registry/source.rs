@@ -21,26 +21,41 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
+use super::error::{FilesError, FilesProblem};
+
 /// The files of one plugin version, read whole.
-pub(crate) struct Files {
+pub struct Files {
+    /// The component's path.
+    pub path: PathBuf,
     /// The component.
-    pub(crate) component: Vec<u8>,
+    pub component: Vec<u8>,
     /// SHA-256 of the component.
-    pub(crate) digest: [u8; 32],
+    pub digest: [u8; 32],
     /// The manifest's bytes (TOML).
-    pub(crate) manifest: Vec<u8>,
+    pub manifest: Vec<u8>,
     /// The manifest's path, for errors.
-    pub(crate) manifest_path: PathBuf,
+    pub manifest_path: PathBuf,
     /// The signature file's text, if there is one.
-    pub(crate) signature: Option<String>,
+    pub signature: Option<String>,
     /// SHA-256 over the component's digest, the manifest and the signature:
     /// a changed file is a new candidate.
-    pub(crate) fingerprint: [u8; 32],
+    pub fingerprint: [u8; 32],
+}
+
+/// Every version directory under the plugin directory `dir`
+/// (`<dir>/<system>/<version>`), systems and versions sorted by name; an
+/// unreadable directory contributes nothing.
+pub fn version_dirs(dir: &Path) -> Vec<PathBuf> {
+    subdirectories(dir)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|system| subdirectories(system).unwrap_or_default())
+        .collect()
 }
 
 /// Whether a directory entry is skipped: hidden, or a file still being
 /// written.
-pub(crate) fn is_ignored(name: &OsStr) -> bool {
+pub fn is_ignored(name: &OsStr) -> bool {
     let name = name.to_string_lossy();
     name.starts_with('.')
         || name.ends_with(".tmp")
@@ -49,7 +64,7 @@ pub(crate) fn is_ignored(name: &OsStr) -> bool {
 }
 
 /// The subdirectories of `dir` that are not ignored, sorted by name.
-pub(crate) fn subdirectories(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub fn subdirectories(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -63,11 +78,15 @@ pub(crate) fn subdirectories(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Reads the version directory `dir`: its one component, the manifest beside
 /// it, and the signature if present.
-pub(crate) fn read_version_dir(dir: &Path) -> Result<Files, String> {
+pub fn read_version_dir(dir: &Path) -> Result<Files, FilesError> {
+    let failed = |problem| FilesError {
+        path: dir.to_owned(),
+        problem,
+    };
     let mut components = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).map_err(|error| failed(FilesProblem::Io(error)))?;
     for entry in entries {
-        let entry = entry.map_err(|error| format!("{}: {error}", dir.display()))?;
+        let entry = entry.map_err(|error| failed(FilesProblem::Io(error)))?;
         let path = entry.path();
         if !is_ignored(&entry.file_name())
             && path
@@ -79,36 +98,37 @@ pub(crate) fn read_version_dir(dir: &Path) -> Result<Files, String> {
     }
     match components.len() {
         1 => read_component(&components.remove(0)),
-        0 => Err(format!("{}: no component (*.wasm) in it", dir.display())),
-        n => Err(format!(
-            "{}: {n} components (*.wasm) in it; a version holds exactly one",
-            dir.display()
-        )),
+        0 => Err(failed(FilesProblem::NoComponent)),
+        n => Err(failed(FilesProblem::SeveralComponents(n))),
     }
 }
 
 /// Reads the component at `path` with `<stem>.toml` (required) and
 /// `<stem>.sig` (optional) beside it.
-pub(crate) fn read_component(path: &Path) -> Result<Files, String> {
-    let component = std::fs::read(path).map_err(|error| format!("{}: {error}", path.display()))?;
+pub fn read_component(path: &Path) -> Result<Files, FilesError> {
+    let failed = |path: &Path, problem| FilesError {
+        path: path.to_owned(),
+        problem,
+    };
+    let component = std::fs::read(path).map_err(|error| failed(path, FilesProblem::Io(error)))?;
     let manifest_path = path.with_extension("toml");
     let manifest = std::fs::read(&manifest_path).map_err(|error| {
-        format!(
-            "{}: no manifest beside it ({}: {error})",
-            path.display(),
-            manifest_path.display()
+        failed(
+            path,
+            FilesProblem::NoManifest {
+                manifest: manifest_path.clone(),
+                error,
+            },
         )
     })?;
     let signature_path = path.with_extension("sig");
     let signature = match std::fs::read(&signature_path) {
-        Ok(bytes) => Some(String::from_utf8(bytes).map_err(|_| {
-            format!(
-                "{}: the signature file is not text",
-                signature_path.display()
-            )
-        })?),
+        Ok(bytes) => Some(
+            String::from_utf8(bytes)
+                .map_err(|_| failed(&signature_path, FilesProblem::SignatureNotText))?,
+        ),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(error) => return Err(format!("{}: {error}", signature_path.display())),
+        Err(error) => return Err(failed(&signature_path, FilesProblem::Io(error))),
     };
     let digest: [u8; 32] = Sha256::digest(&component).into();
     let mut hasher = Sha256::new();
@@ -121,6 +141,7 @@ pub(crate) fn read_component(path: &Path) -> Result<Files, String> {
         hasher.update(part);
     }
     Ok(Files {
+        path: path.to_owned(),
         component,
         digest,
         manifest,
@@ -133,7 +154,7 @@ pub(crate) fn read_component(path: &Path) -> Result<Files, String> {
 /// Orders version strings: dot-separated parts compared as numbers where both
 /// are numbers, as text otherwise; a pre-release (`1.0.0-rc.1`) comes before
 /// its release.
-pub(crate) fn compare_versions(a: &str, b: &str) -> Ordering {
+pub fn compare_versions(a: &str, b: &str) -> Ordering {
     let split = |v: &str| -> (String, Option<String>) {
         let v = v.split('+').next().unwrap_or(v);
         match v.split_once('-') {
@@ -216,11 +237,11 @@ mod tests {
     fn a_version_directory_needs_exactly_one_component_and_its_manifest() {
         let dir = std::env::temp_dir().join(format!("preflight-source-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let error = read_version_dir(&dir).err().unwrap();
+        let error = read_version_dir(&dir).err().unwrap().to_string();
         assert!(error.ends_with("no component (*.wasm) in it"), "{error}");
 
         std::fs::write(dir.join("plugin.wasm"), b"\0asm").unwrap();
-        let error = read_version_dir(&dir).err().unwrap();
+        let error = read_version_dir(&dir).err().unwrap().to_string();
         assert!(error.contains("no manifest beside it"), "{error}");
 
         std::fs::write(dir.join("plugin.toml"), b"name = 'x'").unwrap();
@@ -232,7 +253,7 @@ mod tests {
         assert_ne!(signed.fingerprint, unsigned.fingerprint);
 
         std::fs::write(dir.join("other.wasm"), b"\0asm").unwrap();
-        let error = read_version_dir(&dir).err().unwrap();
+        let error = read_version_dir(&dir).err().unwrap().to_string();
         assert!(error.contains("2 components"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::job::ExportJob;
+use preflight_runtime::job::ExportJob;
 
 /// Where valid jobs go.
 #[derive(Debug, Clone)]

@@ -14,19 +14,15 @@
 //! `failing` with the job failed for that reason means the post landed and
 //! only `done` is missing.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use tracing::Instrument as _;
 
-use super::{Action, JobOutcome, RunnerParts, Stage, Work};
-use crate::config::IntegrationConfig;
-use crate::job::{ExportJob, JobStatus};
+use super::{Action, JobOutcome, RunnerParts, Stage, Work, attempt};
 use crate::pleo::{JobEvent, PleoError};
-use crate::plugin::{Outcome, Plugin, PluginError};
-use crate::report::{FailureReason, Verdict};
-use crate::store::decisions::{Decision, PluginRef};
-use crate::store::{Acquired, StoreError};
+use preflight_runtime::job::{ExportJob, JobStatus, ReasonType};
+use preflight_runtime::report::{FailureReason, Verdict};
+use preflight_store::{Acquired, JobResult, StoreError};
 
 /// Processes one job. Returns `None` when the job was left alone (another
 /// replica holds it, it is finished, or the claim could not be made or
@@ -58,7 +54,9 @@ pub(super) async fn process(parts: &RunnerParts, work: Work) -> Option<JobOutcom
                 Ok(job) => job,
                 Err(error) if error.is_not_found() => {
                     tracing::warn!("the job vanished from Pleo; closing it in the journal");
-                    record(parts, job_id, &done("ended_by_pleo")).await.ok()?;
+                    record(parts, job_id, &done(JobResult::EndedByPleo))
+                        .await
+                        .ok()?;
                     return None;
                 }
                 Err(error) => {
@@ -88,21 +86,21 @@ impl Run<'_> {
     /// Goes on from `stage`, given the job's status in Pleo.
     async fn from(&mut self, stage: Stage) -> Option<JobOutcome> {
         let status = self.job.status;
-        match (stage, status) {
-            (Stage::Claiming, JobStatus::Pending) => {
+        match next(&stage, status, self.job.failure_reason_type.as_ref()) {
+            Step::Claim => {
                 if !self.claim().await? {
                     return Some(self.outcome(None, Verdict::Proceed, Action::LostRace, 0));
                 }
                 self.validate_and_act().await
             }
-            (Stage::Claiming | Stage::Claimed, JobStatus::InProgress) => {
+            Step::Validate => {
                 if let Err(error) = record(self.parts, self.job.id, &Stage::Claimed).await {
                     tracing::error!(%error, "cannot record the claim; trying again later");
                     return None;
                 }
                 self.validate_and_act().await
             }
-            (Stage::Failing { reason, message }, JobStatus::InProgress) => {
+            Step::PostRecorded { reason, message } => {
                 // A verdict reached before a crash is posted as it was, not
                 // re-decided.
                 let action = self.fail(reason, &message).await?;
@@ -113,38 +111,27 @@ impl Run<'_> {
                 };
                 Some(self.outcome(None, verdict, action, 0))
             }
-            (Stage::HandingOver, JobStatus::InProgress) => {
+            Step::HandOver => {
                 let action = self.hand_over().await;
                 Some(self.outcome(None, Verdict::Proceed, action, 0))
             }
-            (Stage::Failing { reason, .. }, JobStatus::Failed)
-                if self.job.failure_reason_type.as_deref() == Some(reason.as_str()) =>
-            {
-                // The post landed before the crash; only `done` is missing.
-                tracing::info!("the recorded verdict was already posted; closing the job");
-                record(self.parts, self.job.id, &done("failed"))
-                    .await
-                    .ok()?;
+            Step::Close(result) => {
+                tracing::info!(%result, "the outcome already reached Pleo; closing the job");
+                record(self.parts, self.job.id, &done(result)).await.ok()?;
                 None
             }
-            (Stage::HandingOver, JobStatus::Completed | JobStatus::CompletedWithErrors) => {
-                record(self.parts, self.job.id, &done("handed_over"))
-                    .await
-                    .ok()?;
-                None
-            }
-            (stage, status) if status.is_final() => {
+            Step::EndedByPleo => {
                 tracing::info!(
                     stage = stage.name(),
                     status = status.as_str(),
                     "Pleo ended the job meanwhile"
                 );
-                record(self.parts, self.job.id, &done("ended_by_pleo"))
+                record(self.parts, self.job.id, &done(JobResult::EndedByPleo))
                     .await
                     .ok()?;
                 Some(self.outcome(None, Verdict::Proceed, Action::EndedByPleo, 0))
             }
-            (stage, status) => {
+            Step::Release => {
                 // Claimed in the journal but pending in Pleo (or the like):
                 // the claim is void; a later poll claims it afresh.
                 tracing::warn!(
@@ -210,14 +197,13 @@ impl Run<'_> {
             }
             Err(PleoError::InvalidTransition { .. }) => {
                 tracing::info!("another worker claimed the job first; leaving it alone");
-                parts.metrics.inc("preflight_jobs_lost_total", &[]);
+                parts.metrics.inc(crate::metrics::JOBS_LOST, &[]);
                 false
             }
             Err(error) => {
-                parts.metrics.inc(
-                    "preflight_pleo_errors_total",
-                    &[("operation", "post_event")],
-                );
+                parts
+                    .metrics
+                    .inc(crate::metrics::PLEO_ERRORS, &[("operation", "post_event")]);
                 tracing::error!(%error, "could not claim the job; it stays pending for the next poll");
                 let _ = record(parts, self.job.id, &Stage::Released).await;
                 return None;
@@ -227,7 +213,7 @@ impl Run<'_> {
             let _ = record(parts, self.job.id, &Stage::Released).await;
             return Some(false);
         }
-        parts.metrics.inc("preflight_jobs_claimed_total", &[]);
+        parts.metrics.inc(crate::metrics::JOBS_CLAIMED, &[]);
         self.job.status = JobStatus::InProgress;
         if let Err(error) = record(parts, self.job.id, &Stage::Claimed).await {
             // The journal still says `claiming`; a resume finds the job in
@@ -254,14 +240,15 @@ impl Run<'_> {
             Ok(()) | Err(PleoError::InvalidTransition { .. }) => {}
             Err(error) if error.is_not_found() => {
                 tracing::warn!("the job vanished before it could be failed");
-                record(parts, job.id, &done("ended_by_pleo")).await.ok()?;
+                record(parts, job.id, &done(JobResult::EndedByPleo))
+                    .await
+                    .ok()?;
                 return Some(Action::EndedByPleo);
             }
             Err(error) => {
-                parts.metrics.inc(
-                    "preflight_pleo_errors_total",
-                    &[("operation", "post_event")],
-                );
+                parts
+                    .metrics
+                    .inc(crate::metrics::PLEO_ERRORS, &[("operation", "post_event")]);
                 tracing::error!(%error, "could not post `failed`; the journal keeps the verdict for the next attempt");
                 return Some(Action::Deferred(error.to_string()));
             }
@@ -269,14 +256,18 @@ impl Run<'_> {
         // A 422 means the job left `in_progress` already: our own earlier
         // attempt (its answer lost), or Pleo (expiry, the user cancelling).
         let (action, outcome) = match confirm_failed(parts, job).await {
-            Ok(confirmed) if confirmed.failure_reason_type.as_deref() == Some(reason.as_str()) => {
-                parts.metrics.inc(
-                    "preflight_jobs_failed_total",
-                    &[("reason", reason.as_str())],
-                );
-                (Action::FailedEarly, "failed")
+            Ok(confirmed)
+                if confirmed
+                    .failure_reason_type
+                    .as_ref()
+                    .is_some_and(|set| set.is(reason)) =>
+            {
+                parts
+                    .metrics
+                    .inc(crate::metrics::JOBS_FAILED, &[("reason", reason.as_str())]);
+                (Action::FailedEarly, JobResult::Failed)
             }
-            Ok(_) => (Action::EndedByPleo, "ended_by_pleo"),
+            Ok(_) => (Action::EndedByPleo, JobResult::EndedByPleo),
             Err(problem) => {
                 tracing::error!(%problem, "posted `failed` but could not confirm it");
                 return Some(Action::Deferred(problem));
@@ -296,8 +287,8 @@ impl Run<'_> {
             }
             match parts.handover.hand_over(&self.job).await {
                 Ok(()) => {
-                    parts.metrics.inc("preflight_jobs_handed_over_total", &[]);
-                    if record(parts, self.job.id, &done("handed_over"))
+                    parts.metrics.inc(crate::metrics::JOBS_HANDED_OVER, &[]);
+                    if record(parts, self.job.id, &done(JobResult::HandedOver))
                         .await
                         .is_err()
                     {
@@ -339,10 +330,55 @@ impl Run<'_> {
     }
 }
 
-fn done(outcome: &str) -> Stage {
-    Stage::Done {
-        outcome: outcome.to_owned(),
+/// What is left to do for a job, from its journal stage and its status in
+/// Pleo: the table at the top of this file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// Post `started`, then validate.
+    Claim,
+    /// The claim landed: validate.
+    Validate,
+    /// Post the verdict recorded before a crash.
+    PostRecorded {
+        /// Its reason.
+        reason: FailureReason,
+        /// Its message.
+        message: String,
+    },
+    /// Hand the job over (again: downstreams key on the job id).
+    HandOver,
+    /// The outcome reached Pleo before a crash; only `done` is missing.
+    Close(JobResult),
+    /// Pleo ended the job meanwhile.
+    EndedByPleo,
+    /// Journal and Pleo disagree: the claim is void.
+    Release,
+}
+
+fn next(stage: &Stage, status: JobStatus, reason_type: Option<&ReasonType>) -> Step {
+    match (stage, status) {
+        (Stage::Claiming, JobStatus::Pending) => Step::Claim,
+        (Stage::Claiming | Stage::Claimed, JobStatus::InProgress) => Step::Validate,
+        (Stage::Failing { reason, message }, JobStatus::InProgress) => Step::PostRecorded {
+            reason: *reason,
+            message: message.clone(),
+        },
+        (Stage::HandingOver, JobStatus::InProgress) => Step::HandOver,
+        (Stage::Failing { reason, .. }, JobStatus::Failed)
+            if reason_type.is_some_and(|set| set.is(*reason)) =>
+        {
+            Step::Close(JobResult::Failed)
+        }
+        (Stage::HandingOver, JobStatus::Completed | JobStatus::CompletedWithErrors) => {
+            Step::Close(JobResult::HandedOver)
+        }
+        (_, status) if status.is_final() => Step::EndedByPleo,
+        _ => Step::Release,
     }
+}
+
+fn done(outcome: JobResult) -> Stage {
+    Stage::Done { outcome }
 }
 
 /// Writes `stage` to the journal, logging why it could not be.
@@ -352,62 +388,21 @@ async fn record(parts: &RunnerParts, job: uuid::Uuid, stage: &Stage) -> Result<(
     })
 }
 
-/// Resolves company → configuration → plugin and validates, retrying while
-/// the only trouble is transient and the budget allows; every validation is
-/// written to the decision log. Never returns `Verdict::Retry`.
+/// Validates the job, retrying while the only trouble is transient and the
+/// budget allows; every attempt is one [`attempt::run`]. Never returns
+/// `Verdict::Retry`.
 async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String>, u32) {
-    let (config, plugin) = match resolve(parts, job).await {
+    let resolved = match attempt::resolve(parts, job) {
         Ok(resolved) => resolved,
-        Err(verdict) => return (verdict, None, 0),
+        Err(why) => return (attempt::host_decided(parts, job, &why).await, None, 0),
     };
+    let plugin = Some(resolved.plugin.label().to_owned());
     let settings = &parts.settings;
     let deadline = Instant::now() + settings.retry_window.min(expiry_budget(job));
-    let system = display_name(&config.accounting_system);
-    let mut attempt = 0;
+    let mut number = 0;
     loop {
-        attempt += 1;
-        let began = Instant::now();
-        let at = SystemTime::now();
-        let result = plugin.validate(job, config).await;
-        let verdict = match &result {
-            Ok(outcome) => {
-                let failed_calls = outcome
-                    .exchanges
-                    .iter()
-                    .filter(|e| e.status.is_none_or(|s| s >= 500 || s == 429))
-                    .count();
-                for _ in 0..failed_calls {
-                    parts.metrics.inc(
-                        "preflight_accounting_errors_total",
-                        &[("system", &config.accounting_system)],
-                    );
-                }
-                outcome.verdict.clone()
-            }
-            Err(error) => {
-                parts.metrics.inc(
-                    "preflight_plugin_faults_total",
-                    &[("plugin", plugin.label())],
-                );
-                tracing::error!(%error, "plugin fault; the job fails as integration_unusable");
-                error.verdict(&system)
-            }
-        };
-        let logged = match &result {
-            Ok(outcome) => Logged::Answered(outcome),
-            Err(error) => Logged::Faulted(error),
-        };
-        write_decision(parts, job, Some(config), Some(&plugin), logged, attempt, at).await;
-        parts.metrics.observe(
-            "preflight_validation_seconds",
-            &[("plugin", plugin.label())],
-            began.elapsed(),
-        );
-        let label = crate::store::decisions::verdict_label(&verdict);
-        parts.metrics.inc(
-            "preflight_jobs_validated_total",
-            &[("plugin", plugin.label()), ("verdict", label)],
-        );
+        number += 1;
+        let verdict = attempt::run(parts, job, &resolved, number).await.verdict;
         let Verdict::Retry {
             reason,
             message,
@@ -415,126 +410,25 @@ async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String
             retry_after,
         } = verdict
         else {
-            return (verdict, Some(plugin.label().to_owned()), attempt);
+            return (verdict, plugin, number);
         };
         let backoff = settings
             .retry_delay
-            .saturating_mul(1 << (attempt - 1).min(10));
+            .saturating_mul(1 << (number - 1).min(10));
         let delay = retry_after.map_or(backoff, |seconds| {
             backoff.max(Duration::from_secs(seconds.into()))
         });
-        if attempt >= settings.retry_attempts || Instant::now() + delay >= deadline {
-            tracing::info!(attempt, %reason, "transient trouble persists; failing the job");
-            return (
-                Verdict::Fail {
-                    reason,
-                    message,
-                    check,
-                },
-                Some(plugin.label().to_owned()),
-                attempt,
-            );
+        if number >= settings.retry_attempts || Instant::now() + delay >= deadline {
+            tracing::info!(attempt = number, %reason, "transient trouble persists; failing the job");
+            let verdict = Verdict::Fail {
+                reason,
+                message,
+                check,
+            };
+            return (verdict, plugin, number);
         }
-        tracing::info!(attempt, ?delay, %reason, "transient trouble; validating again after a delay");
+        tracing::info!(attempt = number, ?delay, %reason, "transient trouble; validating again after a delay");
         tokio::time::sleep(delay).await;
-    }
-}
-
-/// The company's configuration and the plugin for its accounting system;
-/// when either is missing, the host's verdict, written to the decision log.
-pub(super) async fn resolve<'p>(
-    parts: &'p RunnerParts,
-    job: &ExportJob,
-) -> Result<(&'p IntegrationConfig, Arc<Plugin>), Verdict> {
-    let Some(config) = parts.companies.get(&job.company_id) else {
-        tracing::warn!("no integration configuration for the company");
-        let verdict = super::missing_configuration();
-        let logged = Logged::Host(&verdict);
-        write_decision(parts, job, None, None, logged, 1, SystemTime::now()).await;
-        return Err(verdict);
-    };
-    let Some(plugin) = parts.registry.get(&config.accounting_system) else {
-        tracing::warn!(system = %config.accounting_system, "no plugin for the accounting system");
-        let verdict =
-            super::unsupported_system(&config.accounting_system, &parts.registry.systems());
-        let logged = Logged::Host(&verdict);
-        write_decision(parts, job, Some(config), None, logged, 1, SystemTime::now()).await;
-        return Err(verdict);
-    };
-    Ok((config, plugin))
-}
-
-/// What a logged validation came to.
-pub(super) enum Logged<'a> {
-    /// The plugin answered.
-    Answered(&'a Outcome),
-    /// The plugin faulted (the job fails as `integration_unusable`).
-    Faulted(&'a PluginError),
-    /// No plugin ran (no configuration, no plugin for the system).
-    Host(&'a Verdict),
-}
-
-/// Writes one validation to the decision log; a failure to write is logged,
-/// never fatal to the job.
-pub(super) async fn write_decision(
-    parts: &RunnerParts,
-    job: &ExportJob,
-    config: Option<&IntegrationConfig>,
-    plugin: Option<&Plugin>,
-    logged: Logged<'_>,
-    attempt: u32,
-    at: SystemTime,
-) {
-    let plugin = plugin.map(|plugin| PluginRef {
-        name: plugin.info().name.clone(),
-        version: plugin.info().version.clone(),
-        digest: plugin.digest().to_owned(),
-        wit: format!("preflight:plugin@{}", crate::gate::CONTRACT_VERSION),
-    });
-    let elapsed_ms = at.elapsed().unwrap_or_default().as_secs_f64() * 1000.0;
-    let (verdict, fault, checks, exchanges) = match logged {
-        Logged::Answered(outcome) => (
-            outcome.verdict.clone(),
-            None,
-            outcome.report.checks.clone(),
-            outcome.exchanges.clone(),
-        ),
-        Logged::Faulted(error) => {
-            let system = config.map_or("the accounting system".to_owned(), |c| {
-                display_name(&c.accounting_system)
-            });
-            (
-                error.verdict(&system),
-                Some(error.to_string()),
-                Vec::new(),
-                Vec::new(),
-            )
-        }
-        Logged::Host(verdict) => (verdict.clone(), None, Vec::new(), Vec::new()),
-    };
-    let decision = Decision {
-        id: 0,
-        job_id: job.id,
-        company_id: job.company_id,
-        accounting_system: config.map(|c| c.accounting_system.clone()),
-        plugin,
-        replica: parts.store.replica().to_owned(),
-        attempt,
-        at: crate::store::millis(at),
-        elapsed_ms,
-        verdict,
-        fault,
-        job: serde_json::to_value(job).unwrap_or_default(),
-        config: config.map(IntegrationConfig::snapshot),
-        checks,
-        exchanges,
-    };
-    if let Err(error) = parts
-        .store
-        .log_decision(&decision, &parts.mask_fields)
-        .await
-    {
-        tracing::error!(%error, "cannot write the decision log");
     }
 }
 
@@ -543,22 +437,6 @@ pub(super) async fn write_decision(
 fn expiry_budget(job: &ExportJob) -> Duration {
     let expires_in = Duration::from_secs(job.expires_in.into());
     expires_in.saturating_sub((expires_in / 4).min(Duration::from_secs(30)))
-}
-
-/// The accounting system's name as users know it.
-pub(super) fn display_name(system: &str) -> String {
-    match system {
-        "xero" => "Xero".to_owned(),
-        "quickbooks" => "QuickBooks Online".to_owned(),
-        "fortnox" => "Fortnox".to_owned(),
-        "business-central" => "Business Central".to_owned(),
-        other => {
-            let mut chars = other.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_uppercase().chain(chars).collect()
-            })
-        }
-    }
 }
 
 /// `GET /v3/export-jobs/{id}` until the job shows `failed` (a few tries, in
@@ -576,4 +454,66 @@ async fn confirm_failed(parts: &RunnerParts, job: &ExportJob) -> Result<ExportJo
         }
     }
     Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stage_table_says_what_is_left_to_do() {
+        use JobStatus::{Completed, CompletedWithErrors, Failed, InProgress, Pending};
+        let failing = Stage::Failing {
+            reason: FailureReason::MissingConfiguration,
+            message: "Connect Xero.".to_owned(),
+        };
+        let ours = ReasonType::Set(FailureReason::MissingConfiguration);
+        let other = ReasonType::Set(FailureReason::IntegrationUnusable);
+        let expired = ReasonType::Other("job_expired".to_owned());
+        let post = Step::PostRecorded {
+            reason: FailureReason::MissingConfiguration,
+            message: "Connect Xero.".to_owned(),
+        };
+        let table: &[(&Stage, JobStatus, Option<&ReasonType>, Step)] = &[
+            (&Stage::Claiming, Pending, None, Step::Claim),
+            (&Stage::Claiming, InProgress, None, Step::Validate),
+            (&Stage::Claimed, InProgress, None, Step::Validate),
+            (&Stage::Claimed, Pending, None, Step::Release),
+            (&failing, InProgress, None, post),
+            (
+                &failing,
+                Failed,
+                Some(&ours),
+                Step::Close(JobResult::Failed),
+            ),
+            (&failing, Failed, Some(&other), Step::EndedByPleo),
+            (&failing, Failed, Some(&expired), Step::EndedByPleo),
+            (&failing, Pending, None, Step::Release),
+            (&Stage::HandingOver, InProgress, None, Step::HandOver),
+            (
+                &Stage::HandingOver,
+                Completed,
+                None,
+                Step::Close(JobResult::HandedOver),
+            ),
+            (
+                &Stage::HandingOver,
+                CompletedWithErrors,
+                None,
+                Step::Close(JobResult::HandedOver),
+            ),
+            (&Stage::HandingOver, Failed, None, Step::EndedByPleo),
+            (&Stage::Claiming, Failed, None, Step::EndedByPleo),
+            (&Stage::Claimed, Completed, None, Step::EndedByPleo),
+        ];
+        for (stage, status, reason_type, step) in table {
+            assert_eq!(
+                &next(stage, *status, *reason_type),
+                step,
+                "{} with the job {}",
+                stage.name(),
+                status.as_str()
+            );
+        }
+    }
 }

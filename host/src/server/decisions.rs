@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
 use crate::runner::Runner;
-use crate::store::{DecisionQuery, DecisionSummary, JobReport};
+use preflight_store::{DecisionQuery, DecisionSummary, JobReport};
 
 /// How many decisions a list holds when the query names no `limit`.
 const DEFAULT_LIMIT: u32 = 50;
@@ -55,7 +55,7 @@ pub async fn job(
     }
 }
 
-fn unavailable(error: &crate::store::StoreError) -> (StatusCode, Json<serde_json::Value>) {
+fn unavailable(error: &preflight_store::StoreError) -> (StatusCode, Json<serde_json::Value>) {
     tracing::warn!(%error, "decision log read failed");
     super::error(StatusCode::SERVICE_UNAVAILABLE, &error.to_string())
 }

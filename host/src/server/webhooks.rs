@@ -34,7 +34,7 @@ pub async fn pleo(State(state): State<ApiState>, headers: HeaderMap, body: Bytes
     let verified = match verified {
         Ok(verified) => verified,
         Err(refused) => {
-            metrics.inc("preflight_webhooks_total", &[("result", "refused")]);
+            metrics.inc(crate::metrics::WEBHOOKS, &[("result", "refused")]);
             tracing::warn!(%refused, "refused a webhook delivery");
             return error(StatusCode::UNAUTHORIZED, &refused.to_string()).into_response();
         }
@@ -52,7 +52,7 @@ pub async fn pleo(State(state): State<ApiState>, headers: HeaderMap, body: Bytes
     match state.runner.store().first_delivery(&verified.id).await {
         Ok(true) => {}
         Ok(false) => {
-            metrics.inc("preflight_webhooks_total", &[("result", "duplicate")]);
+            metrics.inc(crate::metrics::WEBHOOKS, &[("result", "duplicate")]);
             tracing::info!(id = %verified.id, "ignored a webhook delivery seen before");
             return StatusCode::NO_CONTENT.into_response();
         }
@@ -67,7 +67,7 @@ pub async fn pleo(State(state): State<ApiState>, headers: HeaderMap, body: Bytes
         .and_then(|t| t.as_str())
         .unwrap_or("");
     if kind == EXPORT_JOB_CREATED || kind == EXPORT_JOB_CREATED_DEPRECATED {
-        metrics.inc("preflight_webhooks_total", &[("result", "wake")]);
+        metrics.inc(crate::metrics::WEBHOOKS, &[("result", "wake")]);
         let job = event
             .pointer("/data/id")
             .and_then(|id| id.as_str())
@@ -75,7 +75,7 @@ pub async fn pleo(State(state): State<ApiState>, headers: HeaderMap, body: Bytes
         tracing::info!(id = %verified.id, %job, "export job created; waking the runner");
         state.runner.wake();
     } else {
-        metrics.inc("preflight_webhooks_total", &[("result", "ignored")]);
+        metrics.inc(crate::metrics::WEBHOOKS, &[("result", "ignored")]);
         tracing::debug!(id = %verified.id, event = kind, "ignored a webhook event of another type");
     }
     StatusCode::NO_CONTENT.into_response()

@@ -3,14 +3,15 @@
 //! prove no secret reached it.
 
 use preflight_sdk::http::Request;
+use preflight_sdk::raw::RawValidator;
 use preflight_sdk::{
-    Check, Config, ExportJob, FailureReason, PluginInfo, Report, Validator, export_validator, log,
+    Check, Config, ExportJob, FailureReason, PluginInfo, Report, Rule, export_raw_validator, log,
 };
 
 /// Reads the echo.
 pub struct Echo;
 
-impl Validator for Echo {
+impl RawValidator for Echo {
     type Settings = serde_json::Value;
 
     fn info() -> PluginInfo {
@@ -19,7 +20,13 @@ impl Validator for Echo {
             env!("CARGO_PKG_VERSION"),
             "xero",
         )
+        .display_name("Xero")
         .description("reads the Authorization header back from an echoing server")
+        .settings_schema(preflight_sdk::settings::ANY_OBJECT_SCHEMA)
+        .rules(&[
+            Rule::new("hostile.echo", "What the echo received"),
+            Rule::new("hostile.own-authorization", "Own Authorization header"),
+        ])
     }
 
     fn validate(_job: &ExportJob, config: &Config<Self::Settings>) -> Report {
@@ -52,4 +59,4 @@ impl Validator for Echo {
     }
 }
 
-export_validator!(Echo);
+export_raw_validator!(Echo);

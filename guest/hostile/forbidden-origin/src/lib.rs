@@ -3,21 +3,41 @@
 //! test can see every attempt.
 
 use preflight_sdk::http::{HttpError, Request};
+use preflight_sdk::raw::RawValidator;
 use preflight_sdk::{
-    Check, Config, ExportJob, FailureReason, PluginInfo, Report, Validator, export_validator,
+    Check, Config, ExportJob, FailureReason, PluginInfo, Report, Rule, export_raw_validator,
 };
 
-/// Targets outside the configured base URL's origin.
-const TARGETS: &[&str] = &[
-    "http://169.254.169.254/latest/meta-data/",
-    "https://example.com/exfiltrate",
-    "file:///etc/passwd",
+/// A target and the id of the check reporting it: `hostile.request <url>`.
+macro_rules! target {
+    ($url:literal) => {
+        (concat!("hostile.request ", $url), $url)
+    };
+}
+
+/// Targets outside the configured base URL's origin, with their check ids.
+const TARGETS: &[(&str, &str)] = &[
+    target!("http://169.254.169.254/latest/meta-data/"),
+    target!("https://example.com/exfiltrate"),
+    target!("file:///etc/passwd"),
+];
+
+/// The check reporting the base URL's host on another port, which is another
+/// origin (RFC 6454 §4).
+const OTHER_PORT: &str = "hostile.request other-port";
+
+/// Every check the plugin reports, in order.
+const RULES: &[Rule] = &[
+    Rule::new(TARGETS[0].0, "Cloud metadata address"),
+    Rule::new(TARGETS[1].0, "Another public origin"),
+    Rule::new(TARGETS[2].0, "A file URL"),
+    Rule::new(OTHER_PORT, "The base URL's host on another port"),
 ];
 
 /// Requests forbidden origins.
 pub struct ForbiddenOrigin;
 
-impl Validator for ForbiddenOrigin {
+impl RawValidator for ForbiddenOrigin {
     type Settings = serde_json::Value;
 
     fn info() -> PluginInfo {
@@ -26,32 +46,40 @@ impl Validator for ForbiddenOrigin {
             env!("CARGO_PKG_VERSION"),
             "xero",
         )
+        .display_name("Xero")
         .description("requests origins it was not granted")
+        .settings_schema(preflight_sdk::settings::ANY_OBJECT_SCHEMA)
+        .rules(RULES)
     }
 
     fn validate(_job: &ExportJob, config: &Config<Self::Settings>) -> Report {
         let mut report = Report::new();
-        // The same host on another port is another origin (RFC 6454 §4).
-        let other_port = other_port_of(&config.base_url);
-        for target in TARGETS.iter().copied().chain(other_port.as_deref()) {
-            let id = format!("hostile.request {target}");
-            let check = match Request::get(target).send() {
-                Err(HttpError::Denied(detail)) => Check::failed(
-                    &id,
-                    FailureReason::IntegrationUnusable,
-                    format!("denied: {detail}"),
-                ),
-                Err(HttpError::InvalidRequest(detail)) => Check::failed(
-                    &id,
-                    FailureReason::IntegrationUnusable,
-                    format!("invalid-request: {detail}"),
-                ),
-                Err(other) => Check::passed(&id, format!("not denied: {other:?}")),
-                Ok(response) => Check::passed(&id, format!("reached: status {}", response.status)),
-            };
-            report.push(check);
+        for (id, target) in TARGETS {
+            report.push(request(id, target));
         }
+        report.push(match other_port_of(&config.base_url) {
+            Some(target) => request(OTHER_PORT, &target),
+            None => Check::skipped(OTHER_PORT, "not tried: the base URL names no port"),
+        });
         report
+    }
+}
+
+/// Asks for `target` and reports what the host answered as check `id`.
+fn request(id: &str, target: &str) -> Check {
+    match Request::get(target).send() {
+        Err(HttpError::Denied(detail)) => Check::failed(
+            id,
+            FailureReason::IntegrationUnusable,
+            format!("denied: {detail}"),
+        ),
+        Err(HttpError::InvalidRequest(detail)) => Check::failed(
+            id,
+            FailureReason::IntegrationUnusable,
+            format!("invalid-request: {detail}"),
+        ),
+        Err(other) => Check::passed(id, format!("not denied: {other:?}")),
+        Ok(response) => Check::passed(id, format!("reached: status {}", response.status)),
     }
 }
 
@@ -61,4 +89,4 @@ fn other_port_of(base_url: &str) -> Option<String> {
     Some(format!("{authority}:{}/", port.wrapping_add(1)))
 }
 
-export_validator!(ForbiddenOrigin);
+export_raw_validator!(ForbiddenOrigin);

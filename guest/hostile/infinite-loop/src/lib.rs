@@ -1,17 +1,20 @@
 //! A plugin that never returns from `validate`: the host must stop it at its
 //! wall-time limit (epoch interruption) and keep serving.
 
-use preflight_sdk::{Config, ExportJob, PluginInfo, Report, Validator, export_validator};
+use preflight_sdk::raw::RawValidator;
+use preflight_sdk::{Config, ExportJob, PluginInfo, Report, export_raw_validator};
 
 /// Spins forever.
 pub struct Spins;
 
-impl Validator for Spins {
+impl RawValidator for Spins {
     type Settings = serde_json::Value;
 
     fn info() -> PluginInfo {
         PluginInfo::new("hostile-infinite-loop", env!("CARGO_PKG_VERSION"), "xero")
+            .display_name("Xero")
             .description("loops forever in validate")
+            .settings_schema(preflight_sdk::settings::ANY_OBJECT_SCHEMA)
     }
 
     fn validate(job: &ExportJob, _config: &Config<Self::Settings>) -> Report {
@@ -24,4 +27,4 @@ impl Validator for Spins {
     }
 }
 
-export_validator!(Spins);
+export_raw_validator!(Spins);

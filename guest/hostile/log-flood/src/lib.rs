@@ -1,16 +1,19 @@
 //! A plugin that floods the log: the host must stop it at the log limit.
 
-use preflight_sdk::{Config, ExportJob, PluginInfo, Report, Validator, export_validator, log};
+use preflight_sdk::raw::RawValidator;
+use preflight_sdk::{Config, ExportJob, PluginInfo, Report, export_raw_validator, log};
 
 /// Logs without end.
 pub struct Floods;
 
-impl Validator for Floods {
+impl RawValidator for Floods {
     type Settings = serde_json::Value;
 
     fn info() -> PluginInfo {
         PluginInfo::new("hostile-log-flood", env!("CARGO_PKG_VERSION"), "xero")
+            .display_name("Xero")
             .description("floods the log")
+            .settings_schema(preflight_sdk::settings::ANY_OBJECT_SCHEMA)
     }
 
     fn validate(job: &ExportJob, _config: &Config<Self::Settings>) -> Report {
@@ -21,4 +24,4 @@ impl Validator for Floods {
     }
 }
 
-export_validator!(Floods);
+export_raw_validator!(Floods);

@@ -1,17 +1,20 @@
 //! A plugin that allocates until it dies: the host's memory limit must stop
 //! it, and the error must name the limit.
 
-use preflight_sdk::{Config, ExportJob, PluginInfo, Report, Validator, export_validator};
+use preflight_sdk::raw::RawValidator;
+use preflight_sdk::{Config, ExportJob, PluginInfo, Report, export_raw_validator};
 
 /// Allocates without end.
 pub struct Hog;
 
-impl Validator for Hog {
+impl RawValidator for Hog {
     type Settings = serde_json::Value;
 
     fn info() -> PluginInfo {
         PluginInfo::new("hostile-memory-hog", env!("CARGO_PKG_VERSION"), "xero")
+            .display_name("Xero")
             .description("allocates until it dies")
+            .settings_schema(preflight_sdk::settings::ANY_OBJECT_SCHEMA)
     }
 
     fn validate(_job: &ExportJob, _config: &Config<Self::Settings>) -> Report {
@@ -24,4 +27,4 @@ impl Validator for Hog {
     }
 }
 
-export_validator!(Hog);
+export_raw_validator!(Hog);

@@ -1,17 +1,20 @@
 //! A plugin that panics in `validate`: the host must contain the trap, name the
 //! plugin in the error, and keep serving.
 
-use preflight_sdk::{Config, ExportJob, PluginInfo, Report, Validator, export_validator};
+use preflight_sdk::raw::RawValidator;
+use preflight_sdk::{Config, ExportJob, PluginInfo, Report, export_raw_validator};
 
 /// Panics on every validation.
 pub struct Panics;
 
-impl Validator for Panics {
+impl RawValidator for Panics {
     type Settings = serde_json::Value;
 
     fn info() -> PluginInfo {
         PluginInfo::new("hostile-panic", env!("CARGO_PKG_VERSION"), "xero")
+            .display_name("Xero")
             .description("panics in validate")
+            .settings_schema(preflight_sdk::settings::ANY_OBJECT_SCHEMA)
     }
 
     fn validate(job: &ExportJob, _config: &Config<Self::Settings>) -> Report {
@@ -19,4 +22,4 @@ impl Validator for Panics {
     }
 }
 
-export_validator!(Panics);
+export_raw_validator!(Panics);

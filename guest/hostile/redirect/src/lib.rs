@@ -3,9 +3,21 @@
 //! The target comes from the settings (`{"target": "http://…"}`).
 
 use preflight_sdk::http::Request;
+use preflight_sdk::raw::RawValidator;
 use preflight_sdk::{
-    Check, Config, ExportJob, FailureReason, PluginInfo, Report, Validator, export_validator,
+    Check, Config, ExportJob, FailureReason, PluginInfo, Report, Rule, export_raw_validator,
 };
+
+/// The JSON Schema of [`Settings`].
+const SETTINGS_SCHEMA: &str = r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "description": "Where the plugin asks to be redirected.",
+  "type": "object",
+  "properties": {
+    "target": { "type": "string", "description": "The URL the redirect points at." }
+  },
+  "required": ["target"]
+}"#;
 
 /// Follows redirects by hand.
 pub struct Redirect;
@@ -16,12 +28,21 @@ pub struct Settings {
     target: String,
 }
 
-impl Validator for Redirect {
+impl RawValidator for Redirect {
     type Settings = Settings;
 
     fn info() -> PluginInfo {
         PluginInfo::new("hostile-redirect", env!("CARGO_PKG_VERSION"), "xero")
+            .display_name("Xero")
             .description("follows a redirect to a forbidden origin")
+            .settings_schema(SETTINGS_SCHEMA)
+            .rules(&[
+                Rule::new(
+                    "hostile.redirect.status",
+                    "Status of the redirecting answer",
+                ),
+                Rule::new("hostile.redirect.follow", "Following the redirect"),
+            ])
     }
 
     fn validate(_job: &ExportJob, config: &Config<Settings>) -> Report {
@@ -44,8 +65,9 @@ impl Validator for Redirect {
                 None
             }
         };
-        if let Some(location) = location {
-            let check = match Request::get(location).send() {
+        let check = match location {
+            None => Check::skipped("hostile.redirect.follow", "no location to follow"),
+            Some(location) => match Request::get(location).send() {
                 Ok(response) => Check::passed(
                     "hostile.redirect.follow",
                     format!("reached: {}", response.status),
@@ -55,11 +77,11 @@ impl Validator for Redirect {
                     FailureReason::IntegrationUnusable,
                     format!("{error:?}"),
                 ),
-            };
-            report.push(check);
-        }
+            },
+        };
+        report.push(check);
         report
     }
 }
 
-export_validator!(Redirect);
+export_raw_validator!(Redirect);

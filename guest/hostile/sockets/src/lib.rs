@@ -2,19 +2,23 @@
 //! component imports `wasi:sockets`: the capability gate must refuse it at
 //! load, naming the import.
 
+use preflight_sdk::raw::RawValidator;
 use preflight_sdk::{
-    Check, Config, ExportJob, FailureReason, PluginInfo, Report, Validator, export_validator,
+    Check, Config, ExportJob, FailureReason, PluginInfo, Report, Rule, export_raw_validator,
 };
 
 /// Tries to connect out directly.
 pub struct Sockets;
 
-impl Validator for Sockets {
+impl RawValidator for Sockets {
     type Settings = serde_json::Value;
 
     fn info() -> PluginInfo {
         PluginInfo::new("hostile-sockets", env!("CARGO_PKG_VERSION"), "xero")
+            .display_name("Xero")
             .description("opens a raw TCP socket")
+            .settings_schema(preflight_sdk::settings::ANY_OBJECT_SCHEMA)
+            .rules(&[Rule::new("hostile.socket", "Direct TCP connection")])
     }
 
     fn validate(_job: &ExportJob, _config: &Config<Self::Settings>) -> Report {
@@ -32,4 +36,4 @@ impl Validator for Sockets {
     }
 }
 
-export_validator!(Sockets);
+export_raw_validator!(Sockets);

@@ -1,7 +1,8 @@
 //! A plugin that recurses without end: the host must turn the stack overflow
 //! into a fault naming the plugin.
 
-use preflight_sdk::{Config, ExportJob, PluginInfo, Report, Validator, export_validator};
+use preflight_sdk::raw::RawValidator;
+use preflight_sdk::{Config, ExportJob, PluginInfo, Report, export_raw_validator};
 
 /// Recurses forever.
 pub struct Recurses;
@@ -16,12 +17,14 @@ fn descend(depth: u64, trail: &mut [u64; 64]) -> u64 {
     std::hint::black_box(descend(std::hint::black_box(depth + 1), trail)) + trail[0]
 }
 
-impl Validator for Recurses {
+impl RawValidator for Recurses {
     type Settings = serde_json::Value;
 
     fn info() -> PluginInfo {
         PluginInfo::new("hostile-stack-overflow", env!("CARGO_PKG_VERSION"), "xero")
+            .display_name("Xero")
             .description("recurses until the stack overflows")
+            .settings_schema(preflight_sdk::settings::ANY_OBJECT_SCHEMA)
     }
 
     fn validate(_job: &ExportJob, _config: &Config<Self::Settings>) -> Report {
@@ -31,4 +34,4 @@ impl Validator for Recurses {
     }
 }
 
-export_validator!(Recurses);
+export_raw_validator!(Recurses);

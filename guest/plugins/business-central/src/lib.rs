@@ -17,26 +17,31 @@
 //! 5. the general journal batch, G/L accounts and tax group the configuration
 //!    names exist and can be posted to.
 //!
+//! Every report lists `business-central.settings` (the SDK's) and then
+//! [`rules::RULES`], in that order, whatever happens.
+//!
 //! # Layout
 //!
 //! - `lib.rs`: settings and the order of the steps;
+//! - `settings.schema.json`: the settings' JSON Schema, `plugin-info.settings-schema`;
 //! - [`rules`]: what each answer means, as pure functions with the messages;
 //! - [`model`]: the shapes read from Business Central's answers.
 
 pub mod model;
 pub mod rules;
 
-use preflight_sdk::http::{self, Fetch};
+use preflight_sdk::http::{Api, Fetch};
+use preflight_sdk::settings::{Accounts, Attachments};
 use preflight_sdk::{
-    Capability, Check, Config, ExportJob, PluginInfo, Report, SettingsError, Validator,
+    Capability, Check, Config, ExportJob, Plan, PluginInfo, Rule, SettingsError, Validator,
     export_validator,
 };
 use serde::Deserialize;
 
 use model::{Account, Collection, Company, Journal, TaxGroup};
-use rules::{BUSINESS_CENTRAL, Environment, Place, id};
+use rules::{DISPLAY_NAME, Environment, Place, id};
 
-/// The company's Business Central settings.
+/// The company's Business Central settings (`settings.schema.json`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Settings {
@@ -47,28 +52,14 @@ pub struct Settings {
     /// The code of the general journal batch Pleo posts to, e.g. `PLEO`.
     pub journal: String,
     /// The G/L account numbers Pleo posts to.
-    pub accounts: AccountSettings,
+    pub accounts: Accounts,
     /// The tax group (VAT product posting group) put on expense lines, e.g.
     /// `VAT25`.
     #[serde(default)]
     pub tax_group: Option<String>,
     /// Whether receipts are attached to what is posted (default true).
-    #[serde(default = "default_true")]
-    pub attachments: bool,
-}
-
-/// G/L account numbers by what Pleo uses them for.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AccountSettings {
-    /// Where expenses without a category account are booked.
-    pub expenses: String,
-    /// The balancing account of card and wallet transactions.
-    pub contra: String,
-}
-
-fn default_true() -> bool {
-    true
+    #[serde(default)]
+    pub attachments: Attachments,
 }
 
 /// Checks that `value` fits a Business Central `Code[max]` field: not blank,
@@ -87,12 +78,15 @@ pub struct BusinessCentral;
 impl Validator for BusinessCentral {
     type Settings = Settings;
 
+    const RULES: &'static [Rule] = rules::RULES;
+
     fn info() -> PluginInfo {
         PluginInfo::new(
             "business-central",
             env!("CARGO_PKG_VERSION"),
             "business-central",
         )
+        .display_name(DISPLAY_NAME)
         .description(
             "Pre-export validation for Business Central: environment, credentials, company, \
              permissions and licences, journal batch, G/L accounts, tax group",
@@ -103,64 +97,64 @@ impl Validator for BusinessCentral {
             Capability::Attachments,
             Capability::MultiEntity,
         ])
+        .settings_schema(include_str!("../settings.schema.json"))
     }
 
     fn check_settings(settings: &Settings) -> Vec<SettingsError> {
         // Field sizes from the Business Central tables behind API v2.0: journal
         // batch names are Code[10], G/L account numbers and tax group codes
         // Code[20].
-        let mut checks = vec![
-            code_error("journal", &settings.journal, 10, "journal batch code"),
-            code_error(
-                "accounts.expenses",
-                &settings.accounts.expenses,
+        let mut checks = vec![code_error(
+            "journal",
+            &settings.journal,
+            10,
+            "journal batch code",
+        )];
+        for (purpose, number) in settings.accounts.by_purpose() {
+            checks.push(code_error(
+                &format!("accounts.{purpose}"),
+                number,
                 20,
                 "G/L account number",
-            ),
-            code_error(
-                "accounts.contra",
-                &settings.accounts.contra,
-                20,
-                "G/L account number",
-            ),
-        ];
+            ));
+        }
         if let Some(group) = &settings.tax_group {
             checks.push(code_error("taxGroup", group, 20, "tax group code"));
         }
         checks.into_iter().flatten().collect()
     }
 
-    fn validate(job: &ExportJob, config: &Config<Settings>) -> Report {
-        let mut report = Report::new();
+    fn validate(_job: &ExportJob, config: &Config<Settings>, plan: &mut Plan) {
         let environment = match rules::environment(&config.base_url) {
             Ok(environment) => environment,
             Err(check) => {
-                report.push(check);
-                return report;
+                plan.record(check);
+                return;
             }
         };
-        let company_id = match rules::company_id(config.tenant_id.as_deref()) {
-            Ok(company_id) => company_id,
-            Err(check) => {
-                report.push(check);
-                return report;
-            }
-        };
-        report.push(Check::passed(
+        plan.record(Check::passed(
             id::ENVIRONMENT,
             format!(
                 "Pleo's settings name Business Central environment '{}'.",
                 environment.name
             ),
         ));
+        let company_id = match rules::company_id(config.tenant_id.as_deref()) {
+            Ok(company_id) => company_id,
+            Err(check) => {
+                plan.record(check);
+                return;
+            }
+        };
+        let api = format!("{}/api/v2.0", config.base_url);
         let run = Run {
-            api: format!("{}/api/v2.0", config.base_url),
+            company: Api::new(format!("{api}/companies({company_id})")),
+            environment_api: Api::new(api),
             company_id,
             label: rules::company_label(config.settings.company_name.as_deref(), company_id),
             environment,
         };
-        run.all(job, &config.settings, &mut report);
-        report
+        run.all(&config.settings, plan);
     }
 }
 
@@ -169,41 +163,26 @@ export_validator!(BusinessCentral);
 /// One validation: the company's Business Central coordinates.
 struct Run<'a> {
     /// `{environment root}/api/v2.0`.
-    api: String,
+    environment_api: Api,
+    /// `{environment root}/api/v2.0/companies({id})`: company-scoped calls.
+    company: Api,
     company_id: &'a str,
     label: String,
     environment: Environment,
 }
 
-const NOT_CHECKED: &str = "Not checked: an earlier check did not pass.";
-
 impl Run<'_> {
-    fn all(&self, job: &ExportJob, settings: &Settings, report: &mut Report) {
-        let expenses = format!("{}.expenses", id::ACCOUNTS);
-        let contra = format!("{}.contra", id::ACCOUNTS);
-        // Every rule after the connection, in order, for reporting skipped ones.
-        let after_connection = [
-            id::COMPANY,
-            id::JOURNALS,
-            id::JOURNAL,
-            id::VENDORS,
-            id::ATTACHMENTS,
-            &expenses,
-            &contra,
-            id::TAX_GROUP,
-        ];
-        let Some(companies) = self.connection(report) else {
-            report.skip_all(&after_connection, NOT_CHECKED);
+    fn all(&self, settings: &Settings, plan: &mut Plan) {
+        let Some(companies) = self.connection(plan) else {
             return;
         };
-        report.push(rules::company(
+        plan.record(rules::company(
             &companies,
             self.company_id,
             &self.label,
             &self.environment,
         ));
-        if report.is_blocked() {
-            report.skip_all(&after_connection[1..], NOT_CHECKED);
+        if plan.is_blocked() {
             return;
         }
         // From here on messages use the name Business Central knows the
@@ -217,27 +196,28 @@ impl Run<'_> {
             environment: &self.environment,
             company: &labelled,
         };
-        self.journals(settings, &company, &place, report);
-        if report.is_blocked() {
-            report.skip_all(&after_connection[3..], NOT_CHECKED);
+        self.journals(settings, &company, &place, plan);
+        if plan.is_blocked() {
             return;
         }
-        self.vendors(job, &place, report);
-        self.attachments(settings, &place, report);
-        if report.is_blocked() {
-            report.skip_all(&after_connection[5..], NOT_CHECKED);
+        self.vendors(&place, plan);
+        self.attachments(settings, &place, plan);
+        if plan.is_blocked() {
             return;
         }
-        self.accounts(settings, &company, &place, report);
-        self.tax_group(settings, &company, &place, report);
+        self.accounts(settings, &company, &place, plan);
+        self.tax_group(settings, &company, &place, plan);
     }
 
     /// `GET …/companies`: the environment answers, accepts the token, and
     /// lists the companies it holds.
-    fn connection(&self, report: &mut Report) -> Option<Vec<Company>> {
-        match http::get_json::<Collection<Company>>(format!("{}/companies", self.api), &[]) {
+    fn connection(&self, plan: &mut Plan) -> Option<Vec<Company>> {
+        match self
+            .environment_api
+            .get_json::<Collection<Company>>("companies")
+        {
             Ok(companies) => {
-                report.push(Check::passed(
+                plan.record(Check::passed(
                     id::CONNECTION,
                     format!(
                         "Business Central environment '{}' is reachable and accepts Pleo's \
@@ -248,7 +228,7 @@ impl Run<'_> {
                 Some(companies.value)
             }
             Err(Fetch::Status(response)) if response.status == 404 => {
-                report.push(rules::environment_not_found(&self.environment, &response));
+                plan.record(rules::environment_not_found(&self.environment, &response));
                 None
             }
             Err(fetch) => {
@@ -256,7 +236,7 @@ impl Run<'_> {
                     environment: &self.environment,
                     company: &self.label,
                 };
-                report.push(self.failure(id::CONNECTION, &fetch, BUSINESS_CENTRAL, &place));
+                plan.record(self.failure(id::CONNECTION, &fetch, "Business Central", &place));
                 None
             }
         }
@@ -267,21 +247,20 @@ impl Run<'_> {
     /// record, which a validator never does (accounting-systems.md, "Never
     /// create test records for a probe"), so a refused read is what reveals a
     /// missing permission set or licence.
-    fn journals(&self, settings: &Settings, company: &str, place: &Place<'_>, report: &mut Report) {
-        let journals = match self.get::<Collection<Journal>>("journals") {
+    fn journals(&self, settings: &Settings, company: &str, place: &Place<'_>, plan: &mut Plan) {
+        let journals = match self.company.get_json::<Collection<Journal>>("journals") {
             Ok(journals) => journals.value,
             Err(fetch) => {
-                report.push(self.failure(id::JOURNALS, &fetch, "general journals", place));
-                report.push(Check::skipped(id::JOURNAL, NOT_CHECKED));
+                plan.record(self.failure(id::JOURNALS, &fetch, "general journals", place));
                 return;
             }
         };
         let (batch, batch_id) = rules::journal(&settings.journal, &journals, company);
         let permission = match batch_id {
             Some(batch_id) => {
-                match self
-                    .get::<serde_json::Value>(&format!("journals({batch_id})/journalLines?$top=1"))
-                {
+                match self.company.get_json::<serde_json::Value>(&format!(
+                    "journals({batch_id})/journalLines?$top=1"
+                )) {
                     Ok(_) => Check::passed(
                         id::JOURNALS,
                         "Pleo may use general journals and journal lines in Business Central.",
@@ -297,34 +276,30 @@ impl Run<'_> {
             )
             .with_hint("journal lines not probed: the configured batch does not exist"),
         };
-        report.push(permission);
-        report.push(batch);
+        plan.record(permission);
+        plan.record(batch);
     }
 
     /// Vendors and purchase invoices, needed only when the job books against
     /// vendors.
-    fn vendors(&self, job: &ExportJob, place: &Place<'_>, report: &mut Report) {
-        if !job.vendor_based_bookkeeping {
-            report.push(Check::skipped(
-                id::VENDORS,
-                "This export does not use vendor bookkeeping.",
-            ));
+    fn vendors(&self, place: &Place<'_>, plan: &mut Plan) {
+        if !plan.applies(id::VENDORS) {
             return;
         }
         for resource in ["vendors?$top=1", "purchaseInvoices?$top=1"] {
-            match self.get::<serde_json::Value>(resource) {
+            match self.company.get_json::<serde_json::Value>(resource) {
                 Ok(_) => {}
                 Err(Fetch::Status(response)) => {
-                    report.push(rules::vendors_refused(&response, place));
+                    plan.record(rules::vendors_refused(&response, place));
                     return;
                 }
                 Err(fetch) => {
-                    report.push(fetch.check(id::VENDORS, BUSINESS_CENTRAL));
+                    plan.record(fetch.check(id::VENDORS, DISPLAY_NAME));
                     return;
                 }
             }
         }
-        report.push(Check::passed(
+        plan.record(Check::passed(
             id::VENDORS,
             "Pleo may use vendors and purchase invoices in Business Central for vendor \
              bookkeeping.",
@@ -332,20 +307,20 @@ impl Run<'_> {
     }
 
     /// Attachments (incoming documents), read-only.
-    fn attachments(&self, settings: &Settings, place: &Place<'_>, report: &mut Report) {
-        if !settings.attachments {
-            report.push(Check::skipped(
-                id::ATTACHMENTS,
-                "Receipts are not attached: turned off in Pleo's Business Central settings.",
-            ));
+    fn attachments(&self, settings: &Settings, place: &Place<'_>, plan: &mut Plan) {
+        if !settings.attachments.on() {
+            plan.skip_attachments_off(id::ATTACHMENTS);
             return;
         }
-        match self.get::<serde_json::Value>("attachments?$top=1") {
-            Ok(_) => report.push(Check::passed(
+        match self
+            .company
+            .get_json::<serde_json::Value>("attachments?$top=1")
+        {
+            Ok(_) => plan.record(Check::passed(
                 id::ATTACHMENTS,
                 "Pleo may attach receipts in Business Central.",
             )),
-            Err(fetch) => report.push(self.failure(
+            Err(fetch) => plan.record(self.failure(
                 id::ATTACHMENTS,
                 &fetch,
                 "attachments (incoming documents)",
@@ -355,20 +330,17 @@ impl Run<'_> {
     }
 
     /// The configured G/L accounts exist and can be posted to.
-    fn accounts(&self, settings: &Settings, company: &str, place: &Place<'_>, report: &mut Report) {
-        let configured = [
-            ("expenses", &settings.accounts.expenses),
-            ("contra", &settings.accounts.contra),
-        ];
-        match self.get::<Collection<Account>>("accounts") {
+    fn accounts(&self, settings: &Settings, company: &str, place: &Place<'_>, plan: &mut Plan) {
+        let configured = settings.accounts.by_purpose();
+        match self.company.get_json::<Collection<Account>>("accounts") {
             Ok(chart) => {
                 for (purpose, number) in configured {
-                    report.push(rules::account(purpose, number, &chart.value, company));
+                    plan.record(rules::account(purpose, number, &chart.value, company));
                 }
             }
             Err(fetch) => {
                 for (purpose, _) in configured {
-                    report.push(self.failure(
+                    plan.record(self.failure(
                         &format!("{}.{purpose}", id::ACCOUNTS),
                         &fetch,
                         "the chart of accounts",
@@ -380,32 +352,18 @@ impl Run<'_> {
     }
 
     /// The configured tax group exists.
-    fn tax_group(
-        &self,
-        settings: &Settings,
-        company: &str,
-        place: &Place<'_>,
-        report: &mut Report,
-    ) {
+    fn tax_group(&self, settings: &Settings, company: &str, place: &Place<'_>, plan: &mut Plan) {
         let Some(code) = &settings.tax_group else {
-            report.push(Check::skipped(
+            plan.skip(
                 id::TAX_GROUP,
                 "No tax group is configured in Pleo's Business Central settings.",
-            ));
+            );
             return;
         };
-        match self.get::<Collection<TaxGroup>>("taxGroups") {
-            Ok(groups) => report.push(rules::tax_group(code, &groups.value, company)),
-            Err(fetch) => report.push(self.failure(id::TAX_GROUP, &fetch, "tax groups", place)),
+        match self.company.get_json::<Collection<TaxGroup>>("taxGroups") {
+            Ok(groups) => plan.record(rules::tax_group(code, &groups.value, company)),
+            Err(fetch) => plan.record(self.failure(id::TAX_GROUP, &fetch, "tax groups", place)),
         }
-    }
-
-    /// A company-scoped `GET` of API v2.0.
-    fn get<T: serde::de::DeserializeOwned>(&self, resource: &str) -> Result<T, Fetch> {
-        http::get_json(
-            format!("{}/companies({})/{resource}", self.api, self.company_id),
-            &[],
-        )
     }
 
     /// The check for a failed call of rule `id` about `what`: Business
@@ -413,7 +371,7 @@ impl Run<'_> {
     fn failure(&self, id: &str, fetch: &Fetch, what: &str, place: &Place<'_>) -> Check {
         match fetch {
             Fetch::Status(response) => rules::refused(id, response, what, place),
-            _ => fetch.check(id, BUSINESS_CENTRAL),
+            _ => fetch.check(id, DISPLAY_NAME),
         }
     }
 }
@@ -427,13 +385,28 @@ mod tests {
     }
 
     #[test]
+    fn the_settings_schema_matches_the_settings() {
+        assert_eq!(
+            preflight_sdk::settings::check_schema::<BusinessCentral>(),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn info_gives_the_full_product_name() {
+        let info = BusinessCentral::info();
+        assert_eq!(info.display_name, "Microsoft Dynamics 365 Business Central");
+        assert_eq!(info.accounting_system, "business-central");
+    }
+
+    #[test]
     fn settings_refuse_unknown_fields_and_oversized_codes() {
         let good = settings(
             r#"{"journal": "PLEO", "accounts": {"expenses": "6130", "contra": "2320"},
                 "taxGroup": "VAT25"}"#,
         )
         .unwrap();
-        assert!(good.attachments);
+        assert!(good.attachments.on());
         assert!(BusinessCentral::check_settings(&good).is_empty());
 
         let unknown = settings(

@@ -5,12 +5,28 @@
 //! unit tests.
 
 use preflight_sdk::http::{self, Response};
-use preflight_sdk::{Check, FailureReason};
+use preflight_sdk::{Check, FailureReason, Rule};
 
 use crate::model::{Account, Company, ErrorEnvelope, Journal, TaxGroup};
 
-/// The display name used in messages.
-pub const BUSINESS_CENTRAL: &str = "Business Central";
+/// The accounting system's full name (`plugin-info.display-name`), which the
+/// SDK's messages use; the plugin's own messages say "Business Central".
+pub const DISPLAY_NAME: &str = "Microsoft Dynamics 365 Business Central";
+
+/// Every rule, in the order they run (after the SDK's
+/// `business-central.settings`).
+pub const RULES: &[Rule] = &[
+    Rule::new(id::ENVIRONMENT, "Environment address"),
+    Rule::new(id::CONNECTION, "Connection and authentication"),
+    Rule::new(id::COMPANY, "Company in the environment"),
+    Rule::new(id::JOURNALS, "General journals permission"),
+    Rule::new(id::JOURNAL, "General journal batch"),
+    Rule::vendor_bookkeeping(id::VENDORS, "Vendors and purchase invoices permission"),
+    Rule::new(id::ATTACHMENTS, "Attachments permission"),
+    Rule::new(id::ACCOUNTS_EXPENSES, "Expense G/L account"),
+    Rule::new(id::ACCOUNTS_CONTRA, "Contra G/L account"),
+    Rule::new(id::TAX_GROUP, "Tax group"),
+];
 
 /// Rule ids; stable across versions.
 pub mod id {
@@ -30,6 +46,10 @@ pub mod id {
     pub const JOURNAL: &str = "business-central.journal";
     /// Prefix of the per-account checks: `business-central.accounts.<purpose>`.
     pub const ACCOUNTS: &str = "business-central.accounts";
+    /// The expense G/L account exists and can be posted to.
+    pub const ACCOUNTS_EXPENSES: &str = "business-central.accounts.expenses";
+    /// The contra (balancing) G/L account exists and can be posted to.
+    pub const ACCOUNTS_CONTRA: &str = "business-central.accounts.contra";
     /// The configured tax group exists.
     pub const TAX_GROUP: &str = "business-central.tax-group";
 }
@@ -291,7 +311,7 @@ pub fn refused(id: &str, response: &Response, what: &str, place: &Place<'_>) -> 
             .with_retry_after(retry_after)
             .with_hint(hint);
         }
-        Refusal::Other => return http::status_check(id, BUSINESS_CENTRAL, response),
+        Refusal::Other => return http::status_check(id, DISPLAY_NAME, response),
     }
     .with_hint(hint)
 }
@@ -833,6 +853,11 @@ mod tests {
 
         let missing = account("contra", "2320", &chart, "CRONUS");
         assert_eq!(missing.id, "business-central.accounts.contra");
+        assert_eq!(missing.id, id::ACCOUNTS_CONTRA);
+        assert_eq!(
+            account("expenses", "6130", &chart, "CRONUS").id,
+            id::ACCOUNTS_EXPENSES
+        );
         assert_eq!(missing.reason, Some(FailureReason::MissingConfiguration));
         assert!(
             missing

@@ -20,18 +20,23 @@
 //! token, 2000663 scope, 2001101 licence, 2001103 API licence) before the
 //! status, because Fortnox's statuses are inconsistent.
 //!
+//! Every report lists `fortnox.settings` (the SDK's) and then
+//! [`rules::RULES`], in that order, whatever happens.
+//!
 //! # Layout
 //!
 //! - `lib.rs`: settings and the order of the steps;
+//! - `settings.schema.json`: the settings' JSON Schema, `plugin-info.settings-schema`;
 //! - [`rules`]: what each answer means, as pure functions with the messages;
 //! - [`model`]: the shapes read from Fortnox's answers.
 
 pub mod model;
 pub mod rules;
 
-use preflight_sdk::http::{self, Fetch};
+use preflight_sdk::http::{Api, Fetch};
+use preflight_sdk::settings::{Accounts, Attachments};
 use preflight_sdk::{
-    Capability, Check, Config, ExportJob, FailureReason, PluginInfo, Report, SettingsError,
+    Capability, Check, Config, ExportJob, FailureReason, Plan, PluginInfo, Rule, SettingsError,
     Validator, export_validator,
 };
 use serde::Deserialize;
@@ -40,9 +45,9 @@ use model::{
     Account, AccountsPage, CompanyInformationAnswer, FinancialYear, FinancialYears,
     VoucherSeriesCollection,
 };
-use rules::{Access, FORTNOX, id};
+use rules::{Access, DISPLAY_NAME, id};
 
-/// The company's Fortnox settings.
+/// The company's Fortnox settings (`settings.schema.json`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Settings {
@@ -56,28 +61,14 @@ pub struct Settings {
     pub organization_number: Option<String>,
     /// The voucher series Pleo books vouchers in, e.g. `A`.
     pub voucher_series: String,
-    /// The account numbers Pleo books to.
-    pub accounts: AccountSettings,
+    /// The account numbers Pleo books to, e.g. `6991` and `1930`.
+    pub accounts: Accounts,
     /// The VAT code of expense lines, e.g. `MP1` (input VAT 25 %).
     #[serde(default)]
     pub vat_code: Option<String>,
     /// Whether receipts are attached to vouchers (default true).
-    #[serde(default = "default_true")]
-    pub attachments: bool,
-}
-
-/// Account numbers by what Pleo uses them for.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AccountSettings {
-    /// Where expenses without a category account are booked, e.g. `6991`.
-    pub expenses: String,
-    /// The balancing account of card and wallet transactions, e.g. `1930`.
-    pub contra: String,
-}
-
-fn default_true() -> bool {
-    true
+    #[serde(default)]
+    pub attachments: Attachments,
 }
 
 /// A BAS account number: four digits, 1000 to 9999 (Fortnox's `Account.Number`).
@@ -101,8 +92,11 @@ pub struct Fortnox;
 impl Validator for Fortnox {
     type Settings = Settings;
 
+    const RULES: &'static [Rule] = rules::RULES;
+
     fn info() -> PluginInfo {
         PluginInfo::new("fortnox", env!("CARGO_PKG_VERSION"), "fortnox")
+            .display_name(DISPLAY_NAME)
             .description(
                 "Pre-export validation for Fortnox: connection, company, financial year, \
                  licences and scopes, voucher series, accounts, VAT code",
@@ -112,6 +106,7 @@ impl Validator for Fortnox {
                 Capability::VendorBookkeeping,
                 Capability::Attachments,
             ])
+            .settings_schema(include_str!("../settings.schema.json"))
     }
 
     fn check_settings(settings: &Settings) -> Vec<SettingsError> {
@@ -122,13 +117,10 @@ impl Validator for Fortnox {
                 message,
             });
         };
-        for (field, number) in [
-            ("accounts.expenses", &settings.accounts.expenses),
-            ("accounts.contra", &settings.accounts.contra),
-        ] {
+        for (purpose, number) in settings.accounts.by_purpose() {
             if account_number(number).is_none() {
                 refuse(
-                    field,
+                    &format!("accounts.{purpose}"),
                     format!(
                         "'{number}' is not a Fortnox account number (four digits, 1000 to 9999)"
                     ),
@@ -171,31 +163,18 @@ impl Validator for Fortnox {
         errors
     }
 
-    fn validate(job: &ExportJob, config: &Config<Settings>) -> Report {
-        let mut report = Report::new();
+    fn validate(job: &ExportJob, config: &Config<Settings>, plan: &mut Plan) {
         let settings = &config.settings;
         let database_number = config.tenant_id.as_deref().map(str::trim);
         let organization_number = settings.organization_number.as_deref();
         if database_number.is_none() && organization_number.is_none() {
-            skip(
-                &mut report,
-                job,
-                &[id::CONNECTION],
-                "Not checked: no Fortnox company is set.",
-            );
-            report.push(rules::no_company_configured());
-            skip(
-                &mut report,
-                job,
-                rules_from(id::FINANCIAL_YEAR),
-                NOT_CHECKED,
-            );
-            return report;
+            plan.record(rules::no_company_configured());
+            return;
         }
         // The API lives under `/3/`; a base URL configured with it is accepted too.
         let base = config.base_url.trim_end_matches("/3");
         let run = Run {
-            api: format!("{base}/3"),
+            api: Api::new(format!("{base}/3")),
             database_number,
             organization_number,
             label: rules::company_label(
@@ -204,64 +183,21 @@ impl Validator for Fortnox {
                 organization_number,
             ),
         };
-        run.all(job, settings, &mut report);
-        report
+        run.all(job, settings, plan);
     }
 }
 
 export_validator!(Fortnox);
 
-/// Every rule, in the order it runs, for reporting the ones that cannot run.
-const ALL_RULES: &[&str] = &[
-    id::CONNECTION,
-    id::COMPANY,
-    id::FINANCIAL_YEAR,
-    id::VOUCHERS,
-    id::VOUCHER_SERIES,
-    id::SUPPLIERS,
-    id::SUPPLIER_INVOICES,
-    id::ATTACHMENTS,
-    id::ACCOUNTS_EXPENSES,
-    id::ACCOUNTS_CONTRA,
-    id::VAT_CODE,
-];
-
-/// Why a rule after a blocking one is reported skipped.
-const NOT_CHECKED: &str = "Not checked: an earlier check did not pass.";
-
-/// Why the vendor rules are skipped for a job without vendor bookkeeping.
-const NO_VENDORS: &str = "This export does not use vendor bookkeeping.";
-
 /// At most this many pages of the chart of accounts are read (500 accounts
 /// each, Fortnox's largest page); a BAS chart has far fewer.
 const MAX_ACCOUNT_PAGES: u32 = 10;
 
-/// Reports each rule of `rules` skipped with `why`; the vendor rules say that
-/// the job does not need them when it does not.
-fn skip(report: &mut Report, job: &ExportJob, rules: &[&str], why: &str) {
-    for rule in rules {
-        let vendor_rule = *rule == id::SUPPLIERS || *rule == id::SUPPLIER_INVOICES;
-        if vendor_rule && !job.vendor_based_bookkeeping {
-            report.push(Check::skipped(rule, NO_VENDORS));
-        } else {
-            report.push(Check::skipped(rule, why));
-        }
-    }
-}
-
-/// The rules from `first` on, for [`skip`].
-fn rules_from(first: &str) -> &'static [&'static str] {
-    let start = ALL_RULES
-        .iter()
-        .position(|rule| *rule == first)
-        .unwrap_or(ALL_RULES.len());
-    &ALL_RULES[start..]
-}
-
 /// One validation: the company's Fortnox coordinates.
 struct Run<'a> {
-    /// `{base_url}/3`, the root of every resource.
-    api: String,
+    /// `{base_url}/3`, the root of every resource; the host attaches the
+    /// bearer token.
+    api: Api,
     database_number: Option<&'a str>,
     organization_number: Option<&'a str>,
     /// How messages name the company until Fortnox has named it.
@@ -269,45 +205,43 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn all(&self, job: &ExportJob, settings: &Settings, report: &mut Report) {
-        let Some(company) = self.connection(report) else {
-            skip(report, job, rules_from(id::COMPANY), NOT_CHECKED);
+    fn all(&self, job: &ExportJob, settings: &Settings, plan: &mut Plan) {
+        let Some(company) = self.connection(plan) else {
             return;
         };
-        if report.is_blocked() {
-            skip(report, job, rules_from(id::FINANCIAL_YEAR), NOT_CHECKED);
+        if plan.is_blocked() {
             return;
         }
-        let Some(year) = self.financial_year(job, &company, report) else {
-            skip(report, job, rules_from(id::VOUCHERS), NOT_CHECKED);
+        let Some(year) = self.financial_year(job, &company, plan) else {
             return;
         };
-        self.vouchers(&year, report);
-        self.voucher_series(&year, &settings.voucher_series, &company, report);
-        if report.is_blocked() {
-            skip(report, job, rules_from(id::SUPPLIERS), NOT_CHECKED);
+        self.vouchers(&year, plan);
+        self.voucher_series(&year, &settings.voucher_series, &company, plan);
+        if plan.is_blocked() {
             return;
         }
-        self.vendors(job, report);
-        self.attachments(settings, report);
-        if report.is_blocked() {
-            skip(report, job, rules_from(id::ACCOUNTS_EXPENSES), NOT_CHECKED);
+        self.vendors(plan);
+        self.attachments(settings, plan);
+        if plan.is_blocked() {
             return;
         }
-        self.accounts(settings, &year, &company, report);
+        self.accounts(settings, &year, &company, plan);
     }
 
     /// `GET /3/companyinformation`: the token works, and names its company,
     /// which must be the configured one. Returns the company's name.
-    fn connection(&self, report: &mut Report) -> Option<String> {
-        match self.get::<CompanyInformationAnswer>("companyinformation") {
+    fn connection(&self, plan: &mut Plan) -> Option<String> {
+        match self
+            .api
+            .get_json::<CompanyInformationAnswer>("companyinformation")
+        {
             Ok(answer) => {
-                report.push(Check::passed(
+                plan.record(Check::passed(
                     id::CONNECTION,
                     "Fortnox is reachable and accepts Pleo's connection.",
                 ));
                 let info = answer.company_information;
-                report.push(rules::company(
+                plan.record(rules::company(
                     &info,
                     self.database_number,
                     self.organization_number,
@@ -320,7 +254,7 @@ impl Run<'_> {
                 Some(name)
             }
             Err(fetch) => {
-                report.push(failure(id::CONNECTION, &fetch, &rules::COMPANY_INFORMATION));
+                plan.record(failure(id::CONNECTION, &fetch, &rules::COMPANY_INFORMATION));
                 None
             }
         }
@@ -331,10 +265,10 @@ impl Run<'_> {
         &self,
         job: &ExportJob,
         company: &str,
-        report: &mut Report,
+        plan: &mut Plan,
     ) -> Option<FinancialYear> {
         let Some(date) = rules::export_date(&job.created_at) else {
-            report.push(
+            plan.record(
                 Check::failed(
                     id::FINANCIAL_YEAR,
                     FailureReason::ValidationFailure,
@@ -345,11 +279,14 @@ impl Run<'_> {
             );
             return None;
         };
-        match self.get::<FinancialYears>(&format!("financialyears?date={date}")) {
+        match self
+            .api
+            .get_json::<FinancialYears>(&format!("financialyears?date={date}"))
+        {
             Ok(answer) => {
                 let check = rules::financial_year(&answer.financial_years, date, company);
                 let found = !check.blocks();
-                report.push(check);
+                plan.record(check);
                 if !found {
                     return None;
                 }
@@ -359,7 +296,7 @@ impl Run<'_> {
                     .find(|year| year.from_date.as_str() <= date && date <= year.to_date.as_str())
             }
             Err(fetch) => {
-                report.push(failure(id::FINANCIAL_YEAR, &fetch, &rules::BOOKKEEPING));
+                plan.record(failure(id::FINANCIAL_YEAR, &fetch, &rules::BOOKKEEPING));
                 None
             }
         }
@@ -368,38 +305,29 @@ impl Run<'_> {
     /// Vouchers may be read, so the `bookkeeping` scope and licence are there;
     /// a scope grants read and write alike (accounting-systems.md §3,
     /// "Scopes"), and a validator never creates a voucher to find out.
-    fn vouchers(&self, year: &FinancialYear, report: &mut Report) {
+    fn vouchers(&self, year: &FinancialYear, plan: &mut Plan) {
         let resource = format!("vouchers?financialyear={}&limit=1", year.id);
-        match self.get::<serde_json::Value>(&resource) {
-            Ok(_) => report.push(Check::passed(
+        match self.api.get_json::<serde_json::Value>(&resource) {
+            Ok(_) => plan.record(Check::passed(
                 id::VOUCHERS,
                 "Pleo may book vouchers in Fortnox.",
             )),
-            Err(fetch) => report.push(failure(id::VOUCHERS, &fetch, &rules::BOOKKEEPING)),
+            Err(fetch) => plan.record(failure(id::VOUCHERS, &fetch, &rules::BOOKKEEPING)),
         }
     }
 
     /// The configured voucher series exists in the financial year.
-    fn voucher_series(&self, year: &FinancialYear, code: &str, company: &str, report: &mut Report) {
+    fn voucher_series(&self, year: &FinancialYear, code: &str, company: &str, plan: &mut Plan) {
         let resource = format!("voucherseries?financialyear={}", year.id);
-        match self.get::<VoucherSeriesCollection>(&resource) {
-            Ok(answer) => report.push(rules::voucher_series(&answer.voucher_series, code, company)),
-            Err(fetch) => report.push(failure(id::VOUCHER_SERIES, &fetch, &rules::BOOKKEEPING)),
+        match self.api.get_json::<VoucherSeriesCollection>(&resource) {
+            Ok(answer) => plan.record(rules::voucher_series(&answer.voucher_series, code, company)),
+            Err(fetch) => plan.record(failure(id::VOUCHER_SERIES, &fetch, &rules::BOOKKEEPING)),
         }
     }
 
     /// Suppliers and supplier invoices, needed only when the job books against
     /// vendors; each has its own scope, and supplier invoices their licence.
-    fn vendors(&self, job: &ExportJob, report: &mut Report) {
-        if !job.vendor_based_bookkeeping {
-            skip(
-                report,
-                job,
-                &[id::SUPPLIERS, id::SUPPLIER_INVOICES],
-                NO_VENDORS,
-            );
-            return;
-        }
+    fn vendors(&self, plan: &mut Plan) {
         for (rule, resource, access, passed) in [
             (
                 id::SUPPLIERS,
@@ -414,9 +342,12 @@ impl Run<'_> {
                 "Pleo may book supplier invoices in Fortnox for vendor bookkeeping.",
             ),
         ] {
-            match self.get::<serde_json::Value>(resource) {
-                Ok(_) => report.push(Check::passed(rule, passed)),
-                Err(fetch) => report.push(failure(rule, &fetch, access)),
+            if !plan.applies(rule) {
+                continue;
+            }
+            match self.api.get_json::<serde_json::Value>(resource) {
+                Ok(_) => plan.record(Check::passed(rule, passed)),
+                Err(fetch) => plan.record(failure(rule, &fetch, access)),
             }
         }
     }
@@ -424,12 +355,9 @@ impl Run<'_> {
     /// Receipts go to the inbox's vouchers folder (`inbox_v`) and are then
     /// connected to the voucher (accounting-systems.md §3, "Attachment"); both
     /// are probed read-only.
-    fn attachments(&self, settings: &Settings, report: &mut Report) {
-        if !settings.attachments {
-            report.push(Check::skipped(
-                id::ATTACHMENTS,
-                "Receipts are not attached: turned off in Pleo's Fortnox settings.",
-            ));
+    fn attachments(&self, settings: &Settings, plan: &mut Plan) {
+        if !settings.attachments.on() {
+            plan.skip_attachments_off(id::ATTACHMENTS);
             return;
         }
         let probes: [(&str, &Access); 2] = [
@@ -437,12 +365,12 @@ impl Run<'_> {
             ("voucherfileconnections?limit=1", &rules::FILE_CONNECTIONS),
         ];
         for (resource, access) in probes {
-            if let Err(fetch) = self.get::<serde_json::Value>(resource) {
-                report.push(failure(id::ATTACHMENTS, &fetch, access));
+            if let Err(fetch) = self.api.get_json::<serde_json::Value>(resource) {
+                plan.record(failure(id::ATTACHMENTS, &fetch, access));
                 return;
             }
         }
-        report.push(Check::passed(
+        plan.record(Check::passed(
             id::ATTACHMENTS,
             "Pleo may upload receipts to Fortnox's inbox and attach them to vouchers.",
         ));
@@ -450,40 +378,29 @@ impl Run<'_> {
 
     /// The configured accounts and VAT code, against the financial year's
     /// chart of accounts.
-    fn accounts(
-        &self,
-        settings: &Settings,
-        year: &FinancialYear,
-        company: &str,
-        report: &mut Report,
-    ) {
-        let configured = [
-            ("expenses", &settings.accounts.expenses),
-            ("contra", &settings.accounts.contra),
-        ];
-        let chart = match self.chart(year) {
-            Ok(chart) => chart,
-            Err(fetch) => {
-                for rule in [id::ACCOUNTS_EXPENSES, id::ACCOUNTS_CONTRA] {
-                    report.push(failure(rule, &fetch, &rules::BOOKKEEPING));
+    fn accounts(&self, settings: &Settings, year: &FinancialYear, company: &str, plan: &mut Plan) {
+        let chart = self.chart(year);
+        for (purpose, number) in settings.accounts.by_purpose() {
+            match &chart {
+                Ok(chart) => {
+                    // `check_settings` has refused anything but four digits already.
+                    let number = account_number(number).unwrap_or_default();
+                    plan.record(rules::account(purpose, number, chart, company));
                 }
-                if settings.vat_code.is_some() {
-                    report.push(failure(id::VAT_CODE, &fetch, &rules::BOOKKEEPING));
-                }
-                return;
+                Err(fetch) => plan.record(failure(
+                    &format!("{}.{purpose}", id::ACCOUNTS),
+                    fetch,
+                    &rules::BOOKKEEPING,
+                )),
             }
-        };
-        for (purpose, number) in configured {
-            // `check_settings` has refused anything but four digits already.
-            let number = account_number(number).unwrap_or_default();
-            report.push(rules::account(purpose, number, &chart, company));
         }
-        match &settings.vat_code {
-            Some(vat_code) => report.push(rules::vat_code(vat_code, &chart, company)),
-            None => report.push(Check::skipped(
+        match (&settings.vat_code, &chart) {
+            (None, _) => plan.skip(
                 id::VAT_CODE,
                 "No VAT code is set in Pleo's Fortnox settings.",
-            )),
+            ),
+            (Some(vat_code), Ok(chart)) => plan.record(rules::vat_code(vat_code, chart, company)),
+            (Some(_), Err(fetch)) => plan.record(failure(id::VAT_CODE, fetch, &rules::BOOKKEEPING)),
         }
     }
 
@@ -492,7 +409,7 @@ impl Run<'_> {
         let mut accounts = Vec::new();
         for page in 1..=MAX_ACCOUNT_PAGES {
             let resource = format!("accounts?financialyear={}&limit=500&page={page}", year.id);
-            let answer = self.get::<AccountsPage>(&resource)?;
+            let answer = self.api.get_json::<AccountsPage>(&resource)?;
             let last = answer.accounts.is_empty() || page >= answer.meta.total_pages;
             accounts.extend(answer.accounts);
             if last {
@@ -501,11 +418,6 @@ impl Run<'_> {
         }
         Ok(accounts)
     }
-
-    /// `GET {base}/3/{resource}`; the host attaches the bearer token.
-    fn get<T: serde::de::DeserializeOwned>(&self, resource: &str) -> Result<T, Fetch> {
-        http::get_json(format!("{}/{resource}", self.api), &[])
-    }
 }
 
 /// The check for a failed call of rule `id` probing `access`: Fortnox's error
@@ -513,7 +425,7 @@ impl Run<'_> {
 fn failure(id: &str, fetch: &Fetch, access: &Access) -> Check {
     match fetch {
         Fetch::Status(response) => rules::refused(id, response, access),
-        _ => fetch.check(id, FORTNOX),
+        _ => fetch.check(id, DISPLAY_NAME),
     }
 }
 
@@ -537,7 +449,7 @@ mod tests {
     #[test]
     fn valid_settings_pass() {
         let parsed = settings(valid()).expect("parses");
-        assert!(parsed.attachments, "attachments default to on");
+        assert!(parsed.attachments.on(), "attachments default to on");
         assert!(Fortnox::check_settings(&parsed).is_empty());
     }
 
@@ -581,10 +493,45 @@ mod tests {
         assert_eq!(account_number("69a1"), None);
     }
 
+    // The rule plan replaced the skipping by position in a rule list that
+    // `rules_from` served; what that test held (the order, the vendor rules
+    // among them) is held on the declared rules instead.
     #[test]
-    fn skipped_rules_start_where_asked() {
-        assert_eq!(rules_from(id::CONNECTION), ALL_RULES);
-        assert_eq!(rules_from(id::VAT_CODE), [id::VAT_CODE]);
-        assert_eq!(rules_from(id::ACCOUNTS_EXPENSES).len(), 3);
+    fn rules_are_declared_in_the_order_they_run() {
+        let ids: Vec<&str> = Fortnox::RULES.iter().map(|rule| rule.id).collect();
+        assert_eq!(
+            ids,
+            [
+                id::CONNECTION,
+                id::COMPANY,
+                id::FINANCIAL_YEAR,
+                id::VOUCHERS,
+                id::VOUCHER_SERIES,
+                id::SUPPLIERS,
+                id::SUPPLIER_INVOICES,
+                id::ATTACHMENTS,
+                id::ACCOUNTS_EXPENSES,
+                id::ACCOUNTS_CONTRA,
+                id::VAT_CODE,
+            ]
+        );
+        let vendor: Vec<&str> = Fortnox::RULES
+            .iter()
+            .filter(|rule| rule.applies == preflight_sdk::plan::Applies::WithVendorBookkeeping)
+            .map(|rule| rule.id)
+            .collect();
+        assert_eq!(vendor, [id::SUPPLIERS, id::SUPPLIER_INVOICES]);
+    }
+
+    #[test]
+    fn the_settings_schema_matches_the_settings() {
+        assert_eq!(preflight_sdk::settings::check_schema::<Fortnox>(), Ok(()));
+    }
+
+    #[test]
+    fn info_names_fortnox() {
+        let info = Fortnox::info();
+        assert_eq!(info.display_name, "Fortnox");
+        assert_eq!(info.accounting_system, "fortnox");
     }
 }

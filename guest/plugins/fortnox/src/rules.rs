@@ -8,14 +8,30 @@
 //! "Errors", and the closing "cross-cutting cautions").
 
 use preflight_sdk::http::{self, Response};
-use preflight_sdk::{Check, FailureReason};
+use preflight_sdk::{Check, FailureReason, Rule};
 
 use crate::model::{
     Account, CompanyInformation, ErrorAnswer, ErrorInformation, FinancialYear, VoucherSeries,
 };
 
-/// The display name used in messages.
-pub const FORTNOX: &str = "Fortnox";
+/// The accounting system's name in messages, the SDK's included
+/// (`plugin-info.display-name`).
+pub const DISPLAY_NAME: &str = "Fortnox";
+
+/// Every rule, in the order they run (after the SDK's `fortnox.settings`).
+pub const RULES: &[Rule] = &[
+    Rule::new(id::CONNECTION, "Connection and authentication"),
+    Rule::new(id::COMPANY, "Company connected"),
+    Rule::new(id::FINANCIAL_YEAR, "Financial year"),
+    Rule::new(id::VOUCHERS, "Vouchers permission"),
+    Rule::new(id::VOUCHER_SERIES, "Voucher series"),
+    Rule::vendor_bookkeeping(id::SUPPLIERS, "Suppliers permission"),
+    Rule::vendor_bookkeeping(id::SUPPLIER_INVOICES, "Supplier invoices permission"),
+    Rule::new(id::ATTACHMENTS, "Attachments permission"),
+    Rule::new(id::ACCOUNTS_EXPENSES, "Expense account"),
+    Rule::new(id::ACCOUNTS_CONTRA, "Contra account"),
+    Rule::new(id::VAT_CODE, "VAT code"),
+];
 
 /// Rule ids; stable across versions.
 pub mod id {
@@ -171,7 +187,7 @@ pub fn refused(id: &str, response: &Response, access: &Access) -> Check {
         _ => match response.status {
             429 => rate_limited(id, response),
             401 => unauthorized(id),
-            _ => return http::status_check(id, FORTNOX, response),
+            _ => return http::status_check(id, DISPLAY_NAME, response),
         },
     }
     .with_hint(hint)

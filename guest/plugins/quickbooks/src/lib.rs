@@ -15,24 +15,29 @@
 //! 4. the accounts, tax code and journal code the configuration names exist
 //!    and are active.
 //!
+//! Every report lists `quickbooks.settings` (the SDK's) and then
+//! [`rules::RULES`], in that order, whatever happens.
+//!
 //! # Layout
 //!
 //! - `lib.rs`: settings and the order of the steps;
+//! - `settings.schema.json`: the settings' JSON Schema, `plugin-info.settings-schema`;
 //! - [`rules`]: what each answer means, as pure functions with the messages;
 //! - [`model`]: the shapes read from QuickBooks' answers.
 
 pub mod model;
 pub mod rules;
 
-use preflight_sdk::http::{self, Fetch};
+use preflight_sdk::http::{Api, Fetch};
+use preflight_sdk::settings::{Accounts, Attachments};
 use preflight_sdk::{
-    Capability, Check, Config, ExportJob, PluginInfo, Report, SettingsError, Validator,
+    Capability, Check, Config, ExportJob, Plan, PluginInfo, Rule, SettingsError, Validator,
     export_validator,
 };
 use serde::Deserialize;
 
 use model::{Account, CompanyInfoResponse, JournalCode, QueryResponse, TaxCode};
-use rules::{QBO, Subject, id};
+use rules::{DISPLAY_NAME, Subject, id};
 
 /// The API minor version sent with every call, for the newer fields
 /// (accounting-systems.md §2, "add `minorversion=NN` (e.g. 75)").
@@ -45,7 +50,7 @@ const PAGE_SIZE: usize = 1_000;
 /// per-validation request budget (50 by default).
 const MAX_PAGES: usize = 10;
 
-/// The company's QuickBooks Online settings.
+/// The company's QuickBooks Online settings (`settings.schema.json`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Settings {
@@ -53,8 +58,9 @@ pub struct Settings {
     /// `CompanyName` (or `LegalName`) must match it.
     #[serde(default)]
     pub company_name: Option<String>,
-    /// The accounts Pleo posts to.
-    pub accounts: AccountSettings,
+    /// The accounts Pleo posts to, each an account number (`AcctNum`) or an
+    /// account name (`Name` or `FullyQualifiedName`).
+    pub accounts: Accounts,
     /// The tax code put on expense lines, by name (`TVA 20 %`) or id.
     #[serde(default)]
     pub tax_code: Option<String>,
@@ -63,23 +69,8 @@ pub struct Settings {
     #[serde(default)]
     pub journal_code: Option<String>,
     /// Whether receipts are attached to what is posted (default true).
-    #[serde(default = "default_true")]
-    pub attachments: bool,
-}
-
-/// Accounts by what Pleo uses them for, each an account number (`AcctNum`) or
-/// an account name (`Name` or `FullyQualifiedName`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AccountSettings {
-    /// Where expenses without a category account are booked.
-    pub expenses: String,
-    /// The balancing account of card and wallet transactions.
-    pub contra: String,
-}
-
-fn default_true() -> bool {
-    true
+    #[serde(default)]
+    pub attachments: Attachments,
 }
 
 /// The QuickBooks Online validator.
@@ -88,8 +79,11 @@ pub struct QuickBooks;
 impl Validator for QuickBooks {
     type Settings = Settings;
 
+    const RULES: &'static [Rule] = rules::RULES;
+
     fn info() -> PluginInfo {
         PluginInfo::new("quickbooks", env!("CARGO_PKG_VERSION"), "quickbooks")
+            .display_name(DISPLAY_NAME)
             .description(
                 "Pre-export validation for QuickBooks Online: connection, company, plan and \
                  permissions, accounts, tax code, journal code",
@@ -99,6 +93,7 @@ impl Validator for QuickBooks {
                 Capability::VendorBookkeeping,
                 Capability::Attachments,
             ])
+            .settings_schema(include_str!("../settings.schema.json"))
     }
 
     fn check_settings(settings: &Settings) -> Vec<SettingsError> {
@@ -117,16 +112,13 @@ impl Validator for QuickBooks {
                 });
             }
         };
-        text(
-            "accounts.expenses",
-            &settings.accounts.expenses,
-            "account number or name (1 to 100 characters)",
-        );
-        text(
-            "accounts.contra",
-            &settings.accounts.contra,
-            "account number or name (1 to 100 characters)",
-        );
+        for (purpose, reference) in settings.accounts.by_purpose() {
+            text(
+                &format!("accounts.{purpose}"),
+                reference,
+                "account number or name (1 to 100 characters)",
+            );
+        }
         if let Some(name) = &settings.company_name {
             text("companyName", name, "company name");
         }
@@ -139,141 +131,111 @@ impl Validator for QuickBooks {
         errors
     }
 
-    fn validate(job: &ExportJob, config: &Config<Settings>) -> Report {
-        let mut report = Report::new();
+    fn validate(_job: &ExportJob, config: &Config<Settings>, plan: &mut Plan) {
         let realm = match rules::realm_id(config.tenant_id.as_deref()) {
             Ok(realm) => realm,
             Err(check) => {
-                report.push(check);
-                report.skip_all(AFTER_CONNECTION, NOT_CHECKED);
-                return report;
+                plan.record(check);
+                return;
             }
         };
         let mut run = Run {
-            company_url: format!("{}/v3/company/{realm}", config.base_url),
+            // Every call goes below `{base_url}/v3/company/{realmId}`, so only
+            // the configured origin is ever reached. QuickBooks may answer 200
+            // with a fault (accounting-systems.md §2, "Errors").
+            api: Api::new(format!("{}/v3/company/{realm}", config.base_url))
+                .error_when(|response| model::first_fault(&response.body).is_some()),
             realm,
             label: rules::company_label(config.settings.company_name.as_deref(), realm),
             company_name: config.settings.company_name.clone().unwrap_or_default(),
-            plan: None,
+            subscription: None,
         };
-        run.all(job, &config.settings, &mut report);
-        report
+        run.all(&config.settings, plan);
     }
 }
 
 export_validator!(QuickBooks);
 
-/// Why later rules are skipped after a failure.
-const NOT_CHECKED: &str = "Not checked: an earlier check did not pass.";
-
-/// Every rule after the connection up to the permissions, in order, for
-/// reporting skipped ones.
-const AFTER_CONNECTION: &[&str] = &[
-    id::COMPANY,
-    id::JOURNAL_ENTRIES,
-    id::VENDORS,
-    id::ATTACHMENTS,
-];
-
 /// One validation: the company's QuickBooks coordinates and what was learnt
 /// about the company so far.
 struct Run<'a> {
-    /// `{base_url}/v3/company/{realmId}`: every call goes below it, so only
-    /// the configured origin is ever reached.
-    company_url: String,
+    /// The company's API, `{base_url}/v3/company/{realmId}`.
+    api: Api,
     realm: &'a str,
     label: String,
     /// The company's name for messages, once `companyinfo` answered.
     company_name: String,
-    /// The plan (`OfferingSku`) for messages, once `companyinfo` answered.
-    plan: Option<String>,
+    /// The subscription plan (`OfferingSku`) for messages, once
+    /// `companyinfo` answered.
+    subscription: Option<String>,
 }
 
 impl Run<'_> {
-    fn all(&mut self, job: &ExportJob, settings: &Settings, report: &mut Report) {
-        if !self.company(settings, report) {
+    fn all(&mut self, settings: &Settings, plan: &mut Plan) {
+        if !self.company(settings, plan) {
             return;
         }
         self.probe(
             id::JOURNAL_ENTRIES,
             &rules::JOURNAL_ENTRIES,
             &["JournalEntry"],
-            report,
+            plan,
         );
-        if report.is_blocked() {
-            report.skip_all(&AFTER_CONNECTION[2..], NOT_CHECKED);
+        if plan.is_blocked() {
             return;
         }
-        if job.vendor_based_bookkeeping {
-            self.probe(id::VENDORS, &rules::VENDORS, &["Vendor", "Bill"], report);
-        } else {
-            report.push(Check::skipped(
-                id::VENDORS,
-                "This export does not use vendor bookkeeping.",
-            ));
+        if plan.applies(id::VENDORS) {
+            self.probe(id::VENDORS, &rules::VENDORS, &["Vendor", "Bill"], plan);
         }
-        if settings.attachments {
-            self.probe(
-                id::ATTACHMENTS,
-                &rules::ATTACHMENTS,
-                &["Attachable"],
-                report,
-            );
+        if settings.attachments.on() {
+            self.probe(id::ATTACHMENTS, &rules::ATTACHMENTS, &["Attachable"], plan);
         } else {
-            report.push(Check::skipped(
-                id::ATTACHMENTS,
-                "Receipts are not attached: turned off in Pleo's QuickBooks Online settings.",
-            ));
+            plan.skip_attachments_off(id::ATTACHMENTS);
         }
-        if report.is_blocked() {
+        if plan.is_blocked() {
             return;
         }
-        self.accounts(settings, report);
-        self.tax_code(settings, report);
-        self.journal_code(settings, report);
+        self.accounts(settings, plan);
+        self.tax_code(settings, plan);
+        self.journal_code(settings, plan);
     }
 
     /// `GET companyinfo/{realmId}`: QuickBooks answers, accepts the token, lets
     /// it into this realm, and the realm is the expected company. Returns
-    /// whether later rules may run; skips them otherwise.
-    fn company(&mut self, settings: &Settings, report: &mut Report) -> bool {
-        let url = self.url(&format!("companyinfo/{}", self.realm), None);
-        match self.get_json::<CompanyInfoResponse>(&url) {
+    /// whether later rules may run.
+    fn company(&mut self, settings: &Settings, plan: &mut Plan) -> bool {
+        let path = self.path(&format!("companyinfo/{}", self.realm), None);
+        match self.api.get_json::<CompanyInfoResponse>(&path) {
             Ok(answer) => {
-                report.push(Check::passed(
+                plan.record(Check::passed(
                     id::CONNECTION,
                     "QuickBooks Online is reachable and accepts Pleo's connection.",
                 ));
                 let info = answer.company_info;
                 let check = rules::company(&info, settings.company_name.as_deref(), self.realm);
                 let right = !check.blocks();
-                report.push(check);
-                self.plan = info.plan().map(str::to_owned);
+                plan.record(check);
+                self.subscription = info.plan().map(str::to_owned);
                 self.company_name = info.company_name;
-                if !right {
-                    report.skip_all(&AFTER_CONNECTION[1..], NOT_CHECKED);
-                }
                 right
             }
             Err(Fetch::Status(response)) if rules::refuses_company(&response) => {
                 // Authenticated, but not for this realm: the connection works
                 // and the company is what is wrong.
-                report.push(Check::passed(
+                plan.record(Check::passed(
                     id::CONNECTION,
                     "QuickBooks Online is reachable and accepts Pleo's connection.",
                 ));
-                report.push(rules::failure(
+                plan.record(rules::failure(
                     id::COMPANY,
                     Subject::Company(&self.label),
                     &response,
                     None,
                 ));
-                report.skip_all(&AFTER_CONNECTION[1..], NOT_CHECKED);
                 false
             }
             Err(fetch) => {
-                report.push(self.failure(id::CONNECTION, Subject::Company(&self.label), &fetch));
-                report.skip_all(AFTER_CONNECTION, NOT_CHECKED);
+                plan.record(self.failure(id::CONNECTION, Subject::Company(&self.label), &fetch));
                 false
             }
         }
@@ -283,15 +245,18 @@ impl Run<'_> {
     /// the connected user may read them and the plan includes them. Writing
     /// cannot be probed without creating records, which a validator never
     /// does (accounting-systems.md, "Cross-cutting cautions").
-    fn probe(&self, id: &str, feature: &rules::Feature, entities: &[&str], report: &mut Report) {
+    fn probe(&self, id: &str, feature: &rules::Feature, entities: &[&str], plan: &mut Plan) {
         for entity in entities {
             let query = format!("select * from {entity} maxresults 1");
-            if let Err(fetch) = self.get_json::<QueryResponse>(&self.url("query", Some(&query))) {
-                report.push(self.failure(id, Subject::Feature(feature), &fetch));
+            if let Err(fetch) = self
+                .api
+                .get_json::<QueryResponse>(&self.path("query", Some(&query)))
+            {
+                plan.record(self.failure(id, Subject::Feature(feature), &fetch));
                 return;
             }
         }
-        report.push(Check::passed(
+        plan.record(Check::passed(
             id,
             format!("Pleo may use {} in QuickBooks Online.", feature.what),
         ));
@@ -299,15 +264,12 @@ impl Run<'_> {
 
     /// The configured accounts exist and are active. Inactive accounts are
     /// asked for explicitly: a query returns active ones only by default.
-    fn accounts(&self, settings: &Settings, report: &mut Report) {
-        let configured = [
-            ("expenses", &settings.accounts.expenses),
-            ("contra", &settings.accounts.contra),
-        ];
+    fn accounts(&self, settings: &Settings, plan: &mut Plan) {
+        let configured = settings.accounts.by_purpose();
         match self.query_all::<Account>("Account", " where Active IN (true, false)") {
             Ok(chart) => {
                 for (purpose, reference) in configured {
-                    report.push(rules::account(
+                    plan.record(rules::account(
                         purpose,
                         reference,
                         &chart,
@@ -317,7 +279,7 @@ impl Run<'_> {
             }
             Err(fetch) => {
                 for (purpose, _) in configured {
-                    report.push(self.failure(
+                    plan.record(self.failure(
                         &format!("{}.{purpose}", id::ACCOUNTS),
                         Subject::Data("the chart of accounts"),
                         &fetch,
@@ -328,35 +290,35 @@ impl Run<'_> {
     }
 
     /// The configured tax code exists, is active and applies to purchases.
-    fn tax_code(&self, settings: &Settings, report: &mut Report) {
+    fn tax_code(&self, settings: &Settings, plan: &mut Plan) {
         let Some(reference) = &settings.tax_code else {
-            report.push(Check::skipped(
+            plan.skip(
                 id::TAX_CODE,
                 "No tax code is configured in Pleo's QuickBooks Online settings.",
-            ));
+            );
             return;
         };
         match self.query_all::<TaxCode>("TaxCode", " where Active IN (true, false)") {
-            Ok(codes) => report.push(rules::tax_code(reference, &codes, &self.company_name)),
+            Ok(codes) => plan.record(rules::tax_code(reference, &codes, &self.company_name)),
             Err(fetch) => {
-                report.push(self.failure(id::TAX_CODE, Subject::Data("tax codes"), &fetch))
+                plan.record(self.failure(id::TAX_CODE, Subject::Data("tax codes"), &fetch))
             }
         }
     }
 
     /// The configured journal code exists and is active.
-    fn journal_code(&self, settings: &Settings, report: &mut Report) {
+    fn journal_code(&self, settings: &Settings, plan: &mut Plan) {
         let Some(reference) = &settings.journal_code else {
-            report.push(Check::skipped(
+            plan.skip(
                 id::JOURNAL_CODE,
                 "No journal code is configured in Pleo's QuickBooks Online settings.",
-            ));
+            );
             return;
         };
         match self.query_all::<JournalCode>("JournalCode", " where Active IN (true, false)") {
-            Ok(codes) => report.push(rules::journal_code(reference, &codes, &self.company_name)),
+            Ok(codes) => plan.record(rules::journal_code(reference, &codes, &self.company_name)),
             Err(fetch) => {
-                report.push(self.failure(id::JOURNAL_CODE, Subject::Data("journal codes"), &fetch))
+                plan.record(self.failure(id::JOURNAL_CODE, Subject::Data("journal codes"), &fetch))
             }
         }
     }
@@ -373,7 +335,7 @@ impl Run<'_> {
             let query = format!(
                 "select * from {entity}{filter} startposition {start} maxresults {PAGE_SIZE}"
             );
-            let response = self.get(&self.url("query", Some(&query)))?;
+            let response = self.api.get(&self.path("query", Some(&query)))?;
             let parsed = response
                 .json::<QueryResponse>()
                 .and_then(|answer| answer.entities::<T>(entity));
@@ -390,43 +352,22 @@ impl Run<'_> {
         Ok(all)
     }
 
-    /// `{company_url}/{resource}?query=…&minorversion=75`.
-    fn url(&self, resource: &str, query: Option<&str>) -> String {
+    /// `{resource}?query=…&minorversion=75`, below the company's API.
+    fn path(&self, resource: &str, query: Option<&str>) -> String {
         let query = query.map_or_else(String::new, |query| {
             format!("query={}&", percent_encode(query))
         });
-        format!(
-            "{}/{resource}?{query}minorversion={MINOR_VERSION}",
-            self.company_url
-        )
-    }
-
-    /// A `GET` whose answer is an error when its status is not 2xx or when its
-    /// body is a `Fault` (QuickBooks may answer 200 with a fault,
-    /// accounting-systems.md §2, "Errors").
-    fn get(&self, url: &str) -> Result<http::Response, Fetch> {
-        let response = http::Request::get(url).send().map_err(Fetch::Transport)?;
-        if !response.is_success() || model::first_fault(&response.body).is_some() {
-            return Err(Fetch::Status(response));
-        }
-        Ok(response)
-    }
-
-    /// [`Run::get`], parsed as JSON.
-    fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, Fetch> {
-        let response = self.get(url)?;
-        match response.json() {
-            Ok(value) => Ok(value),
-            Err(error) => Err(Fetch::Body(response, error)),
-        }
+        format!("{resource}?{query}minorversion={MINOR_VERSION}")
     }
 
     /// The check for a failed call of rule `id` about `subject`: QuickBooks'
     /// faults first, the SDK's transport mapping otherwise.
     fn failure(&self, id: &str, subject: Subject<'_>, fetch: &Fetch) -> Check {
         match fetch {
-            Fetch::Status(response) => rules::failure(id, subject, response, self.plan.as_deref()),
-            _ => fetch.check(id, QBO),
+            Fetch::Status(response) => {
+                rules::failure(id, subject, response, self.subscription.as_deref())
+            }
+            _ => fetch.check(id, DISPLAY_NAME),
         }
     }
 }
@@ -450,6 +391,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_settings_schema_matches_the_settings() {
+        assert_eq!(
+            preflight_sdk::settings::check_schema::<QuickBooks>(),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn info_names_quickbooks_online() {
+        let info = QuickBooks::info();
+        assert_eq!(info.display_name, "QuickBooks Online");
+        assert_eq!(info.accounting_system, "quickbooks");
+    }
+
+    #[test]
     fn queries_are_percent_encoded() {
         assert_eq!(
             percent_encode("select * from Account where Active IN (true, false)"),
@@ -463,7 +419,7 @@ mod tests {
             r#"{"accounts": {"expenses": "625100", "contra": "512100"}, "taxCode": "TVA 20 %"}"#,
         )
         .expect("valid settings");
-        assert!(parsed.attachments);
+        assert!(parsed.attachments.on());
         assert!(QuickBooks::check_settings(&parsed).is_empty());
 
         let unknown = preflight_sdk::settings::parse::<Settings>(

@@ -3,12 +3,26 @@
 //! run natively in unit tests.
 
 use preflight_sdk::http::{self, Response};
-use preflight_sdk::{Check, FailureReason};
+use preflight_sdk::{Check, FailureReason, Rule};
 
 use crate::model::{Account, CompanyInfo, JournalCode, TaxCode, first_fault};
 
-/// The display name used in messages.
-pub const QBO: &str = "QuickBooks Online";
+/// The accounting system's name in messages, the SDK's included
+/// (`plugin-info.display-name`).
+pub const DISPLAY_NAME: &str = "QuickBooks Online";
+
+/// Every rule, in the order they run (after the SDK's `quickbooks.settings`).
+pub const RULES: &[Rule] = &[
+    Rule::new(id::CONNECTION, "Connection and authentication"),
+    Rule::new(id::COMPANY, "Company connected"),
+    Rule::new(id::JOURNAL_ENTRIES, "Journal entries permission"),
+    Rule::vendor_bookkeeping(id::VENDORS, "Vendors and bills permission"),
+    Rule::new(id::ATTACHMENTS, "Attachments permission"),
+    Rule::new(id::ACCOUNTS_EXPENSES, "Expense account"),
+    Rule::new(id::ACCOUNTS_CONTRA, "Contra account"),
+    Rule::new(id::TAX_CODE, "Tax code"),
+    Rule::new(id::JOURNAL_CODE, "Journal code"),
+];
 
 /// Rule ids; stable across versions.
 pub mod id {
@@ -24,6 +38,10 @@ pub mod id {
     pub const ATTACHMENTS: &str = "quickbooks.permissions.attachments";
     /// Prefix of the per-account checks: `quickbooks.accounts.<purpose>`.
     pub const ACCOUNTS: &str = "quickbooks.accounts";
+    /// The expense account exists and is active.
+    pub const ACCOUNTS_EXPENSES: &str = "quickbooks.accounts.expenses";
+    /// The contra (balancing) account exists and is active.
+    pub const ACCOUNTS_CONTRA: &str = "quickbooks.accounts.contra";
     /// The configured tax code exists.
     pub const TAX_CODE: &str = "quickbooks.tax-code";
     /// The configured journal code exists.
@@ -270,7 +288,7 @@ pub fn failure(id: &str, subject: Subject<'_>, response: &Response, plan: Option
         .with_retry_after(response.retry_after())
         .with_hint(hint);
     }
-    http::status_check(id, QBO, response)
+    http::status_check(id, DISPLAY_NAME, response)
 }
 
 /// The right company: when the configuration names the company, the realm's
@@ -727,6 +745,8 @@ mod tests {
 
         let missing = account("contra", "512100", &chart, "Acme SAS");
         assert_eq!(missing.id, "quickbooks.accounts.contra");
+        assert_eq!(missing.id, id::ACCOUNTS_CONTRA);
+        assert_eq!(by_number.id, id::ACCOUNTS_EXPENSES);
         assert_eq!(missing.reason, Some(FailureReason::MissingConfiguration));
         assert!(missing.message.contains(
             "QuickBooks Online account 512100 (used for contra) does not exist in 'Acme SAS'"

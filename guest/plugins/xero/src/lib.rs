@@ -12,57 +12,45 @@
 //!    vendor bookkeeping, attachments when receipts are attached;
 //! 4. the accounts and tax rate the configuration posts to exist and are active.
 //!
+//! Every report lists `xero.settings` (the SDK's) and then [`rules::RULES`],
+//! in that order, whatever happens.
+//!
 //! # Layout
 //!
 //! - `lib.rs`: settings and the order of the steps;
+//! - `settings.schema.json`: the settings' JSON Schema, `plugin-info.settings-schema`;
 //! - [`rules`]: what each answer means, as pure functions with the messages;
 //! - [`model`]: the shapes read from Xero's answers.
 
 pub mod model;
 pub mod rules;
 
-use preflight_sdk::http::{self, Fetch};
+use preflight_sdk::http::{Api, Fetch};
+use preflight_sdk::settings::{Accounts, Attachments};
 use preflight_sdk::{
-    Capability, Check, Config, ExportJob, PluginInfo, Report, SettingsError, Validator,
-    export_validator,
+    Capability, Check, Config, ExportJob, FailureReason, Plan, PluginInfo, Rule, SettingsError,
+    Validator, export_validator,
 };
 use serde::Deserialize;
 
-use model::{Accounts, Connection, ManualJournals, Organisations, TaxRates};
-use rules::id;
+use model::{Accounts as Chart, Connection, ManualJournals, Organisations, TaxRates};
+use rules::{DISPLAY_NAME, id};
 
-/// The display name used in messages.
-const XERO: &str = "Xero";
-
-/// The company's Xero settings.
+/// The company's Xero settings (`settings.schema.json`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Settings {
     /// The organisation's name as the company knows it, for messages.
     #[serde(default)]
     pub organisation_name: Option<String>,
-    /// The account codes Pleo posts to.
-    pub accounts: AccountSettings,
+    /// The account codes Pleo posts to (Xero `Account.Code`s).
+    pub accounts: Accounts,
     /// The tax type put on expense lines, e.g. `INPUT`.
     #[serde(default)]
     pub tax_type: Option<String>,
     /// Whether receipts are attached to what is posted (default true).
-    #[serde(default = "default_true")]
-    pub attachments: bool,
-}
-
-/// Account codes by what Pleo uses them for.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AccountSettings {
-    /// Where expenses without a category account are booked.
-    pub expenses: String,
-    /// The balancing account of card and wallet transactions.
-    pub contra: String,
-}
-
-fn default_true() -> bool {
-    true
+    #[serde(default)]
+    pub attachments: Attachments,
 }
 
 /// The Xero validator.
@@ -71,8 +59,11 @@ pub struct Xero;
 impl Validator for Xero {
     type Settings = Settings;
 
+    const RULES: &'static [Rule] = rules::RULES;
+
     fn info() -> PluginInfo {
         PluginInfo::new("xero", env!("CARGO_PKG_VERSION"), "xero")
+            .display_name(DISPLAY_NAME)
             .description(
                 "Pre-export validation for Xero: connection, organisation, permissions, accounts",
             )
@@ -82,14 +73,12 @@ impl Validator for Xero {
                 Capability::Attachments,
                 Capability::MultiEntity,
             ])
+            .settings_schema(include_str!("../settings.schema.json"))
     }
 
     fn check_settings(settings: &Settings) -> Vec<SettingsError> {
         let mut errors = Vec::new();
-        for (field, code) in [
-            ("accounts.expenses", &settings.accounts.expenses),
-            ("accounts.contra", &settings.accounts.contra),
-        ] {
+        for (purpose, code) in settings.accounts.by_purpose() {
             // Xero account codes are alphanumeric, at most 10 characters
             // (`Account.Code` in xero_accounting.yaml).
             if code.trim().is_empty()
@@ -97,7 +86,7 @@ impl Validator for Xero {
                 || !code.chars().all(|c| c.is_ascii_alphanumeric())
             {
                 errors.push(SettingsError {
-                    field: field.to_owned(),
+                    field: format!("accounts.{purpose}"),
                     message: format!(
                         "'{code}' is not a Xero account code (1 to 10 letters or digits)"
                     ),
@@ -107,27 +96,27 @@ impl Validator for Xero {
         errors
     }
 
-    fn validate(job: &ExportJob, config: &Config<Settings>) -> Report {
-        let mut report = Report::new();
+    fn validate(_job: &ExportJob, config: &Config<Settings>, plan: &mut Plan) {
         let Some(tenant_id) = config.tenant_id.as_deref() else {
-            report.push(Check::failed(
+            plan.record(Check::failed(
                 id::TENANT,
-                preflight_sdk::FailureReason::MissingConfiguration,
+                FailureReason::MissingConfiguration,
                 "No Xero organisation is selected for this Pleo company. Choose the organisation \
                  in Pleo's Xero integration settings, then export again.",
             ));
-            return report;
+            return;
         };
         let run = Run {
-            base: &config.base_url,
+            identity: Api::new(&config.base_url),
+            accounting: Api::new(format!("{}/api.xro/2.0", config.base_url))
+                .header("xero-tenant-id", tenant_id),
             tenant_id,
             label: rules::organisation_label(
                 config.settings.organisation_name.as_deref(),
                 tenant_id,
             ),
         };
-        run.all(job, &config.settings, &mut report);
-        report
+        run.all(&config.settings, plan);
     }
 }
 
@@ -135,83 +124,65 @@ export_validator!(Xero);
 
 /// One validation: the company's Xero coordinates.
 struct Run<'a> {
-    base: &'a str,
+    /// Xero's identity API (`/connections`), under the base URL.
+    identity: Api,
+    /// The tenant-scoped accounting API, `/api.xro/2.0` with `xero-tenant-id`.
+    accounting: Api,
     tenant_id: &'a str,
     label: String,
 }
 
-/// Every rule after the connection, in order, for reporting skipped ones.
-const AFTER_CONNECTION: &[&str] = &[
-    id::TENANT,
-    id::ORGANISATION,
-    id::JOURNALS,
-    id::CONTACTS,
-    id::ATTACHMENTS,
-];
-
 impl Run<'_> {
-    fn all(&self, job: &ExportJob, settings: &Settings, report: &mut Report) {
-        let not_checked = "Not checked: an earlier check did not pass.";
-        let Some(connections) = self.connection(report) else {
-            report.skip_all(AFTER_CONNECTION, not_checked);
+    fn all(&self, settings: &Settings, plan: &mut Plan) {
+        let Some(connections) = self.connection(plan) else {
             return;
         };
-        report.push(rules::tenant(&connections, self.tenant_id, &self.label));
-        if report.is_blocked() {
-            report.skip_all(&AFTER_CONNECTION[1..], not_checked);
+        plan.record(rules::tenant(&connections, self.tenant_id, &self.label));
+        if plan.is_blocked() {
             return;
         }
-        let Some(organisation) = self.organisation(report) else {
-            report.skip_all(&AFTER_CONNECTION[2..], not_checked);
+        let Some(organisation) = self.organisation(plan) else {
             return;
         };
-        let first_journal = self.journals(report);
-        if report.is_blocked() {
-            report.skip_all(&AFTER_CONNECTION[3..], not_checked);
+        let first_journal = self.journals(plan);
+        if plan.is_blocked() {
             return;
         }
-        self.contacts(job, report);
-        self.attachments(settings, first_journal.as_deref(), report);
-        if report.is_blocked() {
+        self.contacts(plan);
+        self.attachments(settings, first_journal.as_deref(), plan);
+        if plan.is_blocked() {
             return;
         }
-        self.accounts(settings, &organisation, report);
-        if let Some(tax_type) = &settings.tax_type {
-            match self.get::<TaxRates>("TaxRates") {
-                Ok(rates) => {
-                    report.push(rules::tax_type(tax_type, &rates.tax_rates, &organisation))
-                }
-                Err(fetch) => report.push(self.failure(id::TAX_TYPE, &fetch, "tax rates")),
-            }
-        }
+        self.accounts(settings, &organisation, plan);
+        self.tax_type(settings, &organisation, plan);
     }
 
     /// `GET /connections`: the token works, and which tenants it reaches.
-    fn connection(&self, report: &mut Report) -> Option<Vec<Connection>> {
-        match http::get_json::<Vec<Connection>>(format!("{}/connections", self.base), &[]) {
+    fn connection(&self, plan: &mut Plan) -> Option<Vec<Connection>> {
+        match self.identity.get_json::<Vec<Connection>>("connections") {
             Ok(connections) => {
-                report.push(Check::passed(
+                plan.record(Check::passed(
                     id::CONNECTION,
                     "Xero is reachable and accepts Pleo's connection.",
                 ));
                 Some(connections)
             }
             Err(fetch) => {
-                report.push(self.failure(id::CONNECTION, &fetch, "Xero"));
+                plan.record(self.failure(id::CONNECTION, &fetch, "Xero"));
                 None
             }
         }
     }
 
     /// `GET /Organisation`: the tenant answers and is active.
-    fn organisation(&self, report: &mut Report) -> Option<String> {
-        match self.get::<Organisations>("Organisation") {
+    fn organisation(&self, plan: &mut Plan) -> Option<String> {
+        match self.accounting.get_json::<Organisations>("Organisation") {
             Ok(answer) => {
                 let Some(organisation) = answer.organisations.into_iter().next() else {
-                    report.push(
+                    plan.record(
                         Check::failed(
                             id::ORGANISATION,
-                            preflight_sdk::FailureReason::AccountingSystemUnreachable,
+                            FailureReason::AccountingSystemUnreachable,
                             "Xero did not describe the connected organisation. Try the export again later.",
                         )
                         .with_hint("GET /Organisation returned no organisation"),
@@ -220,11 +191,11 @@ impl Run<'_> {
                 };
                 let check = rules::organisation(&organisation);
                 let active = !check.blocks();
-                report.push(check);
+                plan.record(check);
                 active.then_some(organisation.name)
             }
             Err(Fetch::Status(response)) if response.status == 403 => {
-                report.push(rules::tenant_refused(
+                plan.record(rules::tenant_refused(
                     id::ORGANISATION,
                     &self.label,
                     &response,
@@ -232,7 +203,7 @@ impl Run<'_> {
                 None
             }
             Err(fetch) => {
-                report.push(self.failure(id::ORGANISATION, &fetch, "the organisation's settings"));
+                plan.record(self.failure(id::ORGANISATION, &fetch, "the organisation's settings"));
                 None
             }
         }
@@ -242,10 +213,13 @@ impl Run<'_> {
     /// cannot be probed without creating a record, which a validator never
     /// does; Xero grants read and write in one scope. Returns a journal id to
     /// probe attachments with.
-    fn journals(&self, report: &mut Report) -> Option<String> {
-        match self.get::<ManualJournals>("ManualJournals?page=1") {
+    fn journals(&self, plan: &mut Plan) -> Option<String> {
+        match self
+            .accounting
+            .get_json::<ManualJournals>("ManualJournals?page=1")
+        {
             Ok(journals) => {
-                report.push(Check::passed(
+                plan.record(Check::passed(
                     id::JOURNALS,
                     "Pleo may create manual journals in Xero.",
                 ));
@@ -256,72 +230,65 @@ impl Run<'_> {
                     .map(|journal| journal.id)
             }
             Err(fetch) => {
-                report.push(self.failure(id::JOURNALS, &fetch, "manual journals"));
+                plan.record(self.failure(id::JOURNALS, &fetch, "manual journals"));
                 None
             }
         }
     }
 
     /// Supplier contacts, needed only when the job books against vendors.
-    fn contacts(&self, job: &ExportJob, report: &mut Report) {
-        if !job.vendor_based_bookkeeping {
-            report.push(Check::skipped(
-                id::CONTACTS,
-                "This export does not use vendor bookkeeping.",
-            ));
+    fn contacts(&self, plan: &mut Plan) {
+        if !plan.applies(id::CONTACTS) {
             return;
         }
-        match self
-            .get::<serde_json::Value>("Contacts?where=IsSupplier%3D%3Dtrue&summaryOnly=true&page=1")
-        {
-            Ok(_) => report.push(Check::passed(
+        match self.accounting.get_json::<serde_json::Value>(
+            "Contacts?where=IsSupplier%3D%3Dtrue&summaryOnly=true&page=1",
+        ) {
+            Ok(_) => plan.record(Check::passed(
                 id::CONTACTS,
                 "Pleo may use supplier contacts in Xero for vendor bookkeeping.",
             )),
-            Err(fetch) => report.push(self.failure(id::CONTACTS, &fetch, "contacts (suppliers)")),
+            Err(fetch) => plan.record(self.failure(id::CONTACTS, &fetch, "contacts (suppliers)")),
         }
     }
 
     /// Attachments on an existing manual journal, read-only.
-    fn attachments(&self, settings: &Settings, journal: Option<&str>, report: &mut Report) {
-        if !settings.attachments {
-            report.push(Check::skipped(
-                id::ATTACHMENTS,
-                "Receipts are not attached: turned off in Pleo's Xero settings.",
-            ));
+    fn attachments(&self, settings: &Settings, journal: Option<&str>, plan: &mut Plan) {
+        if !settings.attachments.on() {
+            plan.skip_attachments_off(id::ATTACHMENTS);
             return;
         }
         let Some(journal) = journal else {
-            report.push(
+            plan.record(
                 Check::skipped(id::ATTACHMENTS, "Attachment access could not be probed yet: the organisation has no manual journal.")
                     .with_hint("no ManualJournals to list attachments of; the first export will show whether uploads work"),
             );
             return;
         };
-        match self.get::<serde_json::Value>(&format!("ManualJournals/{journal}/Attachments")) {
-            Ok(_) => report.push(Check::passed(
+        match self
+            .accounting
+            .get_json::<serde_json::Value>(&format!("ManualJournals/{journal}/Attachments"))
+        {
+            Ok(_) => plan.record(Check::passed(
                 id::ATTACHMENTS,
                 "Pleo may attach receipts in Xero.",
             )),
-            Err(fetch) => report.push(self.failure(id::ATTACHMENTS, &fetch, "attachments")),
+            Err(fetch) => plan.record(self.failure(id::ATTACHMENTS, &fetch, "attachments")),
         }
     }
 
     /// The configured accounts exist and are active.
-    fn accounts(&self, settings: &Settings, organisation: &str, report: &mut Report) {
-        let configured = [
-            ("expenses", &settings.accounts.expenses),
-            ("contra", &settings.accounts.contra),
-        ];
-        match self.get::<Accounts>("Accounts") {
+    fn accounts(&self, settings: &Settings, organisation: &str, plan: &mut Plan) {
+        let configured = settings.accounts.by_purpose();
+        match self.accounting.get_json::<Chart>("Accounts") {
             Ok(chart) => {
                 for (purpose, code) in configured {
-                    report.push(rules::account(purpose, code, &chart.accounts, organisation));
+                    plan.record(rules::account(purpose, code, &chart.accounts, organisation));
                 }
             }
             Err(fetch) => {
                 for (purpose, _) in configured {
-                    report.push(self.failure(
+                    plan.record(self.failure(
                         &format!("{}.{purpose}", id::ACCOUNTS),
                         &fetch,
                         "the chart of accounts",
@@ -331,12 +298,19 @@ impl Run<'_> {
         }
     }
 
-    /// A tenant-scoped `GET` of the accounting API.
-    fn get<T: serde::de::DeserializeOwned>(&self, resource: &str) -> Result<T, Fetch> {
-        http::get_json(
-            format!("{}/api.xro/2.0/{resource}", self.base),
-            &[("xero-tenant-id", self.tenant_id)],
-        )
+    /// The configured tax type exists and is active.
+    fn tax_type(&self, settings: &Settings, organisation: &str, plan: &mut Plan) {
+        let Some(tax_type) = &settings.tax_type else {
+            plan.skip(
+                id::TAX_TYPE,
+                "No tax type is configured in Pleo's Xero settings.",
+            );
+            return;
+        };
+        match self.accounting.get_json::<TaxRates>("TaxRates") {
+            Ok(rates) => plan.record(rules::tax_type(tax_type, &rates.tax_rates, organisation)),
+            Err(fetch) => plan.record(self.failure(id::TAX_TYPE, &fetch, "tax rates")),
+        }
     }
 
     /// The check for a failed call of rule `id` about `what`: Xero's own 401s
@@ -349,7 +323,56 @@ impl Run<'_> {
             Fetch::Status(response) if response.status == 403 => {
                 rules::tenant_refused(id, &self.label, response)
             }
-            _ => fetch.check(id, XERO),
+            _ => fetch.check(id, DISPLAY_NAME),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_schema_matches_the_settings() {
+        assert_eq!(preflight_sdk::settings::check_schema::<Xero>(), Ok(()));
+    }
+
+    #[test]
+    fn info_names_xero_and_lists_the_settings_rule_first() {
+        let info = Xero::info();
+        assert_eq!(info.display_name, "Xero");
+        assert_eq!(info.accounting_system, "xero");
+        let first = preflight_sdk::plan::settings_rule_id(&info.name);
+        assert_eq!(first, "xero.settings");
+        assert!(Xero::RULES.iter().all(|rule| rule.id != first));
+    }
+
+    #[test]
+    fn settings_refuse_unknown_fields_and_malformed_codes() {
+        let parsed = preflight_sdk::settings::parse::<Settings>(
+            r#"{"accounts": {"expenses": "429", "contra": "800"}, "taxType": "INPUT"}"#,
+        )
+        .expect("valid settings");
+        assert!(parsed.attachments.on(), "attachments default to on");
+        assert!(Xero::check_settings(&parsed).is_empty());
+
+        let unknown = preflight_sdk::settings::parse::<Settings>(
+            r#"{"accounts": {"expenses": "429", "contra": "800"}, "taxCode": "INPUT"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            unknown.message.contains("unknown field `taxCode`"),
+            "{unknown:?}"
+        );
+
+        let malformed = preflight_sdk::settings::parse::<Settings>(
+            r#"{"accounts": {"expenses": "4 29", "contra": "80000000000"}}"#,
+        )
+        .expect("parses");
+        let fields: Vec<String> = Xero::check_settings(&malformed)
+            .into_iter()
+            .map(|error| error.field)
+            .collect();
+        assert_eq!(fields, ["accounts.expenses", "accounts.contra"]);
     }
 }

@@ -3,9 +3,25 @@
 //! tests.
 
 use preflight_sdk::http::Response;
-use preflight_sdk::{Check, FailureReason};
+use preflight_sdk::{Check, FailureReason, Rule};
 
 use crate::model::{Account, Connection, Organisation, Problem, TaxRate};
+
+/// The accounting system's name in the SDK's messages (`plugin-info.display-name`).
+pub const DISPLAY_NAME: &str = "Xero";
+
+/// Every rule, in the order they run (after the SDK's `xero.settings`).
+pub const RULES: &[Rule] = &[
+    Rule::new(id::CONNECTION, "Connection and authentication"),
+    Rule::new(id::TENANT, "Organisation connected"),
+    Rule::new(id::ORGANISATION, "Organisation active"),
+    Rule::new(id::JOURNALS, "Manual journals permission"),
+    Rule::vendor_bookkeeping(id::CONTACTS, "Supplier contacts permission"),
+    Rule::new(id::ATTACHMENTS, "Attachments permission"),
+    Rule::new(id::ACCOUNTS_EXPENSES, "Expense account"),
+    Rule::new(id::ACCOUNTS_CONTRA, "Contra account"),
+    Rule::new(id::TAX_TYPE, "Tax rate"),
+];
 
 /// Rule ids; stable across versions.
 pub mod id {
@@ -25,6 +41,10 @@ pub mod id {
     pub const TAX_TYPE: &str = "xero.tax-type";
     /// Prefix of the per-account checks: `xero.accounts.<purpose>`.
     pub const ACCOUNTS: &str = "xero.accounts";
+    /// The expense account exists and is active.
+    pub const ACCOUNTS_EXPENSES: &str = "xero.accounts.expenses";
+    /// The contra (balancing) account exists and is active.
+    pub const ACCOUNTS_CONTRA: &str = "xero.accounts.contra";
 }
 
 /// How a company refers to its organisation in messages: the configured name,
@@ -354,6 +374,23 @@ mod tests {
         let archived = account("expenses", "499", &chart, "Acme ApS");
         assert_eq!(archived.reason, Some(FailureReason::InvalidConfiguration));
         assert!(archived.message.contains("is archived"));
+    }
+
+    #[test]
+    fn account_rule_ids_follow_the_prefix() {
+        let chart = [Account {
+            code: Some("800".into()),
+            name: "Pleo".into(),
+            status: "ACTIVE".into(),
+        }];
+        assert_eq!(
+            account("expenses", "429", &chart, "X").id,
+            id::ACCOUNTS_EXPENSES
+        );
+        assert_eq!(
+            account("contra", "800", &chart, "X").id,
+            id::ACCOUNTS_CONTRA
+        );
     }
 
     #[test]

@@ -1,0 +1,249 @@
+//! One validation attempt, the same for the lifecycle (which retries
+//! transient trouble around it) and for `/v1/validate`: resolve the
+//! company's configuration and plugin, validate, count, and write the
+//! decision log, exactly once each.
+//!
+//! [`resolve`] is pure: it answers what to run, or the host's own verdict
+//! when nothing can run; [`host_decided`] and [`run`] are the two ways an
+//! attempt ends, and each writes its decision.
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use preflight_runtime::config::IntegrationConfig;
+use preflight_runtime::job::ExportJob;
+use preflight_runtime::plugin::{Outcome, Plugin, PluginError};
+use preflight_runtime::report::{FailureReason, Verdict};
+use preflight_store::decisions::{Decision, PluginRef};
+
+use super::RunnerParts;
+use crate::metrics;
+
+/// What a job is validated with.
+pub(crate) struct Resolved<'p> {
+    /// The company's integration configuration.
+    pub(crate) config: &'p IntegrationConfig,
+    /// The active plugin for its accounting system.
+    pub(crate) plugin: Arc<Plugin>,
+}
+
+/// Why no plugin can validate a job: the host decides the verdict itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostVerdict {
+    /// The company has no integration configuration.
+    NoConfiguration,
+    /// The company is configured for an accounting system no plugin
+    /// validates.
+    UnsupportedSystem {
+        /// The configured system.
+        system: String,
+        /// The systems that have a plugin.
+        supported: Vec<String>,
+    },
+}
+
+impl HostVerdict {
+    /// The verdict the job gets.
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            HostVerdict::NoConfiguration => Verdict::Fail {
+                reason: FailureReason::MissingConfiguration,
+                message: "Pleo's accounting integration has no configuration for this company, \
+                          so the export cannot be checked. Connect the company's accounting \
+                          system in Pleo's integration settings, then export again."
+                    .to_owned(),
+                check: "preflight.configuration".to_owned(),
+            },
+            HostVerdict::UnsupportedSystem { system, supported } => Verdict::Fail {
+                reason: FailureReason::InvalidConfiguration,
+                message: format!(
+                    "This company is set up to export to '{system}', which Pleo's integration \
+                     does not support. Choose a supported accounting system ({}) in Pleo's \
+                     integration settings, then export again.",
+                    supported.join(", ")
+                ),
+                check: "preflight.accounting-system".to_owned(),
+            },
+        }
+    }
+}
+
+/// The company's configuration, then the plugin for its accounting system.
+pub(crate) fn resolve<'p>(
+    parts: &'p RunnerParts,
+    job: &ExportJob,
+) -> Result<Resolved<'p>, HostVerdict> {
+    let config = parts
+        .companies
+        .get(&job.company_id)
+        .ok_or(HostVerdict::NoConfiguration)?;
+    let plugin = parts
+        .registry
+        .get(&config.accounting_system)
+        .ok_or_else(|| HostVerdict::UnsupportedSystem {
+            system: config.accounting_system.clone(),
+            supported: parts.registry.systems(),
+        })?;
+    Ok(Resolved { config, plugin })
+}
+
+/// What one attempt came to.
+pub(crate) struct Attempt {
+    /// The verdict of this attempt (`Retry` included: the caller decides).
+    pub(crate) verdict: Verdict,
+    /// What the plugin answered, unless it faulted.
+    pub(crate) outcome: Option<Outcome>,
+}
+
+/// Ends an attempt that no plugin could run: logs why and writes the
+/// decision.
+pub(crate) async fn host_decided(
+    parts: &RunnerParts,
+    job: &ExportJob,
+    why: &HostVerdict,
+) -> Verdict {
+    let config = match why {
+        HostVerdict::NoConfiguration => {
+            tracing::warn!("no integration configuration for the company");
+            None
+        }
+        HostVerdict::UnsupportedSystem { system, .. } => {
+            tracing::warn!(%system, "no plugin for the accounting system");
+            parts.companies.get(&job.company_id)
+        }
+    };
+    let verdict = why.verdict();
+    let entry = Entry {
+        verdict: verdict.clone(),
+        fault: None,
+        outcome: None,
+    };
+    write_decision(parts, job, config, None, entry, 1, SystemTime::now()).await;
+    verdict
+}
+
+/// Validates `job` once with `resolved`, counts it, and writes the decision
+/// (attempt number `number`). A plugin fault becomes the
+/// `integration_unusable` verdict; the finance user's message names the
+/// accounting system as the plugin calls it.
+pub(crate) async fn run(
+    parts: &RunnerParts,
+    job: &ExportJob,
+    resolved: &Resolved<'_>,
+    number: u32,
+) -> Attempt {
+    let Resolved { config, plugin } = resolved;
+    let (began, at) = (Instant::now(), SystemTime::now());
+    let result = plugin.validate(job, config).await;
+    parts.metrics.observe(
+        metrics::VALIDATION_SECONDS,
+        &[("plugin", plugin.label())],
+        began.elapsed(),
+    );
+    let (verdict, outcome) = match result {
+        Ok(outcome) => {
+            let failed_calls = outcome
+                .exchanges
+                .iter()
+                .filter(|e| e.status.is_none_or(|s| s >= 500 || s == 429))
+                .count();
+            for _ in 0..failed_calls {
+                parts.metrics.inc(
+                    metrics::ACCOUNTING_ERRORS,
+                    &[("system", &config.accounting_system)],
+                );
+            }
+            let entry = Entry {
+                verdict: outcome.verdict.clone(),
+                fault: None,
+                outcome: Some(&outcome),
+            };
+            write_decision(parts, job, Some(config), Some(plugin), entry, number, at).await;
+            (outcome.verdict.clone(), Some(outcome))
+        }
+        Err(error) => {
+            parts
+                .metrics
+                .inc(metrics::PLUGIN_FAULTS, &[("plugin", plugin.label())]);
+            tracing::error!(%error, "plugin fault; the job fails as integration_unusable");
+            let verdict = fault_verdict(&error, plugin);
+            let entry = Entry {
+                verdict: verdict.clone(),
+                fault: Some(&error),
+                outcome: None,
+            };
+            write_decision(parts, job, Some(config), Some(plugin), entry, number, at).await;
+            (verdict, None)
+        }
+    };
+    let label = preflight_store::decisions::verdict_label(&verdict);
+    parts.metrics.inc(
+        metrics::JOBS_VALIDATED,
+        &[("plugin", plugin.label()), ("verdict", label)],
+    );
+    Attempt { verdict, outcome }
+}
+
+/// The verdict for a job whose plugin faulted.
+fn fault_verdict(error: &PluginError, plugin: &Plugin) -> Verdict {
+    error.verdict(plugin.info().system_name())
+}
+
+/// What one decision-log entry records.
+struct Entry<'a> {
+    verdict: Verdict,
+    fault: Option<&'a PluginError>,
+    outcome: Option<&'a Outcome>,
+}
+
+/// Writes one validation to the decision log; a failure to write is logged,
+/// never fatal to the job.
+async fn write_decision(
+    parts: &RunnerParts,
+    job: &ExportJob,
+    config: Option<&IntegrationConfig>,
+    plugin: Option<&Plugin>,
+    entry: Entry<'_>,
+    attempt: u32,
+    at: SystemTime,
+) {
+    let plugin = plugin.map(|plugin| PluginRef {
+        name: plugin.info().name.clone(),
+        version: plugin.info().version.clone(),
+        digest: plugin.digest().to_owned(),
+        wit: format!(
+            "{}@{}",
+            preflight_runtime::gate::CONTRACT,
+            plugin.info().contract
+        ),
+    });
+    let elapsed_ms = at.elapsed().unwrap_or_default().as_secs_f64() * 1000.0;
+    let (checks, exchanges) = entry.outcome.map_or_else(
+        || (Vec::new(), Vec::new()),
+        |outcome| (outcome.report.checks.clone(), outcome.exchanges.clone()),
+    );
+    let decision = Decision {
+        id: 0,
+        job_id: job.id,
+        company_id: job.company_id,
+        accounting_system: config.map(|c| c.accounting_system.clone()),
+        plugin,
+        replica: parts.store.replica().to_owned(),
+        attempt,
+        at: preflight_store::millis(at),
+        elapsed_ms,
+        verdict: entry.verdict,
+        fault: entry.fault.map(ToString::to_string),
+        job: serde_json::to_value(job).unwrap_or_default(),
+        config: config.map(IntegrationConfig::snapshot),
+        checks,
+        exchanges,
+    };
+    if let Err(error) = parts
+        .store
+        .log_decision(&decision, &parts.mask_fields)
+        .await
+    {
+        tracing::error!(%error, "cannot write the decision log");
+    }
+}

@@ -1,0 +1,156 @@
+//! The company's credentials on the wire: attached by the host to requests
+//! bound for the home origin (never chosen or seen by the plugin), and an
+//! OAuth 2.0 access token refreshed once, transparently, when the home
+//! origin says it expired (RFC 6749 §6, RFC 6750 §3.1).
+
+use std::time::Instant;
+
+use reqwest::header::{HeaderName, HeaderValue};
+
+use super::PluginCtx;
+use super::outbound::{Exchange, Outbound};
+use super::policy::Origin;
+use crate::bindings::wit_http::{self, HttpError};
+use crate::config::Credentials;
+
+/// Sets the company's credentials on a request bound for the home origin.
+pub(crate) fn attach(
+    credentials: &Credentials,
+    headers: &mut reqwest::header::HeaderMap,
+) -> Result<(), HttpError> {
+    let invalid = |_| {
+        HttpError::InvalidRequest(
+            "the configured credentials are not a valid header value".to_owned(),
+        )
+    };
+    let bearer = |token: &str, headers: &mut reqwest::header::HeaderMap| -> Result<(), HttpError> {
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(invalid)?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        Ok(())
+    };
+    match credentials {
+        Credentials::None => {}
+        Credentials::Bearer(token) => bearer(token.expose(), headers)?,
+        Credentials::OAuth2(oauth) => bearer(oauth.access_token().expose(), headers)?,
+        Credentials::Header { name, value } => {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| HttpError::InvalidRequest(format!("bad header {name}")))?;
+            let mut value = HeaderValue::from_str(value.expose()).map_err(invalid)?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+    }
+    Ok(())
+}
+
+impl Outbound {
+    /// Refreshes the OAuth access token (RFC 6749 §6) unless another
+    /// validation of the company already did since `used` was sent.
+    async fn refresh(&self, oauth: &crate::config::OAuth, used: &str) -> Result<(), String> {
+        let _turn = oauth.refreshing.lock().await;
+        if oauth.access_token().expose() != used {
+            return Ok(());
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", oauth.refresh_token().expose())
+            .finish();
+        let response = self
+            .client
+            .post(oauth.token_url.clone())
+            .basic_auth(&oauth.client_id, Some(oauth.client_secret().expose()))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .timeout(self.request_timeout)
+            .send()
+            .await
+            .map_err(|error| format!("token endpoint {}: {error}", oauth.token_url))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "token endpoint {} answered {}",
+                oauth.token_url,
+                response.status()
+            ));
+        }
+        #[derive(serde::Deserialize)]
+        struct Tokens {
+            access_token: String,
+            #[serde(default)]
+            refresh_token: Option<String>,
+        }
+        let tokens: Tokens = response
+            .json()
+            .await
+            .map_err(|error| format!("token endpoint {}: {error}", oauth.token_url))?;
+        oauth.store(
+            crate::config::Secret::new(tokens.access_token),
+            tokens.refresh_token.map(crate::config::Secret::new),
+        );
+        Ok(())
+    }
+}
+
+/// True for a 401 that says the access token expired (RFC 6750 §3.1
+/// `invalid_token`, or the vendor's own words), as opposed to a missing scope.
+fn says_expired(response: &wit_http::Response) -> bool {
+    if response.status != 401 {
+        return false;
+    }
+    let challenge = response
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("www-authenticate"))
+        .any(|(_, value)| value.contains("invalid_token"));
+    let body = String::from_utf8_lossy(&response.body).to_ascii_lowercase();
+    challenge || body.contains("expired")
+}
+
+impl PluginCtx {
+    /// When the home origin answers 401 "expired" to OAuth credentials: record
+    /// that exchange, refresh the token once, and send the request again, so
+    /// the plugin sees only the answer to the retry.
+    pub(crate) async fn refresh_once(
+        &mut self,
+        request: &wit_http::Request,
+        result: Result<wit_http::Response, HttpError>,
+        method: &str,
+        started: Instant,
+    ) -> Result<wit_http::Response, HttpError> {
+        let Credentials::OAuth2(oauth) = &self.outbound.grants.credentials else {
+            return result;
+        };
+        let home = url::Url::parse(&request.url)
+            .ok()
+            .and_then(|url| Origin::of(&url).ok())
+            .is_some_and(|origin| origin == self.outbound.grants.origins.home);
+        let expired = matches!(&result, Ok(response) if says_expired(response));
+        if !home || !expired || self.outbound.refreshed {
+            return result;
+        }
+        self.outbound.refreshed = true;
+        let oauth = std::sync::Arc::clone(oauth);
+        let used = oauth.access_token();
+        let mut superseded = Exchange::record(
+            request,
+            method.to_owned(),
+            &result,
+            started.elapsed(),
+            self.outbound.grants.record_bytes,
+        );
+        superseded.superseded = true;
+        self.outbound.exchanges.push(superseded);
+        if let Err(problem) = self.outbound.refresh(&oauth, used.expose()).await {
+            tracing::warn!(plugin = %self.label, job = %self.job_id, %problem, "refreshing the access token failed");
+            return result;
+        }
+        tracing::info!(plugin = %self.label, job = %self.job_id, "access token refreshed");
+        match self.outbound.prepare(request) {
+            Ok((prepared, _)) => self.outbound.execute(prepared).await,
+            Err(refused) => Err(refused),
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The one path out of the sandbox: the contract's `http.send`.
+//!
+//! Every request is checked before anything is sent: its origin (RFC 6454:
+//! scheme, host, port) must be the configured base URL's or one granted to the
+//! plugin; plain `http` only to loopback; credential headers are the host's,
+//! never the plugin's; the per-validation budget must not be spent. The host
+//! attaches the company's credentials only for the home origin, never follows
+//! redirects, and buffers at most the response-size limit.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderName, HeaderValue};
+
+use super::credentials::attach;
+use super::policy::{Origin, Reach};
+use super::record::{Captured, Failure};
+use super::redact::{redact_bytes_with, redact_with};
+use super::{Grants, PluginCtx};
+use crate::bindings::wit_http::{self, HttpError};
+use crate::config::Credentials;
+use crate::limits::Limits;
+
+/// Headers a plugin may not set: they carry credentials or belong to the
+/// transport.
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "te",
+    "upgrade",
+    "expect",
+];
+
+/// One outbound exchange, as recorded for the outcome and the decision log.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Exchange {
+    /// Request method.
+    pub method: String,
+    /// Request URL.
+    pub url: String,
+    /// Response status; `None` when no response came.
+    pub status: Option<u16>,
+    /// Time from sending to the end of the body.
+    pub elapsed: Duration,
+    /// The headers the plugin set (credentials are attached by the host and
+    /// never recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_headers: Vec<(String, String)>,
+    /// The request body, up to the recording cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<Captured>,
+    /// The response headers, redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_headers: Vec<(String, String)>,
+    /// The response body, redacted, up to the recording cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<Captured>,
+    /// Why no response came, as the plugin was told: the one failure field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Answered, but never shown to the plugin: a 401 the host answered by
+    /// refreshing the token and sending the request again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub superseded: bool,
+}
+
+impl Exchange {
+    /// The record of `request` and what came of it, bodies kept up to `cap`
+    /// bytes.
+    pub(super) fn record(
+        request: &wit_http::Request,
+        method: String,
+        result: &Result<wit_http::Response, HttpError>,
+        elapsed: Duration,
+        cap: usize,
+    ) -> Exchange {
+        let (status, response_headers, response_body, failure) = match result {
+            Ok(response) => (
+                Some(response.status),
+                response.headers.clone(),
+                Some(Captured::of(&response.body, cap)),
+                None,
+            ),
+            Err(error) => (None, Vec::new(), None, Some(Failure::from(error))),
+        };
+        Exchange {
+            method,
+            url: request.url.clone(),
+            status,
+            elapsed,
+            request_headers: request.headers.clone(),
+            request_body: request.body.as_deref().map(|body| Captured::of(body, cap)),
+            response_headers,
+            response_body,
+            failure,
+            superseded: false,
+        }
+    }
+}
+
+/// Outbound state of one validation.
+pub(crate) struct Outbound {
+    pub(super) grants: Grants,
+    pub(super) client: reqwest::Client,
+    budget: u32,
+    pub(super) request_timeout: Duration,
+    response_bytes: usize,
+    pub(crate) exchanges: Vec<Exchange>,
+    /// Whether this validation already refreshed the OAuth token: at most
+    /// once, so a token endpoint that hands out dead tokens cannot loop.
+    pub(super) refreshed: bool,
+}
+
+impl Outbound {
+    pub(crate) fn new(grants: Grants, client: reqwest::Client, limits: &Limits) -> Self {
+        Outbound {
+            grants,
+            client,
+            budget: limits.requests,
+            request_timeout: limits.request_timeout,
+            response_bytes: limits.response_bytes,
+            exchanges: Vec::new(),
+            refreshed: false,
+        }
+    }
+
+    /// Checks a request and turns it into a reqwest request. Nothing is sent
+    /// when this fails.
+    pub(super) fn prepare(
+        &mut self,
+        request: &wit_http::Request,
+    ) -> Result<(reqwest::Request, bool), HttpError> {
+        let url = url::Url::parse(&request.url).map_err(|error| {
+            HttpError::InvalidRequest(format!("'{}' is not a URL: {error}", request.url))
+        })?;
+        let origin = Origin::of(&url).map_err(HttpError::Denied)?;
+        let home = self
+            .grants
+            .origins
+            .check(&origin)
+            .map_err(HttpError::Denied)?
+            == Reach::Home;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(HttpError::InvalidRequest(
+                "credentials in the URL are not allowed".to_owned(),
+            ));
+        }
+        if self.budget == 0 {
+            return Err(HttpError::BudgetExhausted);
+        }
+        let method = reqwest::Method::from_bytes(method_name(request.method).as_bytes())
+            .expect("standard methods parse");
+        let mut prepared = reqwest::Request::new(method, url);
+        let credential_header = match &self.grants.credentials {
+            Credentials::Header { name, .. } => Some(name.as_str()),
+            _ => None,
+        };
+        for (name, value) in &request.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| HttpError::InvalidRequest(format!("'{name}' is not a header name")))?;
+            if FORBIDDEN_HEADERS.contains(&name.as_str())
+                || credential_header == Some(name.as_str())
+            {
+                return Err(HttpError::InvalidRequest(format!(
+                    "header '{name}' is set by the host"
+                )));
+            }
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                HttpError::InvalidRequest(format!("header '{name}' has an invalid value"))
+            })?;
+            prepared.headers_mut().append(name, value);
+        }
+        if home {
+            attach(&self.grants.credentials, prepared.headers_mut())?;
+        }
+        *prepared.timeout_mut() = Some(self.request_timeout);
+        *prepared.body_mut() = request.body.clone().map(reqwest::Body::from);
+        self.budget -= 1;
+        Ok((prepared, home))
+    }
+
+    /// Sends a prepared request and buffers the response within the limit.
+    pub(super) async fn execute(
+        &self,
+        request: reqwest::Request,
+    ) -> Result<wit_http::Response, HttpError> {
+        let mut response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| *name != reqwest::header::SET_COOKIE)
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let limit = self.response_bytes;
+        let length = response.content_length();
+        if length.is_some_and(|length| length > limit as u64) {
+            return Err(HttpError::TooLarge(limit as u64));
+        }
+        let mut body = Vec::with_capacity(length.map_or(0, |length| length as usize));
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > limit {
+                return Err(HttpError::TooLarge(limit as u64));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        // The secrets are read once per response (an OAuth refresh may have
+        // changed them since the last one), not once per header.
+        let secrets = self.secrets();
+        let headers = headers
+            .into_iter()
+            .map(|(name, value)| (name, redact_with(&secrets, value)))
+            .collect();
+        Ok(wit_http::Response {
+            status,
+            headers,
+            body: redact_bytes_with(&secrets, body),
+        })
+    }
+}
+
+/// The method's name on the wire.
+fn method_name(method: wit_http::Method) -> &'static str {
+    match method {
+        wit_http::Method::Get => "GET",
+        wit_http::Method::Head => "HEAD",
+        wit_http::Method::Post => "POST",
+        wit_http::Method::Put => "PUT",
+        wit_http::Method::Patch => "PATCH",
+        wit_http::Method::Delete => "DELETE",
+    }
+}
+
+fn transport_error(error: reqwest::Error) -> HttpError {
+    if error.is_timeout() {
+        return HttpError::Timeout;
+    }
+    // reqwest's messages name the URL, never header values.
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    HttpError::Unreachable(text)
+}
+
+impl wit_http::Host for PluginCtx {
+    async fn send(&mut self, request: wit_http::Request) -> Result<wit_http::Response, HttpError> {
+        let method = method_name(request.method).to_owned();
+        let started = Instant::now();
+        let result = match self.outbound.prepare(&request) {
+            Ok(_) if let Some(tape) = &self.outbound.grants.replay => {
+                tape.answer(&method, &request.url, request.body.as_deref())
+            }
+            Ok((prepared, _home)) => {
+                self.outbound
+                    .execute(prepared)
+                    .await
+                    .map_err(|error| match error {
+                        HttpError::Unreachable(text) => {
+                            HttpError::Unreachable(self.outbound.redact(&text))
+                        }
+                        other => other,
+                    })
+            }
+            Err(refused) => {
+                tracing::warn!(plugin = %self.label, job = %self.job_id, url = %request.url, error = ?refused, "outbound request refused");
+                return Err(refused);
+            }
+        };
+        let result = self.refresh_once(&request, result, &method, started).await;
+        let elapsed = started.elapsed();
+        let exchange = Exchange::record(
+            &request,
+            method,
+            &result,
+            elapsed,
+            self.outbound.grants.record_bytes,
+        );
+        tracing::debug!(plugin = %self.label, job = %self.job_id, method = %exchange.method, url = %exchange.url, status = ?exchange.status, ?elapsed, "outbound request");
+        self.outbound.exchanges.push(exchange);
+        result
+    }
+}
