@@ -9,7 +9,7 @@
 //!
 //! - [`demo`]: the demonstration run of `preflight demo`, every accounting
 //!   system's failure cases through the Pleo emulator;
-//! - [`bench`]: the benchmarks of `preflight bench`;
+//! - [`bench`](mod@bench): the benchmarks of `preflight bench`;
 //! - the binary (`src/main.rs`, `src/cli.rs`, `src/cli/`): arguments, exit
 //!   codes, one file per subcommand.
 

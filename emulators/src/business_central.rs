@@ -1,7 +1,7 @@
 //! A local stand-in for Microsoft Dynamics 365 Business Central's API v2.0 (online).
 //!
 //! The facts it follows are in docs/accounting-systems.md §5; every module cites what it models
-//! and marks with [I] what the facts leave open and the emulator had to choose.
+//! and marks with \[I\] what the facts leave open and the emulator had to choose.
 //!
 //! # Endpoints
 //!

@@ -1,7 +1,7 @@
 //! A local stand-in for QuickBooks Online's accounting API (v3).
 //!
 //! The facts it follows are in docs/accounting-systems.md §2 ("QuickBooks Online"); every
-//! module cites what it models, and marks with [I] what is inferred rather than documented.
+//! module cites what it models, and marks with \[I\] what is inferred rather than documented.
 //!
 //! # Endpoints
 //!

@@ -76,8 +76,14 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::pleo::PleoAuth;
+use crate::pleo::PleoSettings;
+use crate::registry::PluginSettings;
 use crate::runner::RunnerSettings;
+use crate::server::ServerSettings;
+use crate::webhook::WebhookSettings;
 use preflight_runtime::config::{ConfigError, IntegrationConfig, secret};
+use preflight_runtime::sandbox::SandboxSettings;
+use preflight_store::{DecisionLogSettings, StoreSettings};
 
 /// The whole file, validated.
 #[derive(Debug, Clone)]
@@ -100,115 +106,6 @@ pub struct OperatorConfig {
     pub webhooks: Option<WebhookSettings>,
     /// Integration configurations by Pleo company.
     pub companies: BTreeMap<uuid::Uuid, IntegrationConfig>,
-}
-
-/// `[store]`.
-#[derive(Debug, Clone)]
-pub struct StoreSettings {
-    /// The database URL; `None` keeps state in memory.
-    pub url: Option<String>,
-    /// This replica's id and lease.
-    pub identity: preflight_store::Identity,
-}
-
-/// `[decisionLog]`.
-#[derive(Debug, Clone)]
-pub struct DecisionLogSettings {
-    /// Fields masked: JSON keys and query parameters, any case.
-    pub mask_fields: Vec<String>,
-    /// Bytes of each body kept.
-    pub body_bytes: usize,
-    /// How long entries are kept; `None` keeps them.
-    pub retention: Option<Duration>,
-}
-
-impl Default for DecisionLogSettings {
-    fn default() -> Self {
-        DecisionLogSettings {
-            mask_fields: Vec::new(),
-            body_bytes: preflight_runtime::engine::RECORD_BODY_BYTES,
-            retention: Some(Duration::from_secs(30 * 86_400)),
-        }
-    }
-}
-
-/// `[webhooks]`.
-#[derive(Debug, Clone)]
-pub struct WebhookSettings {
-    /// The endpoint's signing key, from its secret (`whsec_…`).
-    pub key: crate::webhook::SigningKey,
-    /// How far `webhook-timestamp` may be from now.
-    pub tolerance: Duration,
-}
-
-/// `[pleo]`.
-#[derive(Debug, Clone)]
-pub struct PleoSettings {
-    /// The Export API's base URL.
-    pub base_url: url::Url,
-    /// The credentials.
-    pub auth: PleoAuth,
-    /// Companies polled even though they have no integration configuration
-    /// (their jobs fail with `missing_configuration`).
-    pub watch_companies: Vec<uuid::Uuid>,
-    /// Time between polls.
-    pub poll_interval: Duration,
-}
-
-/// `[sandbox]`: ceilings of the per-validation limits (a plugin's manifest may
-/// ask for less, never more) and whether plain `http` to loopback is allowed.
-#[derive(Debug, Clone)]
-pub struct SandboxSettings {
-    /// Plain `http` to loopback addresses (local emulators); off by default.
-    pub allow_http_loopback: bool,
-    /// The limit ceilings.
-    pub ceiling: preflight_runtime::limits::Limits,
-    /// Per accounting system, the only origins its plugin may reach, within
-    /// what its manifest declares (`[sandbox.origins] xero = ["https://api.xero.com"]`).
-    pub origins: BTreeMap<String, Vec<preflight_runtime::manifest::OriginPattern>>,
-}
-
-/// `[server]`.
-#[derive(Debug, Clone)]
-pub struct ServerSettings {
-    /// Address of the operator API.
-    pub listen: SocketAddr,
-    /// Bearer token every `/v1` request must carry; without one the API's
-    /// reads are open and its changes (reload, rollback) refused.
-    pub token: Option<preflight_runtime::config::Secret>,
-}
-
-/// `[plugins]`.
-#[derive(Debug, Clone)]
-pub struct PluginSettings {
-    /// The versioned plugin directory, if any.
-    pub dir: Option<PathBuf>,
-    /// Whether the bundled plugins are loaded.
-    pub bundled: bool,
-    /// Whether the directory is watched.
-    pub watch: bool,
-    /// Quiet time before a changed version is loaded.
-    pub settle: Duration,
-    /// Where compiled components are cached; `None` compiles every start.
-    pub cache_dir: Option<PathBuf>,
-    /// Trusted signing keys.
-    pub trusted_keys: Vec<crate::signature::PublicKey>,
-    /// Whether plugins without a signature are loaded.
-    pub allow_unsigned: bool,
-}
-
-impl Default for PluginSettings {
-    fn default() -> Self {
-        PluginSettings {
-            dir: None,
-            bundled: true,
-            watch: true,
-            settle: Duration::from_millis(50),
-            cache_dir: None,
-            trusted_keys: Vec::new(),
-            allow_unsigned: false,
-        }
-    }
 }
 
 #[derive(Deserialize)]

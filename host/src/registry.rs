@@ -97,6 +97,40 @@ impl Default for RegistryOptions {
     }
 }
 
+/// The plugin directory and what is trusted in it (the operator file's
+/// `[plugins]`).
+#[derive(Debug, Clone)]
+pub struct PluginSettings {
+    /// The versioned plugin directory, if any.
+    pub dir: Option<PathBuf>,
+    /// Whether the bundled plugins are loaded.
+    pub bundled: bool,
+    /// Whether the directory is watched.
+    pub watch: bool,
+    /// Quiet time before a changed version is loaded.
+    pub settle: Duration,
+    /// Where compiled components are cached; `None` compiles every start.
+    pub cache_dir: Option<PathBuf>,
+    /// Trusted signing keys.
+    pub trusted_keys: Vec<crate::signature::PublicKey>,
+    /// Whether plugins without a signature are loaded.
+    pub allow_unsigned: bool,
+}
+
+impl Default for PluginSettings {
+    fn default() -> Self {
+        PluginSettings {
+            dir: None,
+            bundled: true,
+            watch: true,
+            settle: Duration::from_millis(50),
+            cache_dir: None,
+            trusted_keys: Vec::new(),
+            allow_unsigned: false,
+        }
+    }
+}
+
 /// Where a version stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

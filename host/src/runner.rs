@@ -1,4 +1,4 @@
-//! The pre-export validation step of Pleo's export lifecycle (pleo-api.md §4
+//! The pre-export validation step of Pleo's export lifecycle (docs/pleo-export-api.md §4
 //! and §5): detect pending jobs by polling (and when a webhook wakes the
 //! runner), claim each with `started`, resolve the company's configuration
 //! and plugin, validate (retrying transient trouble within a budget), then

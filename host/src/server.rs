@@ -25,14 +25,15 @@ mod plugins;
 mod validate;
 mod webhooks;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
-use crate::operator::WebhookSettings;
 use crate::runner::Runner;
+use crate::webhook::WebhookSettings;
 use preflight_runtime::config::Secret;
 
 /// What every handler gets.
@@ -53,6 +54,17 @@ impl axum::extract::FromRef<ApiState> for Runner {
 }
 
 /// Builds the router over `runner`; `token` guards `/v1`; `webhooks`
+/// Where the operator API listens and its token (the operator file's
+/// `[server]`).
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Address of the operator API.
+    pub listen: SocketAddr,
+    /// Bearer token every `/v1` request must carry; without one the API's
+    /// reads are open and its changes (reload, rollback) refused.
+    pub token: Option<Secret>,
+}
+
 /// enables `POST /webhooks/pleo`.
 pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSettings>) -> Router {
     let state = ApiState {

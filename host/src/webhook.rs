@@ -1,4 +1,4 @@
-//! Pleo's webhooks, Standard Webhooks style (pleo-api.md §4.1): the
+//! Pleo's webhooks, Standard Webhooks style (docs/pleo-export-api.md §4.1): the
 //! `webhook-id`, `webhook-timestamp` and `webhook-signature` headers, and an
 //! HMAC-SHA256 over `{id}.{timestamp}.{body}` keyed with the endpoint's
 //! secret (`whsec_` followed by the key in base64).
@@ -150,6 +150,16 @@ pub fn verify<'a>(
         id: id.to_owned(),
         timestamp,
     })
+}
+
+/// The webhook endpoint's key and replay window (the operator file's
+/// `[webhooks]`).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// The endpoint's signing key, from its secret (`whsec_…`).
+    pub key: SigningKey,
+    /// How far `webhook-timestamp` may be from now.
+    pub tolerance: Duration,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! older one has a module of its own, generated from its frozen copy
 //! (`wit/since_vX.Y.Z/`), which implements that version's imports by calling
 //! the latest ones and converts its exports' values to the latest types. The
-//! rest of the host sees only [`Pre`] and [`Instance`], which hide the version.
+//! rest of the host sees only `Pre` and `Instance`, which hide the version.
 //!
 //! `http.send` is async (it awaits the outbound request); the exports are
 //! called asynchronously so that epoch interruption can yield a busy plugin
@@ -14,8 +14,8 @@
 //!
 //! # Layout
 //!
-//! - this file: the latest bindings, [`ContractVersion`], [`Pre`] and
-//!   [`Instance`];
+//! - this file: the latest bindings, [`ContractVersion`], `Pre` and
+//!   `Instance`;
 //! - `convert`: the host's types to and from the latest WIT types;
 //! - `v0_1_0`: `preflight:plugin@0.1.0`, frozen, converted to the latest.
 

@@ -5,7 +5,7 @@
 //! name = "xero"
 //! version = "0.1.0"
 //! accountingSystem = "xero"
-//! wit = "preflight:plugin@0.1.0"
+//! wit = "preflight:plugin@0.2.0"
 //! allowedOrigins = ["https://api.xero.com"]     # wildcards only in the leftmost label: "https://*.example.com"
 //!
 //! [limits]                                      # each optional; the operator's limit when absent

@@ -24,6 +24,7 @@ pub mod policy;
 pub mod record;
 pub mod redact;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -57,6 +58,19 @@ pub struct PluginCtx {
     pub(crate) hit: Option<Limit>,
     log_bytes: usize,
     pub(crate) outbound: outbound::Outbound,
+}
+
+/// The operator's sandbox policy (the operator file's `[sandbox]`): ceilings of the per-validation limits (a plugin's manifest may
+/// ask for less, never more) and whether plain `http` to loopback is allowed.
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    /// Plain `http` to loopback addresses (local emulators); off by default.
+    pub allow_http_loopback: bool,
+    /// The limit ceilings.
+    pub ceiling: crate::limits::Limits,
+    /// Per accounting system, the only origins its plugin may reach, within
+    /// what its manifest declares (`[sandbox.origins] xero = ["https://api.xero.com"]`).
+    pub origins: BTreeMap<String, Vec<OriginPattern>>,
 }
 
 /// The grants and context of one validation.

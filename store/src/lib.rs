@@ -35,6 +35,36 @@ use sqlx::{AnyPool, Row as _};
 pub use decisions::{Decision, DecisionFilter, DecisionQuery, DecisionSummary, JobReport};
 pub use journal::{Acquired, JobRecord, JobResult, JournalEntry, Stage};
 
+/// Where the store lives (the operator file's `[store]`).
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// The database URL; `None` keeps state in memory.
+    pub url: Option<String>,
+    /// This replica's id and lease.
+    pub identity: Identity,
+}
+
+/// What the decision log keeps (the operator file's `[decisionLog]`).
+#[derive(Debug, Clone)]
+pub struct DecisionLogSettings {
+    /// Fields masked: JSON keys and query parameters, any case.
+    pub mask_fields: Vec<String>,
+    /// Bytes of each body kept.
+    pub body_bytes: usize,
+    /// How long entries are kept; `None` keeps them.
+    pub retention: Option<Duration>,
+}
+
+impl Default for DecisionLogSettings {
+    fn default() -> Self {
+        DecisionLogSettings {
+            mask_fields: Vec::new(),
+            body_bytes: preflight_runtime::engine::RECORD_BODY_BYTES,
+            retention: Some(Duration::from_secs(30 * 86_400)),
+        }
+    }
+}
+
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -6,6 +6,8 @@
 //! - `support`: starting runtimes, loading plugins, jobs and configurations;
 //! - `xero`, `quickbooks`, `fortnox`, `business_central`: each validator
 //!   against its emulator, one case per scenario;
+//! - `contract`: a component of the frozen 0.1.0 contract beside the 0.2.0
+//!   plugins;
 //! - `lifecycle`: detect, claim, validate, fail early or hand over, against
 //!   the Pleo emulator, with races, restarts and injected faults;
 //! - `registry`: plugin versions landing, hot swap under load, refusals,
@@ -23,6 +25,7 @@
 
 mod business_central;
 mod cli;
+mod contract;
 mod durable;
 mod fortnox;
 mod lifecycle;

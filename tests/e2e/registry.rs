@@ -371,7 +371,7 @@ async fn a_new_version_is_smoke_tested_with_every_company_settings() {
     // Active: a permissive plugin for xero that accepts any settings.
     let permissive = std::fs::read(preflight_artifacts::hostile::PANIC).unwrap();
     let permissive_manifest = "name = \"hostile-panic\"\nversion = \"0.1.0\"\n\
-                               accountingSystem = \"xero\"\nwit = \"preflight:plugin@0.1.0\"\n\
+                               accountingSystem = \"xero\"\nwit = \"preflight:plugin@0.2.0\"\n\
                                allowedOrigins = [\"https://api.xero.com\"]\n";
     land(
         &dir,

@@ -267,7 +267,9 @@ async fn components_asking_for_more_than_granted_are_refused_at_load() {
         (hostile::SOCKETS, "refused: imports wasi:sockets/"),
         (
             hostile::WRONG_WORLD,
-            "refused: exports the wrong world: expected preflight:plugin/validator@0.1.0, found [greet]",
+            // The host runs two contract versions side by side now, and
+            // says so.
+            "refused: exports the wrong world: expected preflight:plugin/validator of version 0.1.0, 0.2.0, found [greet]",
         ),
     ] {
         let bytes = std::fs::read(path).unwrap();
@@ -471,7 +473,7 @@ async fn a_manifest_that_does_not_describe_the_component_is_refused() {
     std::fs::copy(hostile::PANIC, &wasm).unwrap();
     std::fs::write(
         dir.join("impostor.toml"),
-        "name = \"xero\"\nversion = \"0.1.0\"\naccountingSystem = \"xero\"\nwit = \"preflight:plugin@0.1.0\"\nallowedOrigins = [\"https://api.xero.com\"]\n",
+        "name = \"xero\"\nversion = \"0.1.0\"\naccountingSystem = \"xero\"\nwit = \"preflight:plugin@0.2.0\"\nallowedOrigins = [\"https://api.xero.com\"]\n",
     )
     .unwrap();
     let error = preflight::bundled::load(

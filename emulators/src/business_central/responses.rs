@@ -58,7 +58,7 @@ fn with_header(mut response: Response, name: HeaderName, value: &str) -> Respons
 }
 
 /// The challenge Business Central sends with a 401; `error_description` is only set for an
-/// expired token [I].
+/// expired token \[I\].
 fn challenge(tenant: &str, description: Option<&str>) -> String {
     let mut value = format!(
         r#"Bearer authorization_uri="https://login.microsoftonline.com/{tenant}/oauth2/authorize", resource_id="https://api.businesscentral.dynamics.com""#
@@ -100,7 +100,7 @@ pub(super) fn token_expired(tenant: &str) -> Response {
 }
 
 /// 404 for an environment that does not exist in the tenant (docs/accounting-systems.md §5,
-/// "Fake-server notes"; the code is the OData not-found code [I]).
+/// "Fake-server notes"; the code is the OData not-found code \[I\]).
 pub(super) fn unknown_environment(environment: &str) -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -128,7 +128,7 @@ pub(super) fn no_entity(entity: &str, id: &str) -> Response {
 }
 
 /// `Internal_CompanyNotFound` for a company id the environment does not hold (the status is
-/// not documented [I]).
+/// not documented \[I\]).
 pub(super) fn company_not_found() -> Response {
     error(
         StatusCode::BAD_REQUEST,
@@ -139,7 +139,7 @@ pub(super) fn company_not_found() -> Response {
 
 /// A permission-set refusal: code `Internal_ServerError`, "Sorry, the current permissions
 /// prevented the action. (TableData …)" (docs/accounting-systems.md §5, "Permissions"; the
-/// status was not shown there, 403 is the HTTP table's "Forbidden" [I]).
+/// status was not shown there, 403 is the HTTP table's "Forbidden" \[I\]).
 pub(super) fn permission_denied(object: &str) -> Response {
     error(
         StatusCode::FORBIDDEN,
@@ -150,7 +150,7 @@ pub(super) fn permission_denied(object: &str) -> Response {
     )
 }
 
-/// A licence refusal: "Your license does not grant you the following permissions on …" [I].
+/// A licence refusal: "Your license does not grant you the following permissions on …" \[I\].
 pub(super) fn not_licensed(object: &str) -> Response {
     error(
         StatusCode::FORBIDDEN,

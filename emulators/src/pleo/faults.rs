@@ -1,5 +1,5 @@
 //! Fault injection: making a share of `/v3` requests fail the ways a remote API does, so
-//! clients' retries and backoff can be tested (DESIGN.md §6; Pleo's own 429/5xx bodies are
+//! clients' retries and backoff can be tested (docs/pleo-export-api.md §7; Pleo's own 429/5xx bodies are
 //! undocumented, docs/pleo-export-api.md §8 q7, so they use `ExceptionInfo` like every other
 //! error).
 //!

@@ -97,7 +97,7 @@ pub(super) fn throttled() -> Response {
     )
 }
 
-/// 503 during an outage: a bare page from the edge rather than a fault [I].
+/// 503 during an outage: a bare page from the edge rather than a fault \[I\].
 pub(super) fn unavailable() -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,

@@ -83,7 +83,7 @@ pub(super) async fn gate(
         return faults::authentication_failed("Token invalid");
     }
     if realm(request.uri().path()) != Some(shared.config.realm_id.as_str()) {
-        // A token is issued for one realm; any other company is refused [I].
+        // A token is issued for one realm; any other company is refused \[I\].
         return faults::authorization_failed(
             "Authorization failed: the token was not issued for this company",
         );

@@ -2,7 +2,7 @@
 //!
 //! Fault and query answers carry `"time":"2024-06-23T04:29:11.688-07:00"`: local time of
 //! Intuit's servers with its offset (docs/accounting-systems.md §2, "Errors"). The emulator
-//! always uses -07:00 (Pacific daylight time) [I]; the lowercase 401 envelope carries
+//! always uses -07:00 (Pacific daylight time) \[I\]; the lowercase 401 envelope carries
 //! milliseconds since the epoch instead, as observed.
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -11,7 +11,7 @@ use preflight_runtime::config::Secret;
 use preflight_runtime::job::{ExportJob, JobStatus};
 use preflight_runtime::report::FailureReason;
 
-/// How the client authenticates (pleo-api.md §1.1).
+/// How the client authenticates (docs/pleo-export-api.md §1.1).
 #[derive(Debug, Clone)]
 pub enum PleoAuth {
     /// `Authorization: Bearer <token>` (OAuth 2.0 access token).

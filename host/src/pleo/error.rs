@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-/// Pleo's error body (`ExceptionInfo`, pleo-api.md §1.2).
+/// Pleo's error body (`ExceptionInfo`, docs/pleo-export-api.md §1.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ExceptionInfo {
     /// E.g. `INVALID_EXPORT_JOB_STATUS_CHANGE`.
