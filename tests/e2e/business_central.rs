@@ -51,6 +51,22 @@ fn config(emulator: &BusinessCentralEmulator) -> IntegrationConfig {
     }
 }
 
+/// Every rule of the plugin, in order: each scenario's report lists all
+/// of them, however early it fails.
+const BUSINESS_CENTRAL_RULES: &[&str] = &[
+    "business-central.settings",
+    "business-central.environment",
+    "business-central.connection",
+    "business-central.company",
+    "business-central.permissions.journals",
+    "business-central.journal",
+    "business-central.permissions.vendors",
+    "business-central.permissions.attachments",
+    "business-central.accounts.expenses",
+    "business-central.accounts.contra",
+    "business-central.tax-group",
+];
+
 #[rstest]
 #[case::happy_path(&[], false, None, "")]
 #[case::happy_path_with_vendors(&[], true, None, "")]
@@ -83,6 +99,7 @@ async fn business_central_scenarios(
         .validate(&job(vendor_based_bookkeeping), &config(&emulator))
         .await
         .expect("the Business Central plugin never faults");
+    support::assert_rule_set(&plugin, &outcome, BUSINESS_CENTRAL_RULES);
 
     assert_eq!(outcome.verdict.reason(), reason, "{:#?}", outcome.report);
     if reason.is_some() {

@@ -58,6 +58,23 @@ fn status_of(outcome: &preflight::Outcome, id: &str) -> CheckStatus {
         .status
 }
 
+/// Every rule of the plugin, in order: each scenario's report lists all
+/// of them, however early it fails.
+const FORTNOX_RULES: &[&str] = &[
+    "fortnox.settings",
+    "fortnox.connection",
+    "fortnox.company",
+    "fortnox.financial-year",
+    "fortnox.permissions.vouchers",
+    "fortnox.voucher-series",
+    "fortnox.permissions.suppliers",
+    "fortnox.permissions.supplier-invoices",
+    "fortnox.permissions.attachments",
+    "fortnox.accounts.expenses",
+    "fortnox.accounts.contra",
+    "fortnox.vat-code",
+];
+
 #[rstest]
 #[case::happy_path(&[], false, None, "")]
 #[case::happy_path_with_vendors(&[], true, None, "")]
@@ -94,6 +111,7 @@ async fn fortnox_scenarios(
         )
         .await
         .expect("the Fortnox plugin never faults");
+    support::assert_rule_set(&plugin, &outcome, FORTNOX_RULES);
 
     assert_eq!(outcome.verdict.reason(), reason, "{:#?}", outcome.report);
     if reason.is_some() {

@@ -8,7 +8,7 @@ use preflight_runtime::config::{Credentials, Secret};
 use preflight_runtime::report::CheckStatus;
 use rstest::rstest;
 
-use crate::support::{REQUEST_TIMEOUT, job, loopback, runtime};
+use crate::support::{self, REQUEST_TIMEOUT, job, loopback, runtime};
 
 /// The bundled QuickBooks Online plugin, compiled.
 async fn plugin(runtime: &Runtime) -> Plugin {
@@ -45,6 +45,21 @@ fn config(base_url: &str) -> IntegrationConfig {
     }
 }
 
+/// Every rule of the plugin, in order: each scenario's report lists all
+/// of them, however early it fails.
+const QUICKBOOKS_RULES: &[&str] = &[
+    "quickbooks.settings",
+    "quickbooks.connection",
+    "quickbooks.company",
+    "quickbooks.permissions.journal-entries",
+    "quickbooks.permissions.vendors",
+    "quickbooks.permissions.attachments",
+    "quickbooks.accounts.expenses",
+    "quickbooks.accounts.contra",
+    "quickbooks.tax-code",
+    "quickbooks.journal-code",
+];
+
 #[rstest]
 #[case::happy_path(&[], false, None, "")]
 #[case::happy_path_with_vendors(&[], true, None, "")]
@@ -74,6 +89,7 @@ async fn quickbooks_scenarios(
         .validate(&job(vendor_based_bookkeeping), &config(&emulator.url()))
         .await
         .expect("the QuickBooks Online plugin never faults");
+    support::assert_rule_set(&plugin, &outcome, QUICKBOOKS_RULES);
 
     assert_eq!(outcome.verdict.reason(), reason, "{:#?}", outcome.report);
     if reason.is_some() {

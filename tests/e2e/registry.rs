@@ -181,7 +181,7 @@ async fn refused_versions_show_why_and_the_good_one_serves_on_until_a_rollback()
     // A corrupt component, correctly signed.
     let mut corrupt = v2.clone();
     corrupt.truncate(corrupt.len() / 2);
-    let corrupt_manifest = v2_manifest.replace("0.2.0", "0.3.0");
+    let corrupt_manifest = v2_manifest.replace("version = \"0.2.0\"", "version = \"0.3.0\"");
     land(
         &dir,
         "xero",
@@ -196,12 +196,12 @@ async fn refused_versions_show_why_and_the_good_one_serves_on_until_a_rollback()
         "xero",
         "0.4.0",
         &v2,
-        &v2_manifest.replace("0.2.0", "0.4.0"),
+        &v2_manifest.replace("version = \"0.2.0\"", "version = \"0.4.0\""),
         None,
     );
     // A component that imports sockets, correctly signed.
     let sockets = std::fs::read(preflight_artifacts::hostile::SOCKETS).unwrap();
-    let sockets_manifest = v2_manifest.replace("0.2.0", "0.5.0");
+    let sockets_manifest = v2_manifest.replace("version = \"0.2.0\"", "version = \"0.5.0\"");
     land(
         &dir,
         "xero",
@@ -217,7 +217,7 @@ async fn refused_versions_show_why_and_the_good_one_serves_on_until_a_rollback()
         "xero",
         "0.6.0",
         &v2,
-        &v2_manifest.replace("0.2.0", "0.6.0"),
+        &v2_manifest.replace("version = \"0.2.0\"", "version = \"0.6.0\""),
         Some(&stranger),
     );
 

@@ -353,7 +353,8 @@ async fn replaying_with_another_version_shows_where_the_verdict_changes() {
     assert_eq!(text.code, Some(1), "{}", text.stderr);
     assert!(text.stdout.contains("VERDICT DIFFERS"), "{}", text.stdout);
     assert!(
-        text.stdout.contains("check xero.tax-type: skipped → failed"),
+        text.stdout
+            .contains("check xero.tax-type: skipped → failed"),
         "{}",
         text.stdout
     );

@@ -590,7 +590,12 @@ async fn serve_swaps_plugins_from_its_directory_and_the_cli_drives_its_registry(
     assert!(String::from_utf8_lossy(&rollback.stdout).contains("xero: 0.1.0 is active again"));
     let table = preflight(&["plugins", "list", "--server", &api], Some("op-token"));
     let table = String::from_utf8(table.stdout).unwrap();
-    let row = table.lines().find(|line| line.contains("0.2.0")).unwrap();
+    // The second column is the plugin's version (the contract column says
+    // 0.2.0 for every row).
+    let row = table
+        .lines()
+        .find(|line| line.split_whitespace().nth(1) == Some("0.2.0"))
+        .unwrap();
     assert!(row.contains("rolled-back"), "{table}");
     let reload = preflight(&["plugins", "reload", "--server", &api], Some("op-token"));
     assert_eq!(reload.status.code(), Some(0));

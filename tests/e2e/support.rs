@@ -179,3 +179,26 @@ pub fn postgres_url() -> Option<String> {
         }
     }
 }
+
+/// Asserts that `outcome`'s report lists exactly `rules`, in order: every
+/// report of a 0.2.0 plugin holds one check per declared rule whatever
+/// happened, and the ids are what dashboards key on, so they are spelled out
+/// here rather than read from the plugin.
+pub fn assert_rule_set(plugin: &Plugin, outcome: &preflight::Outcome, rules: &[&str]) {
+    let listed: Vec<&str> = outcome
+        .report
+        .checks
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(listed, rules, "{:#?}", outcome.report);
+    let declared: Vec<&str> = plugin
+        .info()
+        .rules
+        .as_ref()
+        .expect("a 0.2.0 plugin declares its rules")
+        .iter()
+        .map(|rule| rule.id.as_str())
+        .collect();
+    assert_eq!(declared, rules, "the plugin's declared rules");
+}

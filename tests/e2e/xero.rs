@@ -9,6 +9,21 @@ use rstest::rstest;
 
 use crate::support;
 
+/// Every rule of the plugin, in order: each scenario's report lists all
+/// of them, however early it fails.
+const XERO_RULES: &[&str] = &[
+    "xero.settings",
+    "xero.connection",
+    "xero.tenant",
+    "xero.organisation",
+    "xero.permissions.journals",
+    "xero.permissions.contacts",
+    "xero.permissions.attachments",
+    "xero.accounts.expenses",
+    "xero.accounts.contra",
+    "xero.tax-type",
+];
+
 #[rstest]
 #[case::happy_path(&[], false, None, "")]
 #[case::happy_path_with_vendors(&[], true, None, "")]
@@ -41,6 +56,7 @@ async fn xero_scenarios(
         )
         .await
         .expect("the Xero plugin never faults");
+    support::assert_rule_set(&plugin, &outcome, XERO_RULES);
 
     assert_eq!(outcome.verdict.reason(), reason, "{:#?}", outcome.report);
     if reason.is_some() {

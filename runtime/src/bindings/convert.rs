@@ -89,7 +89,8 @@ fn capability_name(capability: wit_types::Capability) -> &'static str {
 
 /// A plugin's info, checked: from 0.2.0 the display name must be set, the
 /// settings schema must be a JSON object and the rule ids must be unique
-/// and non-empty. Fields a version lacks are left unset.
+/// and non-empty (a plugin may declare none; its reports must then be
+/// empty). Fields a version lacks are left unset.
 pub(crate) fn plugin_info(
     info: wit_types::PluginInfo,
     contract: ContractVersion,
@@ -124,9 +125,6 @@ pub(crate) fn plugin_info(
             id: rule.id,
             title: rule.title,
         });
-    }
-    if declares && rules.is_empty() {
-        return Err("plugin-info lists no rules".to_owned());
     }
     Ok(PluginInfo {
         name: info.name,
