@@ -42,7 +42,7 @@ impl Company {
 pub struct Journal {
     /// The batch id (GUID) used in `journals({id})/journalLines`.
     pub id: String,
-    /// The batch code, e.g. `PLEO` (Code[10], upper case).
+    /// The batch code, e.g. `PLEO` (`Code[10]`, upper case).
     pub code: String,
     /// The batch description.
     #[serde(default)]
@@ -53,7 +53,7 @@ pub struct Journal {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
-    /// The account number, e.g. `6130` (Code[20]).
+    /// The account number, e.g. `6130` (`Code[20]`).
     pub number: String,
     /// The account name.
     #[serde(default)]
