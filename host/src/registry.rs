@@ -25,21 +25,24 @@
 //!
 //! # Layout
 //!
-//! - this file: [`Registry`], the pipeline, the version book and its views;
+//! - this file: [`Registry`] and the pipeline every candidate goes through;
+//! - `book`: one accounting system's versions, their states, activation and
+//!   rollback;
 //! - [`error`]: [`RegistryError`], why a candidate was refused;
 //! - [`source`]: the plugin directory's layout, reading one version's files,
 //!   the order of versions (the one owner of the layout: `replay` finds
 //!   versions through it too);
 //! - [`watch`]: the directory watch.
 //!
-//! This file is over 500 lines because the version book and the pipeline
-//! that fills it change together: every step's outcome is a book entry.
+//! This file is over 500 lines because the pipeline's steps (signature,
+//! manifest, compile, load, names, smoke test, install, refuse, forget) and
+//! the scans that feed them read best in one place, in the order they run.
 
+mod book;
 pub mod error;
 pub mod source;
 pub mod watch;
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -55,6 +58,7 @@ use preflight_runtime::engine::Runtime;
 use preflight_runtime::manifest::{Manifest, OriginPattern};
 use preflight_runtime::plugin::{Compiled, Plugin};
 
+use self::book::{Book, Entry};
 pub use self::error::{FilesError, RegistryError};
 pub use self::watch::Watch;
 
@@ -293,31 +297,6 @@ pub struct Registry {
     books: Mutex<BTreeMap<String, Book>>,
     /// One reload, rollback or load at a time.
     changing: tokio::sync::Mutex<()>,
-}
-
-/// One accounting system's versions.
-#[derive(Default)]
-struct Book {
-    entries: Vec<Entry>,
-    /// Sources in the order they were activated; the last is active.
-    history: Vec<String>,
-}
-
-struct Entry {
-    source: String,
-    version: String,
-    state: VersionState,
-    plugin: Option<Arc<Plugin>>,
-    error: Option<String>,
-    /// Of the files this entry was loaded (or refused) from.
-    fingerprint: Option<[u8; 32]>,
-    /// Of later files that were refused while this entry kept serving.
-    refused: Option<[u8; 32]>,
-    /// `key <id>`, `unsigned` or `bundled`.
-    signed_by: Option<String>,
-    cache: Option<CacheUse>,
-    loaded_at: SystemTime,
-    load_time: Duration,
 }
 
 /// A candidate's bytes and where they came from.
@@ -727,7 +706,7 @@ impl Registry {
             }
         }
         if let Some(allowed) = self.options.origins.get(&info.accounting_system) {
-            plugin.restrict_origins(allowed.clone());
+            plugin.narrow_origins(allowed.clone());
         }
         self.smoke_test(&plugin).await?;
         Ok((plugin, signer, cache_use))
@@ -912,94 +891,6 @@ impl Registry {
     }
 }
 
-impl Book {
-    /// Records a loaded version: it replaces an entry of the same source,
-    /// and becomes active when it replaces the active one or is not older
-    /// than it (the newest version wins). Returns whether it is active.
-    fn place(&mut self, mut entry: Entry) -> bool {
-        let replaced = self.remove(&entry.source);
-        let replaces_active = replaced
-            .as_ref()
-            .is_some_and(|old| old.state == VersionState::Active);
-        let current = self
-            .history
-            .last()
-            .and_then(|source| self.entries.iter().find(|e| &e.source == source));
-        let activate = replaces_active
-            || current.is_none_or(|active| {
-                source::compare_versions(&entry.version, &active.version) != Ordering::Less
-            });
-        self.history.retain(|source| source != &entry.source);
-        if activate {
-            if let Some(active) = self
-                .history
-                .last()
-                .cloned()
-                .and_then(|source| self.entry_mut(&source))
-            {
-                active.state = VersionState::Previous;
-            }
-            self.history.push(entry.source.clone());
-            entry.state = VersionState::Active;
-        }
-        self.entries.push(entry);
-        activate
-    }
-
-    /// Makes the version active before the current one active again, the
-    /// current one rolled back; `(from, to)` sources, or `None` when only
-    /// one version was ever active.
-    fn roll_back(&mut self) -> Option<(String, String)> {
-        if self.history.len() < 2 {
-            return None;
-        }
-        let from = self.history.pop()?;
-        let to = self.history.last()?.clone();
-        if let Some(target) = self.entry_mut(&to) {
-            target.state = VersionState::Active;
-        }
-        if let Some(entry) = self.entry_mut(&from) {
-            entry.state = VersionState::RolledBack;
-        }
-        Some((from, to))
-    }
-
-    fn entry_mut(&mut self, source: &str) -> Option<&mut Entry> {
-        self.entries.iter_mut().find(|entry| entry.source == source)
-    }
-
-    fn remove(&mut self, source: &str) -> Option<Entry> {
-        let index = self
-            .entries
-            .iter()
-            .position(|entry| entry.source == source)?;
-        Some(self.entries.remove(index))
-    }
-}
-
-impl Entry {
-    fn view(&self, system: &str) -> VersionView {
-        let plugin = self.plugin.as_deref();
-        VersionView {
-            accounting_system: system.to_owned(),
-            version: self.version.clone(),
-            state: self.state,
-            source: self.source.clone(),
-            name: plugin.map(|p| p.info().name.clone()),
-            sha256: plugin.map(|p| p.digest().to_owned()),
-            size: plugin.map(Plugin::size),
-            capabilities: plugin.map_or_else(Vec::new, |p| p.info().capabilities.clone()),
-            display_name: plugin.and_then(|p| p.info().display_name.clone()),
-            contract: plugin.map(|p| p.info().contract.clone()),
-            signed_by: self.signed_by.clone(),
-            loaded_at: humantime::format_rfc3339_millis(self.loaded_at).to_string(),
-            load_ms: self.load_time.as_secs_f64() * 1e3,
-            cache: self.cache.as_ref().map(|c| c.as_str().to_owned()),
-            error: self.error.clone(),
-        }
-    }
-}
-
 /// Compiles `bytes` (whose SHA-256 is `digest`), through the cache when
 /// there is one. Blocking.
 fn compile(
@@ -1030,88 +921,4 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(version: &str) -> Entry {
-        Entry {
-            source: format!("plugins/xero/{version}"),
-            version: version.to_owned(),
-            state: VersionState::Standby,
-            plugin: None,
-            error: None,
-            fingerprint: None,
-            refused: None,
-            signed_by: None,
-            cache: None,
-            loaded_at: SystemTime::UNIX_EPOCH,
-            load_time: Duration::ZERO,
-        }
-    }
-
-    fn states(book: &Book) -> Vec<(String, VersionState)> {
-        let mut states: Vec<_> = book
-            .entries
-            .iter()
-            .map(|entry| (entry.version.clone(), entry.state))
-            .collect();
-        states.sort_by(|a, b| source::compare_versions(&a.0, &b.0));
-        states
-    }
-
-    #[test]
-    fn the_newest_version_wins_and_an_older_one_waits_on_standby() {
-        let mut book = Book::default();
-        assert!(book.place(entry("0.1.0")));
-        assert!(book.place(entry("0.2.0")));
-        assert!(!book.place(entry("0.1.5")), "older than the active one");
-        assert_eq!(
-            states(&book),
-            [
-                ("0.1.0".to_owned(), VersionState::Previous),
-                ("0.1.5".to_owned(), VersionState::Standby),
-                ("0.2.0".to_owned(), VersionState::Active),
-            ]
-        );
-        // New files for the active version replace it and stay active.
-        assert!(book.place(entry("0.2.0")));
-        assert_eq!(book.entries.len(), 3);
-        assert_eq!(book.history.last().unwrap(), "plugins/xero/0.2.0");
-    }
-
-    #[test]
-    fn rollback_returns_to_the_previous_active_version_only() {
-        let mut book = Book::default();
-        book.place(entry("0.1.0"));
-        assert_eq!(book.roll_back(), None, "nothing to roll back to");
-        book.place(entry("0.2.0"));
-        book.place(entry("0.3.0"));
-        assert_eq!(
-            book.roll_back(),
-            Some((
-                "plugins/xero/0.3.0".to_owned(),
-                "plugins/xero/0.2.0".to_owned()
-            ))
-        );
-        assert_eq!(
-            states(&book),
-            [
-                ("0.1.0".to_owned(), VersionState::Previous),
-                ("0.2.0".to_owned(), VersionState::Active),
-                ("0.3.0".to_owned(), VersionState::RolledBack),
-            ]
-        );
-        book.roll_back();
-        assert_eq!(book.roll_back(), None, "0.1.0 was the first");
-        assert_eq!(
-            book.entries
-                .iter()
-                .filter(|entry| entry.state == VersionState::Active)
-                .count(),
-            1
-        );
-    }
 }

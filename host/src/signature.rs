@@ -35,6 +35,9 @@
 //!
 //! A key is shown to operators by its [id](PublicKey::id): the first 16 hex
 //! characters of the sha256 of its 32 bytes ("signed by key 3f2a…").
+//!
+//! Over 500 lines, about half of them tests of the key, signature and policy
+//! formats.
 
 use std::fmt;
 use std::str::FromStr;

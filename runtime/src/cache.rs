@@ -42,6 +42,9 @@
 //!
 //! All of it is blocking I/O and CPU-heavy compilation: async callers run
 //! [`CompiledCache::load_or_compile`] on a blocking thread.
+//!
+//! Over 500 lines, about half of them tests, one per threat to the on-disk
+//! format.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};

@@ -5,6 +5,11 @@
 //! values in the report. Anything else, a trap, a limit, a report that breaks
 //! the contract, is a [`Fault`] of the plugin, returned as a [`PluginError`]
 //! that names the plugin and its version and never takes the host down.
+//!
+//! Over 500 lines: loading (gate, contract, info, manifest) and every call's
+//! containment (pool slot, deadline, limits, fault explanation) share the
+//! plugin's fields; splitting them would expose those fields to a second
+//! module.
 
 use std::fmt;
 use std::sync::Arc;
@@ -465,7 +470,7 @@ impl Plugin {
     /// Narrows the origins the plugin may reach (and be configured for) to
     /// those that also match `patterns`: the operator can tighten what the
     /// manifest asks, never widen it.
-    pub fn restrict_origins(&mut self, patterns: Vec<OriginPattern>) {
+    pub fn narrow_origins(&mut self, patterns: Vec<OriginPattern>) {
         self.narrowed = Some(patterns.into());
     }
 

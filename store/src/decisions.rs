@@ -3,6 +3,9 @@
 //! digest, contract version), every outbound exchange with its bodies up to
 //! a cap, each check and the verdict. Configured PII fields are masked before
 //! anything is written.
+//!
+//! Over 500 lines with its tests: the log's writes, its one query language
+//! (shared by the CLI and the API) and the rows they read are one schema.
 
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;

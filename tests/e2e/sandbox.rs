@@ -600,7 +600,7 @@ async fn the_operator_can_narrow_a_plugins_origins_but_not_widen_them() {
     let mut narrowed = preflight::bundled::load_artifact(&runtime, artifact)
         .await
         .unwrap();
-    narrowed.restrict_origins(vec![OriginPattern::parse("https://api.xero.com").unwrap()]);
+    narrowed.narrow_origins(vec![OriginPattern::parse("https://api.xero.com").unwrap()]);
     let error = narrowed
         .validate(&support::job(false), &config)
         .await
@@ -616,7 +616,7 @@ async fn the_operator_can_narrow_a_plugins_origins_but_not_widen_them() {
     let mut listed = preflight::bundled::load_artifact(&runtime, artifact)
         .await
         .unwrap();
-    listed.restrict_origins(vec![OriginPattern::parse(&emulator.url()).unwrap()]);
+    listed.narrow_origins(vec![OriginPattern::parse(&emulator.url()).unwrap()]);
     assert!(
         listed
             .validate(&support::job(false), &config)
@@ -630,7 +630,7 @@ async fn the_operator_can_narrow_a_plugins_origins_but_not_widen_them() {
     let mut widened = preflight::bundled::load_artifact(&runtime, artifact)
         .await
         .unwrap();
-    widened.restrict_origins(vec![
+    widened.narrow_origins(vec![
         OriginPattern::parse("https://evil.example.com").unwrap(),
     ]);
     let mut elsewhere = support::xero_config("https://evil.example.com");

@@ -13,6 +13,9 @@
 //! `failing` with the job in progress means post the recorded verdict;
 //! `failing` with the job failed for that reason means the post landed and
 //! only `done` is missing.
+//!
+//! Over 500 lines with its tests: every step of a job and the stage table that
+//! decides what is left after a crash belong together.
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! (online).
 //!
 //! The steps of Pleo's pre-export validation how-to, in Business Central's terms
-//! (accounting-systems.md §5 and its "Suggested validator checks"):
+//! (docs/accounting-systems.md §5 and its "Suggested validator checks"):
 //!
 //! 1. the environment: the base URL is the environment root
 //!    `…/v2.0/{Entra tenant}/{environment}`;
@@ -244,7 +244,7 @@ impl Run<'_> {
 
     /// General journals may be read, the configured batch exists, and its
     /// journal lines may be read. Posting cannot be probed without creating a
-    /// record, which a validator never does (accounting-systems.md, "Never
+    /// record, which a validator never does (docs/accounting-systems.md, "Never
     /// create test records for a probe"), so a refused read is what reveals a
     /// missing permission set or licence.
     fn journals(&self, settings: &Settings, company: &str, place: &Place<'_>, plan: &mut Plan) {

@@ -1,6 +1,6 @@
 //! The parts of Business Central's answers the rules read: API v2.0 entities
 //! (`company`, `journal`, `account`, `taxGroup`) in OData collections, and the
-//! OData error envelope (accounting-systems.md §5, "Endpoints" and "Errors").
+//! OData error envelope (docs/accounting-systems.md §5, "Endpoints" and "Errors").
 
 use serde::Deserialize;
 

@@ -56,7 +56,7 @@ pub mod id {
 
 /// Where the company lives: the Microsoft Entra tenant and the environment, as
 /// read from the base URL `…/v2.0/{tenant}/{environment}`
-/// (accounting-systems.md §5, "Base / auth").
+/// (docs/accounting-systems.md §5, "Base / auth").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Environment {
     /// The Microsoft Entra tenant id (or domain) of the URL.
@@ -150,7 +150,7 @@ pub struct Place<'a> {
 
 /// What a refusal from Business Central means, keyed on the OData error code
 /// and message rather than the status, which Business Central sets
-/// inconsistently (accounting-systems.md, "Cross-cutting cautions").
+/// inconsistently (docs/accounting-systems.md, "Cross-cutting cautions").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// 401 whose challenge or message says the Entra token expired.
@@ -198,7 +198,7 @@ pub fn classify(response: &Response) -> Refusal {
     // A licence refusal names the licence ("Your license does not grant you the
     // following permissions on …"); a permission-set refusal reads "Sorry, the
     // current permissions prevented the action. (TableData … Read: …)"
-    // (accounting-systems.md §5, "Permissions"), whatever the status.
+    // (docs/accounting-systems.md §5, "Permissions"), whatever the status.
     if lower.contains("license") || lower.contains("licence") {
         return Refusal::Licence(permission_object(&message));
     }
@@ -347,7 +347,7 @@ pub fn vendors_refused(response: &Response, place: &Place<'_>) -> Check {
 }
 
 /// The check for a 404 on `…/api/v2.0/companies`: the environment is unknown
-/// in the tenant (accounting-systems.md §5, "Fake-server notes").
+/// in the tenant (docs/accounting-systems.md §5, "Fake-server notes").
 pub fn environment_not_found(environment: &Environment, response: &Response) -> Check {
     Check::failed(
         id::CONNECTION,
@@ -366,7 +366,7 @@ pub fn environment_not_found(environment: &Environment, response: &Response) -> 
 }
 
 /// The company context: the configured company must be one of the
-/// environment's companies (accounting-systems.md §5, "Tenant selection").
+/// environment's companies (docs/accounting-systems.md §5, "Tenant selection").
 pub fn company(
     companies: &[Company],
     company_id: &str,

@@ -1,7 +1,7 @@
 //! Pre-export validation rules for Fortnox.
 //!
 //! The steps of Pleo's pre-export validation how-to, in Fortnox's terms
-//! (accounting-systems.md §3):
+//! (docs/accounting-systems.md §3):
 //!
 //! 1. connectivity and authentication: `GET /3/companyinformation`, the cheap
 //!    call every token with the `companyinformation` scope may make;
@@ -303,7 +303,7 @@ impl Run<'_> {
     }
 
     /// Vouchers may be read, so the `bookkeeping` scope and licence are there;
-    /// a scope grants read and write alike (accounting-systems.md §3,
+    /// a scope grants read and write alike (docs/accounting-systems.md §3,
     /// "Scopes"), and a validator never creates a voucher to find out.
     fn vouchers(&self, year: &FinancialYear, plan: &mut Plan) {
         let resource = format!("vouchers?financialyear={}&limit=1", year.id);
@@ -353,7 +353,7 @@ impl Run<'_> {
     }
 
     /// Receipts go to the inbox's vouchers folder (`inbox_v`) and are then
-    /// connected to the voucher (accounting-systems.md §3, "Attachment"); both
+    /// connected to the voucher (docs/accounting-systems.md §3, "Attachment"); both
     /// are probed read-only.
     fn attachments(&self, settings: &Settings, plan: &mut Plan) {
         if !settings.attachments.on() {

@@ -1,4 +1,4 @@
-//! The parts of Fortnox's answers the rules read (accounting-systems.md §3:
+//! The parts of Fortnox's answers the rules read (docs/accounting-systems.md §3:
 //! `GET /3/companyinformation`, `/3/financialyears`, `/3/voucherseries`,
 //! `/3/accounts`, and the `ErrorInformation` envelope every error shares).
 
@@ -42,7 +42,7 @@ pub struct CompanyInformationAnswer {
 }
 
 /// The company behind the token: a Fortnox token reaches exactly one company
-/// (accounting-systems.md §3, "Tenant").
+/// (docs/accounting-systems.md §3, "Tenant").
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct CompanyInformation {
@@ -133,7 +133,7 @@ pub struct Account {
     #[serde(default = "active_by_default")]
     pub active: bool,
     /// The VAT code the account reports under, e.g. `MP1`; Fortnox has no
-    /// separate tax-rate resource (accounting-systems.md §3, "Endpoints").
+    /// separate tax-rate resource (docs/accounting-systems.md §3, "Endpoints").
     #[serde(rename = "VATCode", default)]
     pub vat_code: Option<String>,
 }

@@ -4,7 +4,7 @@
 //!
 //! Fortnox answers 400, 401 and 403 inconsistently for the same problem, so
 //! every refusal is judged by the `ErrorInformation.code` first and by the
-//! status only when no known code is present (accounting-systems.md §3,
+//! status only when no known code is present (docs/accounting-systems.md §3,
 //! "Errors", and the closing "cross-cutting cautions").
 
 use preflight_sdk::http::{self, Response};
@@ -61,7 +61,7 @@ pub mod id {
     pub const VAT_CODE: &str = "fortnox.vat-code";
 }
 
-/// Fortnox error codes the rules key on (accounting-systems.md §3, "Errors").
+/// Fortnox error codes the rules key on (docs/accounting-systems.md §3, "Errors").
 pub mod code {
     /// The access token is invalid (or expired).
     pub const INVALID_TOKEN: u64 = 2_000_310;
@@ -76,7 +76,7 @@ pub mod code {
 }
 
 /// Fortnox's rate limit is a 5-second sliding window of 25 requests per
-/// client and company, and it sends no `Retry-After` (accounting-systems.md
+/// client and company, and it sends no `Retry-After` (docs/accounting-systems.md
 /// §3): after one window everything is free again.
 pub const RATE_LIMIT_WINDOW_SECS: u32 = 5;
 
@@ -85,7 +85,7 @@ pub const RATE_LIMIT_WINDOW_SECS: u32 = 5;
 pub struct Access {
     /// What the finance user calls it, e.g. `supplier invoices`.
     pub what: &'static str,
-    /// The OAuth scope granting it (accounting-systems.md §3, "Scopes").
+    /// The OAuth scope granting it (docs/accounting-systems.md §3, "Scopes").
     pub scope: &'static str,
     /// The part of the Fortnox subscription it needs, as Fortnox names it.
     pub licence: &'static str,
@@ -205,7 +205,7 @@ pub fn unauthorized(id: &str) -> Check {
 }
 
 /// Code 2000663: the token was authorised without the scope; a new consent is
-/// the only way to gain one (accounting-systems.md §3, "Scopes").
+/// the only way to gain one (docs/accounting-systems.md §3, "Scopes").
 pub fn missing_scope(id: &str, access: &Access) -> Check {
     Check::failed(
         id,
@@ -301,7 +301,7 @@ pub fn organization_digits(number: &str) -> String {
 
 /// The company context: the token is bound to one company, which must be the
 /// configured one by database number and organisation number, whichever are
-/// configured (accounting-systems.md §3, "Cheap check").
+/// configured (docs/accounting-systems.md §3, "Cheap check").
 pub fn company(
     info: &CompanyInformation,
     database_number: Option<&str>,
@@ -366,7 +366,7 @@ pub fn company(
 }
 
 /// The export date must fall in a financial year, or no voucher can be booked
-/// (accounting-systems.md, closing table: "Fortnox financial year missing" is
+/// (docs/accounting-systems.md, closing table: "Fortnox financial year missing" is
 /// an operation the set-up does not support).
 pub fn financial_year(years: &[FinancialYear], date: &str, company: &str) -> Check {
     let Some(year) = years
@@ -462,7 +462,7 @@ pub fn account(purpose: &str, number: u32, accounts: &[Account], company: &str) 
 }
 
 /// The configured VAT code must be in use: Fortnox keeps VAT codes on
-/// accounts, not as a resource of their own (accounting-systems.md §3,
+/// accounts, not as a resource of their own (docs/accounting-systems.md §3,
 /// "Endpoints"), so a code no active account carries cannot be booked with.
 pub fn vat_code(vat_code: &str, accounts: &[Account], company: &str) -> Check {
     let carriers: Vec<&Account> = accounts

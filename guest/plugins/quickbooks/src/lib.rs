@@ -1,7 +1,7 @@
 //! Pre-export validation rules for QuickBooks Online.
 //!
 //! The steps of Pleo's pre-export validation how-to, in QuickBooks Online's
-//! terms (accounting-systems.md §2 and its "Suggested validator checks"):
+//! terms (docs/accounting-systems.md §2 and its "Suggested validator checks"):
 //!
 //! 1. connectivity and authentication: `GET /v3/company/{realmId}/companyinfo/
 //!    {realmId}`, the cheap check, with the host-held token (fault 3200 means
@@ -40,7 +40,7 @@ use model::{Account, CompanyInfoResponse, JournalCode, QueryResponse, TaxCode};
 use rules::{DISPLAY_NAME, Subject, id};
 
 /// The API minor version sent with every call, for the newer fields
-/// (accounting-systems.md §2, "add `minorversion=NN` (e.g. 75)").
+/// (docs/accounting-systems.md §2, "add `minorversion=NN` (e.g. 75)").
 const MINOR_VERSION: u32 = 75;
 
 /// Rows per query page: QuickBooks' `maxresults` ceiling.
@@ -142,7 +142,7 @@ impl Validator for QuickBooks {
         let mut run = Run {
             // Every call goes below `{base_url}/v3/company/{realmId}`, so only
             // the configured origin is ever reached. QuickBooks may answer 200
-            // with a fault (accounting-systems.md §2, "Errors").
+            // with a fault (docs/accounting-systems.md §2, "Errors").
             api: Api::new(format!("{}/v3/company/{realm}", config.base_url))
                 .error_when(|response| model::first_fault(&response.body).is_some()),
             realm,
@@ -244,7 +244,7 @@ impl Run<'_> {
     /// Rule `id` passes when a one-row query of each of `entities` answers:
     /// the connected user may read them and the plan includes them. Writing
     /// cannot be probed without creating records, which a validator never
-    /// does (accounting-systems.md, "Cross-cutting cautions").
+    /// does (docs/accounting-systems.md, "Cross-cutting cautions").
     fn probe(&self, id: &str, feature: &rules::Feature, entities: &[&str], plan: &mut Plan) {
         for entity in entities {
             let query = format!("select * from {entity} maxresults 1");

@@ -1,6 +1,6 @@
 //! The parts of QuickBooks Online's answers the rules read: `CompanyInfo`, the
 //! `QueryResponse` of the query endpoint, `Account`, `TaxCode`, `JournalCode`,
-//! and the `Fault` envelope in both of its casings (accounting-systems.md §2,
+//! and the `Fault` envelope in both of its casings (docs/accounting-systems.md §2,
 //! "Errors").
 
 use serde::Deserialize;
@@ -149,7 +149,7 @@ pub struct JournalCode {
 }
 
 /// QuickBooks' error envelope. Usually `{"Fault":{"Error":[…],"type":…}}`, but
-/// 401s have been seen as `{"fault":{"error":[…]}}` (accounting-systems.md §2,
+/// 401s have been seen as `{"fault":{"error":[…]}}` (docs/accounting-systems.md §2,
 /// "the lowercase variant appears intermittently"), so both casings parse.
 #[derive(Debug, Default, Deserialize)]
 pub struct FaultEnvelope {

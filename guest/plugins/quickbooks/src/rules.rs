@@ -48,7 +48,7 @@ pub mod id {
     pub const JOURNAL_CODE: &str = "quickbooks.journal-code";
 }
 
-/// Fault codes from accounting-systems.md §2 ("Errors").
+/// Fault codes from docs/accounting-systems.md §2 ("Errors").
 mod code {
     /// `AuthenticationFailed`, with HTTP 401.
     pub const AUTHENTICATION_FAILED: &str = "3200";
@@ -130,7 +130,7 @@ pub fn company_label(name: Option<&str>, realm_id: &str) -> String {
 
 /// The configured realm id (the integration's tenant id): it must be present,
 /// and digits only, since it becomes part of every URL path
-/// (`/v3/company/{realmId}`, accounting-systems.md §2).
+/// (`/v3/company/{realmId}`, docs/accounting-systems.md §2).
 pub fn realm_id(tenant_id: Option<&str>) -> Result<&str, Check> {
     let Some(realm) = tenant_id.map(str::trim) else {
         return Err(Check::failed(
@@ -170,7 +170,7 @@ pub fn refuses_company(response: &Response) -> bool {
 }
 
 /// Whether a 3100 detail says the token lacks the accounting scope ("The access
-/// token does not have sufficient scope", accounting-systems.md §2).
+/// token does not have sufficient scope", docs/accounting-systems.md §2).
 fn lacks_scope(detail: &str) -> bool {
     detail.to_ascii_lowercase().contains("scope")
 }
@@ -178,7 +178,7 @@ fn lacks_scope(detail: &str) -> bool {
 /// The check for an error answer of QuickBooks Online to a call of rule `id`
 /// about `subject`; `plan` is the company's plan when known. Keys on the fault
 /// code first, since QuickBooks returns 400, 401 and 403 inconsistently
-/// (accounting-systems.md, "Cross-cutting cautions"), then on the status.
+/// (docs/accounting-systems.md, "Cross-cutting cautions"), then on the status.
 pub fn failure(id: &str, subject: Subject<'_>, response: &Response, plan: Option<&str>) -> Check {
     let status = response.status;
     let fault = first_fault(&response.body).unwrap_or_default();
@@ -210,7 +210,7 @@ pub fn failure(id: &str, subject: Subject<'_>, response: &Response, plan: Option
         .with_hint(hint);
     }
     if status == 429 || code == code::THROTTLE_EXCEEDED {
-        // QuickBooks sends no Retry-After (accounting-systems.md §2): the
+        // QuickBooks sends no Retry-After (docs/accounting-systems.md §2): the
         // runner's backoff decides; a header, should one come, is honoured.
         return Check::unverified(
             id,
@@ -292,7 +292,7 @@ pub fn failure(id: &str, subject: Subject<'_>, response: &Response, plan: Option
 }
 
 /// The right company: when the configuration names the company, the realm's
-/// `CompanyName` (or `LegalName`) must be that name (accounting-systems.md §2,
+/// `CompanyName` (or `LegalName`) must be that name (docs/accounting-systems.md §2,
 /// "Tenant selection": picking the wrong company yields another realm).
 pub fn company(info: &CompanyInfo, expected: Option<&str>, realm_id: &str) -> Check {
     let actual = info.company_name.trim();

@@ -1,7 +1,7 @@
 //! Pre-export validation rules for Xero.
 //!
 //! The steps of Pleo's pre-export validation how-to, in Xero's terms
-//! (accounting-systems.md §1):
+//! (docs/accounting-systems.md §1):
 //!
 //! 1. connectivity and authentication: `GET /connections` with the host-held
 //!    token;

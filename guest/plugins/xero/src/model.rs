@@ -1,7 +1,7 @@
 //! The parts of Xero's answers the rules read (shapes from Xero's OpenAPI:
 //! `xero-identity.yaml` `Connection`, `xero_accounting.yaml` `Organisation`,
 //! `Account`, `TaxRate`, `ManualJournal`, and the problem envelope of
-//! accounting-systems.md §1).
+//! docs/accounting-systems.md §1).
 
 use serde::Deserialize;
 
