@@ -152,7 +152,7 @@ async fn business_central_happy_path_checks_everything_inside_the_environment() 
     // The settings rule passes too: every declared rule does.
     for rule in BUSINESS_CENTRAL_RULES {
         assert!(
-            passed.contains(&rule),
+            passed.contains(rule),
             "{rule} did not pass: {:#?}",
             outcome.report
         );

@@ -162,7 +162,7 @@ async fn quickbooks_happy_path_checks_everything_in_the_realm() {
     // The settings rule passes too: every declared rule does.
     for rule in QUICKBOOKS_RULES {
         assert!(
-            passed.contains(&rule),
+            passed.contains(rule),
             "{rule} did not pass: {:#?}",
             outcome.report
         );

@@ -129,7 +129,7 @@ async fn happy_path_checks_everything_and_sends_the_tenant() {
     // The settings rule passes too: every declared rule does.
     for rule in XERO_RULES {
         assert!(
-            passed.contains(&rule),
+            passed.contains(rule),
             "{rule} did not pass: {:#?}",
             outcome.report
         );
