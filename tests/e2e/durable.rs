@@ -225,14 +225,8 @@ async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
             (uuid::Uuid::new_v4(), url)
         })
         .collect();
-    let mut jobs = BTreeMap::new();
-    for _ in 0..5 {
-        for (company, url) in &companies {
-            jobs.insert(pleo.seed_job(SeedJob::pending(*company)), *url == bad.url());
-        }
-    }
-    assert_eq!(jobs.len(), 200);
     let mut replicas = Vec::new();
+    let mut apis = Vec::new();
     for name in ["replica-a", "replica-b"] {
         let dir = support::temp_dir(name);
         let path = dir.join("preflight.toml");
@@ -246,8 +240,23 @@ async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
             ),
         )
         .unwrap();
-        replicas.push(spawn_serve(&path).0);
+        let (serving, api) = spawn_serve(&path);
+        replicas.push(serving);
+        apis.push(api);
     }
+    // Both replicas are up (their first poll done) before the jobs appear,
+    // so neither gets a head start of its start-up time.
+    let http = reqwest::Client::new();
+    for api in &apis {
+        crate::serve::ready(&http, api).await;
+    }
+    let mut jobs = BTreeMap::new();
+    for _ in 0..5 {
+        for (company, url) in &companies {
+            jobs.insert(pleo.seed_job(SeedJob::pending(*company)), *url == bad.url());
+        }
+    }
+    assert_eq!(jobs.len(), 200);
     let store = Store::open(&postgres, Identity::default()).await.unwrap();
     all_done(&store, &jobs).await;
     for replica in &mut replicas {
