@@ -111,6 +111,12 @@ pub async fn load(
     load_artifact(runtime, artifact).await
 }
 
+/// How errors name a bundled plugin's manifest:
+/// `bundled:xero/preflight-plugin.toml`.
+pub fn manifest_path(artifact: &Bundled) -> String {
+    format!("bundled:{}/preflight-plugin.toml", artifact.name)
+}
+
 /// The manifest of a bundled plugin, parsed once per process.
 pub fn manifest(artifact: &Bundled) -> Result<Manifest, ManifestError> {
     static PARSED: OnceLock<Vec<Result<Manifest, ManifestError>>> = OnceLock::new();
@@ -135,7 +141,7 @@ pub async fn load_artifact(
     artifact: &Bundled,
 ) -> Result<Plugin, PluginSourceError> {
     let manifest = manifest(artifact).map_err(|error| PluginSourceError::Manifest {
-        path: format!("bundled:{}/preflight-plugin.toml", artifact.name),
+        path: manifest_path(artifact),
         error,
     })?;
     Ok(runtime

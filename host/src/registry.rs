@@ -637,7 +637,7 @@ impl Registry {
                 CandidateBytes::Bundled(artifact) => {
                     let manifest = crate::bundled::manifest(artifact).map_err(|error| {
                         RegistryError::Manifest {
-                            path: format!("bundled:{}/preflight-plugin.toml", artifact.name),
+                            path: crate::bundled::manifest_path(artifact),
                             error,
                         }
                     })?;

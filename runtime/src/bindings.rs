@@ -69,6 +69,11 @@ impl ContractVersion {
     /// Every version this host runs, oldest first.
     pub const ALL: [ContractVersion; 2] = [ContractVersion::V0_1_0, ContractVersion::V0_2_0];
 
+    /// Every version this host runs, for messages: `0.1.0, 0.2.0`.
+    pub fn supported() -> String {
+        Self::ALL.map(ContractVersion::as_str).join(", ")
+    }
+
     /// The version as written in WIT names, e.g. `0.2.0`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -18,15 +18,6 @@ pub use crate::bindings::ContractVersion;
 /// The contract's package.
 pub const CONTRACT: &str = "preflight:plugin";
 
-/// The versions this host runs, for messages: `0.1.0, 0.2.0`.
-fn supported() -> String {
-    ContractVersion::ALL
-        .iter()
-        .map(|version| version.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The contract interfaces a plugin may import.
 const CONTRACT_IMPORTS: &[&str] = &[
     "preflight:plugin/http",
@@ -73,7 +64,7 @@ pub enum GateError {
     /// It was built against a contract version this host does not run.
     #[error(
         "targets {found}, but this host runs {CONTRACT} versions {}",
-        supported()
+        ContractVersion::supported()
     )]
     UnsupportedVersion {
         /// The versioned name found.
@@ -91,7 +82,7 @@ pub enum GateError {
     /// It does not export the validator.
     #[error(
         "exports the wrong world: expected {CONTRACT}/validator of version {}, found [{exports}]",
-        supported()
+        ContractVersion::supported()
     )]
     WrongWorld {
         /// What it exports.

@@ -117,16 +117,13 @@ impl Manifest {
             .and_then(|rest| rest.strip_prefix('@'))
             .and_then(ContractVersion::of)
             .ok_or_else(|| {
-                let runs: Vec<String> = ContractVersion::ALL
-                    .iter()
-                    .map(|version| format!("{}@{version}", crate::gate::CONTRACT))
-                    .collect();
                 error(
                     "wit",
                     format!(
-                        "'{}' is not supported; this host runs {}",
+                        "'{}' is not supported; this host runs {} versions {}",
                         raw.wit,
-                        runs.join(", ")
+                        crate::gate::CONTRACT,
+                        ContractVersion::supported()
                     ),
                 )
             })?;

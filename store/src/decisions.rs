@@ -403,23 +403,11 @@ impl Store {
             accounting_system: self.get(row, "accounting_system")?,
             plugin: name.map(|name| format!("{name} {}", version.unwrap_or_default())),
             verdict: self.get(row, "verdict")?,
-            reason: self
-                .get::<Option<String>>(row, "reason")?
-                .map(|name| {
-                    FailureReason::from_name(&name)
-                        .ok_or_else(|| self.corrupt("reason", format!("unknown reason '{name}'")))
-                })
-                .transpose()?,
+            reason: self.get_named(row, "reason", FailureReason::from_name)?,
             message: self.get(row, "message")?,
             at: self.get(row, "at")?,
             elapsed_ms: self.get(row, "elapsed_ms")?,
-            outcome: self
-                .get::<Option<String>>(row, "outcome")?
-                .map(|name| {
-                    JobResult::from_name(&name)
-                        .ok_or_else(|| self.corrupt("outcome", format!("unknown outcome '{name}'")))
-                })
-                .transpose()?,
+            outcome: self.get_named(row, "outcome", JobResult::from_name)?,
         })
     }
 

@@ -314,6 +314,22 @@ impl Store {
         &self.pool
     }
 
+    /// The optional text column `name` read with `parse` (a wire name such
+    /// as `missing_configuration`); a name `parse` does not know is a
+    /// corrupt row.
+    pub(crate) fn get_named<T>(
+        &self,
+        row: &AnyRow,
+        name: &str,
+        parse: fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, StoreError> {
+        self.get::<Option<String>>(row, name)?
+            .map(|text| {
+                parse(&text).ok_or_else(|| self.corrupt(name, format!("unknown value '{text}'")))
+            })
+            .transpose()
+    }
+
     pub(crate) fn error(&self, error: sqlx::Error) -> StoreError {
         StoreError::Database {
             location: self.location.clone(),

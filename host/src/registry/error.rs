@@ -123,11 +123,3 @@ pub enum FilesProblem {
     #[error("the signature file is not text")]
     SignatureNotText,
 }
-
-impl PartialEq for FilesError {
-    /// Two reads failed the same way (the same text): a directory that is
-    /// still broken is not refused again.
-    fn eq(&self, other: &Self) -> bool {
-        self.to_string() == other.to_string()
-    }
-}

@@ -166,7 +166,7 @@ pub(crate) async fn run(
                 .metrics
                 .inc(metrics::PLUGIN_FAULTS, &[("plugin", plugin.label())]);
             tracing::error!(%error, "plugin fault; the job fails as integration_unusable");
-            let verdict = fault_verdict(&error, plugin);
+            let verdict = error.verdict(plugin.info().system_name());
             let entry = Entry {
                 verdict: verdict.clone(),
                 fault: Some(&error),
@@ -182,11 +182,6 @@ pub(crate) async fn run(
         &[("plugin", plugin.label()), ("verdict", label)],
     );
     Attempt { verdict, outcome }
-}
-
-/// The verdict for a job whose plugin faulted.
-fn fault_verdict(error: &PluginError, plugin: &Plugin) -> Verdict {
-    error.verdict(plugin.info().system_name())
 }
 
 /// What one decision-log entry records.
