@@ -47,7 +47,11 @@
 //! Every route wants a [`Grant`]ed credential (401 otherwise) with the operation's
 //! [`Scope`] (403 otherwise); see [`PleoConfig::default`] for the demo credentials.
 //! [`Faults`] make a share of requests fail with 5xx or 429, answer slowly, or drop the
-//! connection, before authentication.
+//! connection, before authentication; or let a request be processed (an event applied and
+//! recorded in [`PleoEmulator::events`]) and then lose its answer, closing the connection
+//! without one, or hold the answer back for a while, so a client can be left unsure whether
+//! its claim went through (docs/pleo-export-api.md §4). A [`FaultScope`] limits faults to
+//! E1 listings, E3 lookups or E4 events; other requests never get one.
 //!
 //! # Layout
 //!
@@ -88,7 +92,7 @@ use uuid::Uuid;
 
 pub use self::auth::{Credential, Grant, Scope};
 pub use self::events::RecordedEvent;
-pub use self::faults::Faults;
+pub use self::faults::{FaultScope, Faults};
 use self::model::Job;
 pub use self::model::JobStatus;
 pub use self::seed::SeedJob;
@@ -237,9 +241,17 @@ impl PleoEmulator {
     }
 
     /// Every `POST /v3/export-job-events` that reached the handler, oldest first, whatever
-    /// the answer; requests refused by a fault or by authentication are not included.
+    /// the answer and even when a fault lost or held it; requests refused by a fault or by
+    /// authentication are not included.
     pub fn events(&self) -> Vec<RecordedEvent> {
         self.shared.events()
+    }
+
+    /// Refuses listings of `company` from now on with 403, as Pleo does
+    /// once the organisation's access to a company is revoked (or a watched
+    /// company id is mistyped into one the credentials do not reach).
+    pub fn refuse_company(&self, company: Uuid) {
+        self.shared.refuse(company);
     }
 
     /// Replaces the active faults; requests arriving from now on see the new ones, and the

@@ -1,4 +1,4 @@
-//! Counters and latency histograms, exposed in the Prometheus text format
+//! Counters, gauges and latency histograms, exposed in the Prometheus text format
 //! (version 0.0.4) on `/metrics`.
 
 use std::collections::BTreeMap;
@@ -25,6 +25,7 @@ struct Histogram {
 #[derive(Default)]
 pub struct Metrics {
     counters: Mutex<BTreeMap<(Metric, Labels), u64>>,
+    gauges: Mutex<BTreeMap<(Metric, Labels), f64>>,
     histograms: Mutex<BTreeMap<(Metric, Labels), Histogram>>,
 }
 
@@ -113,6 +114,41 @@ pub const WEBHOOKS: Metric = Metric {
     name: "preflight_webhooks_total",
     help: "Pleo webhook deliveries, per result (wake, ignored, duplicate, refused).",
 };
+/// `preflight_leases_lost_total`: Jobs another replica took over while this one worked on them (its lease had run out).
+pub const LEASES_LOST: Metric = Metric {
+    name: "preflight_leases_lost_total",
+    help: "Jobs another replica took over while this one worked on them (its lease had run out).",
+};
+/// `preflight_listings_total`: Listings of a company's pending jobs, per result (ok, error).
+pub const LISTINGS: Metric = Metric {
+    name: "preflight_listings_total",
+    help: "Listings of a company's pending jobs, per result (ok, error).",
+};
+/// `preflight_listing_errors_total`: Failed listings, per company and kind of error.
+pub const LISTING_ERRORS: Metric = Metric {
+    name: "preflight_listing_errors_total",
+    help: "Failed listings, per company and kind of error.",
+};
+/// `preflight_listing_failing_companies`: Watched companies whose last listing failed (backed off).
+pub const LISTING_FAILING: Metric = Metric {
+    name: "preflight_listing_failing_companies",
+    help: "Watched companies whose last listing failed (backed off).",
+};
+/// `preflight_detection_sweep_seconds`: Duration of the last complete sweep over the watched companies.
+pub const SWEEP_SECONDS: Metric = Metric {
+    name: "preflight_detection_sweep_seconds",
+    help: "Duration of the last complete sweep over the watched companies.",
+};
+/// `preflight_shutdown_unfinished_total`: Jobs still in flight when the shutdown grace period ended (left in the journal for the next start).
+pub const SHUTDOWN_UNFINISHED: Metric = Metric {
+    name: "preflight_shutdown_unfinished_total",
+    help: "Jobs still in flight when the shutdown grace period ended (left in the journal for the next start).",
+};
+/// `preflight_handovers_total`: Handovers of valid jobs to the downstream, per result (accepted, refused).
+pub const HANDOVERS: Metric = Metric {
+    name: "preflight_handovers_total",
+    help: "Handovers of valid jobs to the downstream, per result (accepted, refused).",
+};
 
 /// Every metric, for documentation and tests.
 pub const ALL: &[Metric] = &[
@@ -131,6 +167,13 @@ pub const ALL: &[Metric] = &[
     PLUGIN_SWAPS,
     PLUGIN_CACHE,
     WEBHOOKS,
+    LEASES_LOST,
+    LISTINGS,
+    LISTING_ERRORS,
+    LISTING_FAILING,
+    SWEEP_SECONDS,
+    SHUTDOWN_UNFINISHED,
+    HANDOVERS,
 ];
 
 impl Metrics {
@@ -154,6 +197,20 @@ impl Metrics {
             .get(&key)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Sets gauge `name` with `labels` to `value`.
+    pub fn set(&self, metric: Metric, labels: &[(&'static str, &str)], value: f64) {
+        self.gauges
+            .lock()
+            .expect("metrics lock")
+            .insert((metric, own(labels)), value);
+    }
+
+    /// The value of gauge `name` with exactly `labels`.
+    pub fn gauge(&self, metric: Metric, labels: &[(&'static str, &str)]) -> Option<f64> {
+        let key = (metric, own(labels));
+        self.gauges.lock().expect("metrics lock").get(&key).copied()
     }
 
     /// Records a duration in histogram `name` with `labels`.
@@ -187,6 +244,11 @@ impl Metrics {
         };
         for ((metric, labels), value) in self.counters.lock().expect("metrics lock").iter() {
             describe(&mut out, metric, "counter");
+            let name = metric.name;
+            let _ = writeln!(out, "{name}{} {value}", render_labels(labels, None));
+        }
+        for ((metric, labels), value) in self.gauges.lock().expect("metrics lock").iter() {
+            describe(&mut out, metric, "gauge");
             let name = metric.name;
             let _ = writeln!(out, "{name}{} {value}", render_labels(labels, None));
         }
@@ -261,6 +323,7 @@ mod tests {
         let metrics = Metrics::default();
         metrics.inc(JOBS_FAILED, &[("reason", "missing_configuration")]);
         metrics.inc(JOBS_FAILED, &[("reason", "missing_configuration")]);
+        metrics.set(LISTING_FAILING, &[], 3.0);
         metrics.observe(
             VALIDATION_SECONDS,
             &[("plugin", "xero \"1\"")],
@@ -269,6 +332,8 @@ mod tests {
         let text = metrics.render();
         assert!(text.contains("# TYPE preflight_jobs_failed_total counter"));
         assert!(text.contains("preflight_jobs_failed_total{reason=\"missing_configuration\"} 2"));
+        assert!(text.contains("# TYPE preflight_listing_failing_companies gauge"));
+        assert!(text.contains("\npreflight_listing_failing_companies 3\n"));
         assert!(text.contains(
             "preflight_validation_seconds_bucket{plugin=\"xero \\\"1\\\"\",le=\"0.025\"} 0"
         ));

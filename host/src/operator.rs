@@ -7,6 +7,7 @@
 //! auth = { type = "bearer", tokenEnv = "PLEO_TOKEN" }   # or { type = "apiKey", keyEnv = "PLEO_API_KEY" }
 //! watchCompanies = []                             # polled even without a configuration below
 //! pollIntervalSecs = 60
+//! requestTimeoutMs = 15000     # of one request to Pleo, each retry included (100 to 120000)
 //!
 //! [runner]
 //! retryAttempts = 3            # validations of a job whose checks hit transient trouble
@@ -15,7 +16,10 @@
 //! maxConcurrentJobs = 64
 //! stateDir = ".preflight"      # where the store (preflight.db) and compiled plugins live
 //! handoverUrl = "http://127.0.0.1:9000/exports"      # optional: POST {"jobId": …} per valid job
+//! handoverSecretEnv = "PREFLIGHT_HANDOVER_SECRET"   # or handoverSecret = "whsec_…": signs each POST
 //! handoverCommand = ["/usr/local/bin/export", "{jobId}"]  # optional
+//! detectionConcurrency = 16    # companies listed at once (1 to 1024)
+//! shutdownGraceSecs = 20       # at SIGTERM, time the jobs in flight get to finish (1 to 3600)
 //!
 //! [server]
 //! listen = "127.0.0.1:8080"
@@ -241,6 +245,8 @@ struct RawPleo {
     watch_companies: Vec<uuid::Uuid>,
     #[serde(default)]
     poll_interval_secs: Option<u64>,
+    #[serde(default)]
+    request_timeout_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -267,7 +273,11 @@ struct RawRunner {
     max_concurrent_jobs: Option<usize>,
     state_dir: Option<PathBuf>,
     handover_url: Option<String>,
+    handover_secret: Option<String>,
+    handover_secret_env: Option<String>,
     handover_command: Option<Vec<String>>,
+    detection_concurrency: Option<usize>,
+    shutdown_grace_secs: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -490,11 +500,22 @@ fn pleo_settings(raw: RawPleo) -> Result<PleoSettings, ConfigError> {
             "must be at least 1".to_owned(),
         ));
     }
+    let request_timeout = match raw.request_timeout_ms {
+        None => crate::pleo::RetryPolicy::default().request_timeout,
+        Some(ms @ 100..=120_000) => Duration::from_millis(ms),
+        Some(ms) => {
+            return Err(error_at(
+                "pleo.requestTimeoutMs",
+                format!("{ms} is out of range: 100 to 120000"),
+            ));
+        }
+    };
     Ok(PleoSettings {
         base_url,
         auth,
         watch_companies: raw.watch_companies,
         poll_interval,
+        request_timeout,
     })
 }
 
@@ -533,6 +554,45 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
             "must be at least 1".to_owned(),
         ));
     }
+    let handover_key = if raw.handover_secret.is_some() || raw.handover_secret_env.is_some() {
+        if handover_url.is_none() {
+            return Err(error_at(
+                "runner.handoverSecret",
+                "signs the URL handover: set runner.handoverUrl too".to_owned(),
+            ));
+        }
+        let secret = secret(
+            raw.handover_secret,
+            raw.handover_secret_env,
+            "runner.handoverSecret",
+            "runner.handoverSecretEnv",
+        )?;
+        Some(
+            crate::webhook::SigningKey::from_secret(secret.expose())
+                .map_err(|message| error_at("runner.handoverSecret", message))?,
+        )
+    } else {
+        None
+    };
+    let detection_concurrency = raw
+        .detection_concurrency
+        .unwrap_or(defaults.detection_concurrency);
+    if !(1..=1024).contains(&detection_concurrency) {
+        return Err(error_at(
+            "runner.detectionConcurrency",
+            format!("{detection_concurrency} is out of range: 1 to 1024"),
+        ));
+    }
+    let shutdown_grace = match raw.shutdown_grace_secs {
+        None => defaults.shutdown_grace,
+        Some(secs @ 1..=3600) => Duration::from_secs(secs),
+        Some(secs) => {
+            return Err(error_at(
+                "runner.shutdownGraceSecs",
+                format!("{secs} is out of range: 1 to 3600"),
+            ));
+        }
+    };
     Ok(RunnerSettings {
         retry_attempts,
         retry_window: raw
@@ -545,6 +605,9 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
         state_dir: raw.state_dir,
         handover_url,
         handover_command: raw.handover_command,
+        handover_key,
+        detection_concurrency,
+        shutdown_grace,
     })
 }
 

@@ -27,4 +27,6 @@ pub struct PleoSettings {
     pub watch_companies: Vec<uuid::Uuid>,
     /// Time between polls.
     pub poll_interval: Duration,
+    /// Timeout of one request to Pleo (its retries each get their own).
+    pub request_timeout: Duration,
 }

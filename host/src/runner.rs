@@ -1,6 +1,6 @@
 //! The pre-export validation step of Pleo's export lifecycle (docs/pleo-export-api.md §4
-//! and §5): detect pending jobs by polling (and when a webhook wakes the
-//! runner), claim each with `started`, resolve the company's configuration
+//! and §5): detect pending jobs by sweeping the watched companies (and when a
+//! webhook names a company), claim each with `started`, resolve the company's configuration
 //! and plugin, validate (retrying transient trouble within a budget), then
 //! fail the job early with `failed` and confirm it, or hand it over to item
 //! processing. Items are never touched.
@@ -13,35 +13,44 @@
 //! store never hold the same job at once. Every validation is written to the
 //! decision log.
 //!
+//! At shutdown detection stops at once, the jobs in flight get
+//! `shutdownGraceSecs` to finish, and what is still in flight then is left in
+//! the journal with its lease ended, for the next start or another replica.
+//!
 //! # Layout
 //!
-//! - this file: the [`Runner`] (polling, resuming, one task per job), its
-//!   [`RunnerSettings`], and on-demand validation;
+//! - this file: the [`Runner`] (its loop, resuming, one task per job,
+//!   shutdown), its [`RunnerSettings`], and on-demand validation;
+//! - `detection`: the concurrent sweep over the watched companies, with
+//!   per-company backoff; [`DetectionReport`];
 //! - `attempt`: one validation attempt (resolve, validate, count, log),
 //!   shared by the lifecycle and `/v1/validate`; [`HostVerdict`];
 //! - `lifecycle`: one job from claim to outcome, the journal's stage table;
 //! - [`handover`]: where valid jobs go.
 
 mod attempt;
+mod detection;
 pub mod handover;
 mod lifecycle;
 
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::{Notify, Semaphore};
 
 pub use attempt::HostVerdict;
+pub use detection::{DetectionReport, ListingTrouble, SweepReport};
 pub use handover::Handover;
 
 use crate::metrics::Metrics;
 use crate::pleo::{PleoClient, PleoError};
 use crate::registry::Registry;
 use preflight_runtime::config::IntegrationConfig;
-use preflight_runtime::job::{ExportJob, JobStatus};
+use preflight_runtime::job::ExportJob;
 use preflight_runtime::report::Verdict;
 pub use preflight_store::Stage;
 use preflight_store::{JobRecord, Store, StoreError};
@@ -106,6 +115,14 @@ pub struct RunnerSettings {
     pub handover_url: Option<url::Url>,
     /// Downstream command run for each valid job; `{jobId}` is replaced.
     pub handover_command: Option<Vec<String>>,
+    /// Key of the URL handover's signature (from a `whsec_…` secret),
+    /// Standard Webhooks style, so the downstream can verify the runner
+    /// sent it.
+    pub handover_key: Option<crate::webhook::SigningKey>,
+    /// Companies listed at once.
+    pub detection_concurrency: usize,
+    /// Time the jobs in flight get to finish at shutdown.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for RunnerSettings {
@@ -118,6 +135,9 @@ impl Default for RunnerSettings {
             state_dir: None,
             handover_url: None,
             handover_command: None,
+            handover_key: None,
+            detection_concurrency: 16,
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -128,8 +148,8 @@ pub struct RunnerParts {
     pub pleo: PleoClient,
     /// Integration configurations by company.
     pub companies: std::collections::BTreeMap<uuid::Uuid, IntegrationConfig>,
-    /// Companies to poll; empty means "the credentials' own company" (no
-    /// `company_id` passed).
+    /// Companies to poll (in any order; swept in the order of their ids);
+    /// empty means "the credentials' own company" (no `company_id` passed).
     pub polled: Vec<uuid::Uuid>,
     /// Plugins by accounting system.
     pub registry: Arc<Registry>,
@@ -153,8 +173,13 @@ pub struct Runner {
 
 struct Inner {
     parts: RunnerParts,
-    /// Whether the last poll reached Pleo; `None` before the first.
+    /// Whether the last listing reached Pleo; `None` before the first.
     last_poll_ok: Mutex<Option<bool>>,
+    /// Set at shutdown: no job starts any more, `/readyz` says 503.
+    stopping: AtomicBool,
+    detection: detection::Detection,
+    /// The poll interval of [`Runner::run`], for webhook-driven listings.
+    interval: Mutex<Duration>,
     busy_companies: Mutex<HashSet<uuid::Uuid>>,
     in_flight: Mutex<HashSet<uuid::Uuid>>,
     outcomes: Mutex<VecDeque<JobOutcome>>,
@@ -165,12 +190,21 @@ struct Inner {
 
 impl Runner {
     /// A runner made of `parts`.
-    pub fn new(parts: RunnerParts) -> Runner {
-        let slots = Arc::new(Semaphore::new(parts.settings.max_concurrent_jobs.max(1)));
+    pub fn new(mut parts: RunnerParts) -> Runner {
+        let permits = parts
+            .settings
+            .max_concurrent_jobs
+            .clamp(1, Semaphore::MAX_PERMITS);
+        let slots = Arc::new(Semaphore::new(permits));
+        parts.polled.sort();
+        parts.polled.dedup();
         Runner {
             inner: Arc::new(Inner {
                 parts,
                 last_poll_ok: Mutex::new(None),
+                stopping: AtomicBool::new(false),
+                detection: detection::Detection::default(),
+                interval: Mutex::new(Duration::from_secs(60)),
                 busy_companies: Mutex::new(HashSet::new()),
                 in_flight: Mutex::new(HashSet::new()),
                 outcomes: Mutex::new(VecDeque::new()),
@@ -202,9 +236,47 @@ impl Runner {
             .collect()
     }
 
-    /// Asks the polling loop to poll now.
+    /// Asks the runner to sweep every company now.
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// Lists `company`'s pending jobs now (a webhook announced one) and
+    /// starts them; a company the runner does not watch wakes a whole sweep
+    /// instead (when it watches only the credentials' own company).
+    pub fn wake_company(&self, company: uuid::Uuid) {
+        let polled = &self.inner.parts.polled;
+        let target = if polled.is_empty() {
+            None
+        } else if polled.binary_search(&company).is_ok() {
+            Some(company)
+        } else {
+            tracing::info!(%company, "a webhook named a company this runner does not watch; ignored");
+            return;
+        };
+        if self.is_stopping() {
+            return;
+        }
+        let runner = self.clone();
+        let interval = *self.inner.interval.lock().expect("interval lock");
+        tokio::spawn(async move { runner.list_now(target, interval).await });
+    }
+
+    /// Whether the runner is shutting down.
+    pub fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Where detection stands: the last sweep and the failing companies.
+    pub fn detection(&self) -> DetectionReport {
+        self.inner.detection.report(
+            self.targets_len(),
+            self.inner.parts.settings.detection_concurrency,
+        )
+    }
+
+    fn targets_len(&self) -> usize {
+        self.inner.parts.polled.len().max(1)
     }
 
     /// The journal and the decision log.
@@ -212,25 +284,81 @@ impl Runner {
         &self.inner.parts.store
     }
 
-    /// Runs until `shutdown` resolves: finishes the journal's unfinished
-    /// jobs, then polls every `interval` (or when woken), and at shutdown
-    /// waits for the jobs in flight to finish.
+    /// Runs until `shutdown` resolves: every `interval` (or when woken)
+    /// takes up the journal's unfinished jobs and sweeps the watched
+    /// companies. At shutdown, detection stops at once and the jobs in
+    /// flight get the grace period to finish ([`Runner::finish`]).
     pub async fn run(&self, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            if let Err(error) = self.resume().await {
-                tracing::error!(%error, "could not read the journal's unfinished jobs; trying again at the next interval");
+        *self.inner.interval.lock().expect("interval lock") = interval;
+        let detect = async {
+            loop {
+                let began = Instant::now();
+                if let Err(error) = self.resume().await {
+                    tracing::error!(%error, "could not read the journal's unfinished jobs; trying again at the next interval");
+                }
+                if let Err(error) = self.sweep(interval).await {
+                    tracing::error!(%error, "no company could be listed; trying again at the next interval");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep_until((began + interval).into()) => {}
+                    () = self.inner.wake.notified() => {}
+                }
             }
-            if let Err(error) = self.poll().await {
-                tracing::error!(%error, "polling Pleo failed; trying again at the next interval");
+        };
+        tokio::select! {
+            () = shutdown => {}
+            () = detect => {}
+        }
+        self.finish().await;
+    }
+
+    /// Stops taking up jobs and gives those in flight the grace period
+    /// (`shutdownGraceSecs`) to finish. Jobs still in flight after it are
+    /// stopped where they stand: the journal has every step they took, and
+    /// their leases are ended so that the next start, or another replica,
+    /// takes them up at once. Returns how many were left so.
+    pub async fn finish(&self) -> usize {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        // Jobs waiting for a slot never start.
+        self.inner.slots.close();
+        let grace = self.inner.parts.settings.shutdown_grace;
+        let mut tasks = std::mem::take(&mut *self.inner.tasks.lock().expect("tasks lock"));
+        let drained = tokio::time::timeout(grace, async {
+            while let Some(result) = tasks.join_next().await {
+                if let Err(error) = result {
+                    tracing::error!(%error, "a job task ended abnormally");
+                }
             }
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = tokio::time::sleep(interval) => {}
-                () = self.inner.wake.notified() => {}
+        })
+        .await;
+        if drained.is_ok() {
+            return 0;
+        }
+        let unfinished: Vec<uuid::Uuid> = self
+            .inner
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .iter()
+            .copied()
+            .collect();
+        tasks.shutdown().await;
+        let parts = &self.inner.parts;
+        for _ in &unfinished {
+            parts.metrics.inc(crate::metrics::SHUTDOWN_UNFINISHED, &[]);
+        }
+        match parts.store.let_go(&unfinished).await {
+            Ok(count) => tracing::warn!(
+                in_flight = unfinished.len(),
+                held = count,
+                ?grace,
+                "the grace period ended with jobs in flight; the journal keeps them for the next start"
+            ),
+            Err(error) => {
+                tracing::error!(%error, "cannot end the leases of the jobs left in flight; they are taken up once the leases run out")
             }
         }
-        self.wait_idle().await;
+        unfinished.len()
     }
 
     /// Takes up the journal's unfinished jobs that are this replica's (from
@@ -250,23 +378,17 @@ impl Runner {
         Ok(resumed)
     }
 
-    /// Whether the last poll reached Pleo; `None` before the first poll.
+    /// Whether the last listing reached Pleo; `None` before the first.
     pub fn last_poll_ok(&self) -> Option<bool> {
         *self.inner.last_poll_ok.lock().expect("poll state lock")
     }
 
-    /// Lists pending jobs, oldest first, and starts each whose company has no
-    /// job in flight. Returns how many it started.
+    /// Sweeps every watched company once (those backed off excepted) and
+    /// starts each pending job whose company has no job in flight. Returns
+    /// how many it started, or the first error when every listing failed.
     pub async fn poll(&self) -> Result<usize, PleoError> {
-        let listed = self.list(JobStatus::Pending).await;
-        *self.inner.last_poll_ok.lock().expect("poll state lock") = Some(listed.is_ok());
-        let mut started = 0;
-        for job in listed? {
-            if self.spawn(Work::Pending(job)) {
-                started += 1;
-            }
-        }
-        Ok(started)
+        let interval = *self.inner.interval.lock().expect("interval lock");
+        self.sweep(interval).await
     }
 
     /// Waits until no job is in flight.
@@ -284,44 +406,13 @@ impl Runner {
         }
     }
 
-    async fn list(&self, status: JobStatus) -> Result<Vec<ExportJob>, PleoError> {
-        let parts = &self.inner.parts;
-        let companies: Vec<Option<uuid::Uuid>> = if parts.polled.is_empty() {
-            vec![None]
-        } else {
-            parts.polled.iter().copied().map(Some).collect()
-        };
-        let mut jobs = Vec::new();
-        for company in companies {
-            let listing = match parts.pleo.list_jobs(company, &[status]).await {
-                Ok(listing) => listing,
-                Err(error) => {
-                    parts
-                        .metrics
-                        .inc(crate::metrics::PLEO_ERRORS, &[("operation", "list_jobs")]);
-                    return Err(error);
-                }
-            };
-            for (id, error) in listing.malformed {
-                parts.metrics.inc(crate::metrics::JOBS_MALFORMED, &[]);
-                tracing::error!(job = id.as_deref().unwrap_or("unknown"), %error, "skipping a malformed job from Pleo");
-            }
-            for job in &listing.jobs {
-                parts.metrics.inc(
-                    crate::metrics::JOBS_SEEN,
-                    &[("company", &job.company_id.to_string())],
-                );
-            }
-            jobs.extend(listing.jobs);
-        }
-        jobs.sort_by(|a, b| a.created_at.cmp(&b.created_at));
-        Ok(jobs)
-    }
-
     /// Starts `work` unless its job is in flight here or its company
     /// already has a job in flight.
     fn spawn(&self, work: Work) -> bool {
         let (job_id, company) = work.ids();
+        if self.is_stopping() {
+            return false;
+        }
         if !self
             .inner
             .in_flight
@@ -351,9 +442,15 @@ impl Runner {
             .lock()
             .expect("tasks lock")
             .spawn(async move {
-                let permit = Arc::clone(&runner.inner.slots).acquire_owned().await;
-                let outcome = lifecycle::process(&runner.inner.parts, work).await;
-                drop(permit);
+                // Closed at shutdown: a job still waiting then never starts.
+                let outcome = match Arc::clone(&runner.inner.slots).acquire_owned().await {
+                    Ok(permit) => {
+                        let outcome = lifecycle::process(&runner.inner.parts, work).await;
+                        drop(permit);
+                        outcome
+                    }
+                    Err(_) => None,
+                };
                 runner
                     .inner
                     .busy_companies
@@ -421,7 +518,7 @@ impl Runner {
             .map(|config| config.accounting_system.clone());
         let (verdict, outcome) = match attempt::resolve(parts, &job) {
             Ok(resolved) => {
-                let attempt = attempt::run(parts, &job, &resolved, 1).await;
+                let attempt = attempt::run(parts, &job, &resolved, 1, attempt::Budgeted::No).await;
                 (attempt.verdict, attempt.outcome)
             }
             Err(why) => (attempt::host_decided(parts, &job, &why).await, None),

@@ -1,9 +1,11 @@
 //! The operator HTTP API of `preflight serve`, one file per endpoint:
 //!
-//! - `GET /healthz`: the process is up; `GET /readyz`: plugins loaded and the
-//!   last poll reached Pleo (`health`);
+//! - `GET /healthz`: the process is up; `GET /readyz`: plugins loaded, the
+//!   last sweep reached Pleo, and not shutting down (`health`);
 //! - `GET /metrics`: Prometheus text format (`metrics`);
 //! - `GET /v1/outcomes`: this process's recent outcomes (`outcomes`);
+//! - `GET /v1/detection`: the last sweep over the watched companies and the
+//!   companies whose listing fails (`detection`);
 //! - `GET /v1/decisions`, `GET /v1/jobs/{job}`: the decision log and one
 //!   job's journal, from the store (`decisions`);
 //! - `GET /v1/plugins`, `POST /v1/plugins/reload`,
@@ -18,6 +20,7 @@
 
 mod auth;
 mod decisions;
+mod detection;
 mod health;
 mod metrics;
 mod outcomes;
@@ -81,6 +84,7 @@ pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSet
         ));
     let v1 = Router::new()
         .route("/v1/outcomes", get(outcomes::outcomes))
+        .route("/v1/detection", get(detection::detection))
         .route("/v1/decisions", get(decisions::list))
         .route("/v1/jobs/{job}", get(decisions::job))
         .route("/v1/plugins", get(plugins::list))

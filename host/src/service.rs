@@ -77,7 +77,10 @@ pub async fn assemble(
     let pleo = PleoClient::new(
         config.pleo.base_url.clone(),
         config.pleo.auth.clone(),
-        RetryPolicy::default(),
+        RetryPolicy {
+            request_timeout: config.pleo.request_timeout,
+            ..RetryPolicy::default()
+        },
     )?;
     let identity = config.store.identity.clone();
     let store = match &config.store.url {
@@ -85,7 +88,7 @@ pub async fn assemble(
         None => Store::in_memory(identity).await?,
     };
     let handover = match (&config.runner.handover_url, &config.runner.handover_command) {
-        (Some(url), _) => Handover::url(url.clone())?,
+        (Some(url), _) => Handover::url(url.clone(), config.runner.handover_key.clone())?,
         (None, Some(command)) => Handover::Command(command.clone()),
         (None, None) => Handover::Record,
     };

@@ -93,6 +93,19 @@ fn mac(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
     mac
 }
 
+/// The `webhook-signature` value for message `id` sent at `timestamp`
+/// (seconds since the epoch) with `body`: `v1,` and the base64 of the
+/// HMAC-SHA256 of `{id}.{timestamp}.{body}`.
+pub fn sign(key: &SigningKey, id: &str, timestamp: i64, body: &[u8]) -> String {
+    let tag = mac(key.bytes(), id, timestamp, body)
+        .finalize()
+        .into_bytes();
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(tag)
+    )
+}
+
 /// A delivery whose signature and timestamp checked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -194,6 +207,12 @@ mod tests {
             Duration::from_secs(300),
             now,
         )
+    }
+
+    #[test]
+    fn signing_gives_the_specification_example() {
+        let key = SigningKey::from_secret(SECRET).unwrap();
+        assert_eq!(sign(&key, ID, TIMESTAMP, BODY), SIGNATURE);
     }
 
     #[test]

@@ -256,6 +256,36 @@ impl Store {
         decision: &Decision,
         mask_fields: &[String],
     ) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = self.insert_decision(&mut tx, decision, mask_fields).await?;
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(id)
+    }
+
+    /// Writes `decision` as one counted validation of a job this replica
+    /// holds: the decision and the job's retry budget (one more attempt, its
+    /// start, and its verdict) change in one transaction, so the budget
+    /// never counts a validation the log lacks, nor the other way round.
+    /// Fails with [`StoreError::NotOwner`] (writing nothing) when another
+    /// replica took the job over.
+    pub async fn log_attempt(
+        &self,
+        decision: &Decision,
+        mask_fields: &[String],
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = self.insert_decision(&mut tx, decision, mask_fields).await?;
+        self.count_attempt(&mut tx, decision).await?;
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(id)
+    }
+
+    async fn insert_decision(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        decision: &Decision,
+        mask_fields: &[String],
+    ) -> Result<i64, StoreError> {
         let masked;
         let decision = if mask_fields.is_empty() {
             decision
@@ -270,7 +300,7 @@ impl Store {
             Verdict::Fail { check, .. } | Verdict::Retry { check, .. } => Some(check.as_str()),
             Verdict::Proceed => None,
         };
-        let id: i64 = sqlx::query_scalar(
+        sqlx::query_scalar(
             "INSERT INTO decisions (job_id, company_id, accounting_system, plugin_name, plugin_version, plugin_digest, wit_version, replica, attempt, at, elapsed_ms, verdict, reason, message, check_id, fault, verdict_json, job, config, checks, exchanges) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id",
         )
@@ -295,10 +325,9 @@ impl Store {
         .bind(decision.config.as_ref().map(json))
         .bind(json(&decision.checks))
         .bind(json(&decision.exchanges))
-        .fetch_one(self.pool())
+        .fetch_one(&mut **tx)
         .await
-        .map_err(|e| self.error(e))?;
-        Ok(id)
+        .map_err(|e| self.error(e))
     }
 
     /// Decisions matching `filter`, newest first.

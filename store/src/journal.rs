@@ -4,15 +4,20 @@
 //! or `handing_over`) before the event or the handover, `done` after.
 //!
 //! A replica *holds* a job from [`Store::acquire`] until its lease runs out;
-//! each write renews the lease. Replicas never hold the same job at once:
-//! every change is a compare-and-set on the row's `version`.
+//! each write renews the lease, and so does [`Store::renew`] while a step is
+//! in flight. Replicas never hold the same job at once: every change is a
+//! compare-and-set on the row's `version`.
+//!
+//! Each job also carries its retry budget ([`Budget`]): the validations
+//! counted so far ([`Store::log_attempt`]), when the first began, and the
+//! last one's verdict, so restarts and takeovers never reset it.
 
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
 use super::migrations::is_unique_violation;
 use super::{Store, StoreError, now_millis};
-use preflight_runtime::report::FailureReason;
+use preflight_runtime::report::{FailureReason, Verdict};
 
 /// How far a job got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +132,22 @@ pub struct JobRecord {
     pub lease_until: i64,
     /// Last change, in milliseconds since the epoch.
     pub updated_at: i64,
+    /// Validations counted against the retry budget.
+    pub attempts: u32,
+}
+
+/// A job's retry budget as far as it is spent: what survives restarts and
+/// replica takeovers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Budget {
+    /// Validations counted so far.
+    pub attempts: u32,
+    /// When the first of them began, in milliseconds since the epoch.
+    pub first_attempt_at: Option<i64>,
+    /// When the last of them began.
+    pub last_attempt_at: Option<i64>,
+    /// The last one's verdict.
+    pub last_verdict: Option<Verdict>,
 }
 
 /// One line of a job's history.
@@ -165,8 +186,7 @@ pub enum Acquired {
     },
 }
 
-const COLUMNS: &str =
-    "job_id, company_id, stage, reason, message, outcome, owner, lease_until, version, updated_at";
+const COLUMNS: &str = "job_id, company_id, stage, reason, message, outcome, owner, lease_until, version, updated_at, attempts";
 
 impl Store {
     /// Takes `job` for this replica, unless another replica holds it.
@@ -180,9 +200,9 @@ impl Store {
             let until = now + self.lease_millis();
             let Some((record, version)) = self.fetch(job).await? else {
                 let mut tx = self.begin().await?;
-                let inserted = sqlx::query(&format!(
-                    "INSERT INTO jobs ({COLUMNS}, created_at) VALUES ($1, $2, 'claiming', NULL, NULL, NULL, $3, $4, 1, $5, $5)"
-                ))
+                let inserted = sqlx::query(
+                    "INSERT INTO jobs (job_id, company_id, stage, owner, lease_until, version, updated_at, created_at) VALUES ($1, $2, 'claiming', $3, $4, 1, $5, $5)",
+                )
                 .bind(job.to_string())
                 .bind(company.to_string())
                 .bind(&self.replica)
@@ -215,10 +235,16 @@ impl Store {
                 record.stage.clone()
             };
             let (reason, message, outcome) = stage.columns();
+            // A released job is claimed afresh, with a budget of its own.
+            let reset = if released {
+                ", attempts = 0, first_attempt_at = NULL, last_attempt_at = NULL, last_verdict = NULL"
+            } else {
+                ""
+            };
             let mut tx = self.begin().await?;
-            let won = sqlx::query(
-                "UPDATE jobs SET owner = $1, lease_until = $2, stage = $3, reason = $4, message = $5, outcome = $6, version = version + 1, updated_at = $7 WHERE job_id = $8 AND version = $9",
-            )
+            let won = sqlx::query(&format!(
+                "UPDATE jobs SET owner = $1, lease_until = $2, stage = $3, reason = $4, message = $5, outcome = $6, version = version + 1, updated_at = $7{reset} WHERE job_id = $8 AND version = $9",
+            ))
             .bind(&self.replica)
             .bind(until)
             .bind(stage.name())
@@ -281,6 +307,126 @@ impl Store {
         }
         self.append(&mut tx, job, stage, now).await?;
         tx.commit().await.map_err(|e| self.error(e))
+    }
+
+    /// Extends this replica's lease on `job` while a step is in flight (a
+    /// slow Pleo call, a retry's delay), without a journal entry. Fails with
+    /// [`StoreError::NotOwner`] when the job is no longer this replica's to
+    /// work on: taken over, or finished.
+    pub async fn renew(&self, job: uuid::Uuid) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE jobs SET lease_until = $1, version = version + 1 WHERE job_id = $2 AND owner = $3 AND stage NOT IN ('done', 'released')",
+        )
+        .bind(now_millis() + self.lease_millis())
+        .bind(job.to_string())
+        .bind(&self.replica)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.error(e))?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotOwner(job));
+        }
+        Ok(())
+    }
+
+    /// Ends this replica's leases on `jobs` at once, keeping their stages, so
+    /// another replica may take them up without waiting (at shutdown, for
+    /// jobs that could not finish in time). Returns how many it let go.
+    pub async fn let_go(&self, jobs: &[uuid::Uuid]) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut count = 0;
+        for job in jobs {
+            count += sqlx::query(
+                "UPDATE jobs SET lease_until = 0, version = version + 1 WHERE job_id = $1 AND owner = $2 AND stage NOT IN ('done', 'released')",
+            )
+            .bind(job.to_string())
+            .bind(&self.replica)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?
+            .rows_affected();
+        }
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(count)
+    }
+
+    /// How much of `job`'s retry budget is spent (nothing for a job the
+    /// journal does not know).
+    pub async fn budget(&self, job: uuid::Uuid) -> Result<Budget, StoreError> {
+        let row = sqlx::query(
+            "SELECT attempts, first_attempt_at, last_attempt_at, last_verdict FROM jobs WHERE job_id = $1",
+        )
+        .bind(job.to_string())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        let Some(row) = row else {
+            return Ok(Budget::default());
+        };
+        let attempts: i64 = self.get(&row, "attempts")?;
+        let last_verdict: Option<String> = self.get(&row, "last_verdict")?;
+        Ok(Budget {
+            attempts: u32::try_from(attempts).map_err(|e| self.corrupt("attempts", e))?,
+            first_attempt_at: self.get(&row, "first_attempt_at")?,
+            last_attempt_at: self.get(&row, "last_attempt_at")?,
+            last_verdict: last_verdict
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|e| self.corrupt("last_verdict", e))?,
+        })
+    }
+
+    /// Counts `decision` against its job's budget, inside the transaction
+    /// that logs it.
+    pub(crate) async fn count_attempt(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        decision: &super::Decision,
+    ) -> Result<(), StoreError> {
+        let verdict = serde_json::to_string(&decision.verdict).expect("verdicts serialise");
+        let updated = sqlx::query(
+            "UPDATE jobs SET attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, $1), last_attempt_at = $1, last_verdict = $2, lease_until = $3 WHERE job_id = $4 AND owner = $5",
+        )
+        .bind(decision.at)
+        .bind(verdict)
+        .bind(now_millis() + self.lease_millis())
+        .bind(decision.job_id.to_string())
+        .bind(&self.replica)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| self.error(e))?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotOwner(decision.job_id));
+        }
+        Ok(())
+    }
+
+    /// Where this replica's sweep over the watched companies stood: the
+    /// company it was to list next.
+    pub async fn detection_cursor(&self) -> Result<Option<uuid::Uuid>, StoreError> {
+        let row = sqlx::query("SELECT company_id FROM detection_cursors WHERE replica = $1")
+            .bind(&self.replica)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| self.error(e))?;
+        row.map(|row| self.get_uuid(&row, "company_id")).transpose()
+    }
+
+    /// Remembers where this replica's sweep stands.
+    pub async fn set_detection_cursor(&self, company: uuid::Uuid) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO detection_cursors (replica, company_id, at) VALUES ($1, $2, $3) \
+             ON CONFLICT (replica) DO UPDATE SET company_id = excluded.company_id, at = excluded.at",
+        )
+        .bind(&self.replica)
+        .bind(company.to_string())
+        .bind(now_millis())
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(())
     }
 
     /// The journal's record of `job`.
@@ -366,6 +512,10 @@ impl Store {
                 owner: self.get(row, "owner")?,
                 lease_until: self.get(row, "lease_until")?,
                 updated_at: self.get(row, "updated_at")?,
+                attempts: {
+                    let attempts: i64 = self.get(row, "attempts")?;
+                    u32::try_from(attempts).map_err(|e| self.corrupt("attempts", e))?
+                },
             },
             self.get(row, "version")?,
         ))

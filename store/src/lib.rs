@@ -1,5 +1,5 @@
-//! Durable state: the journal of claims and outcomes, the decision log, and
-//! the webhook ids already seen.
+//! Durable state: the journal of claims, outcomes and retry budgets, the
+//! decision log, where detection stands, and the webhook ids already seen.
 //!
 //! One storage layer over two databases, chosen by URL:
 //!
@@ -33,7 +33,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row as _};
 
 pub use decisions::{Decision, DecisionFilter, DecisionQuery, DecisionSummary, JobReport};
-pub use journal::{Acquired, JobRecord, JobResult, JournalEntry, Stage};
+pub use journal::{Acquired, Budget, JobRecord, JobResult, JournalEntry, Stage};
 
 /// Where the store lives (the operator file's `[store]`).
 #[derive(Debug, Clone)]
@@ -238,6 +238,11 @@ impl Store {
     /// This replica's id.
     pub fn replica(&self) -> &str {
         &self.replica
+    }
+
+    /// How long this replica's claims hold after it last wrote or renewed.
+    pub fn lease(&self) -> Duration {
+        self.lease
     }
 
     /// The schema version the database is at.

@@ -12,14 +12,15 @@ struct Migration {
     statements: &'static [&'static str],
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "journal, decision log, webhook deliveries",
-    statements: &[
-        // One row per job this store has seen: its current stage and which
-        // replica holds it until when. `version` makes every change a
-        // compare-and-set, so two replicas never both win a job.
-        "CREATE TABLE jobs (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "journal, decision log, webhook deliveries",
+        statements: &[
+            // One row per job this store has seen: its current stage and which
+            // replica holds it until when. `version` makes every change a
+            // compare-and-set, so two replicas never both win a job.
+            "CREATE TABLE jobs (
             job_id TEXT PRIMARY KEY,
             company_id TEXT NOT NULL,
             stage TEXT NOT NULL,
@@ -32,9 +33,9 @@ const MIGRATIONS: &[Migration] = &[Migration {
             created_at BIGINT NOT NULL,
             updated_at BIGINT NOT NULL
         )",
-        "CREATE INDEX jobs_open ON jobs (stage, lease_until)",
-        // Every stage a job went through, in order: the history behind `jobs`.
-        "CREATE TABLE journal (
+            "CREATE INDEX jobs_open ON jobs (stage, lease_until)",
+            // Every stage a job went through, in order: the history behind `jobs`.
+            "CREATE TABLE journal (
             seq {serial},
             job_id TEXT NOT NULL,
             stage TEXT NOT NULL,
@@ -44,8 +45,8 @@ const MIGRATIONS: &[Migration] = &[Migration {
             replica TEXT NOT NULL,
             at BIGINT NOT NULL
         )",
-        "CREATE INDEX journal_job ON journal (job_id, seq)",
-        "CREATE TABLE decisions (
+            "CREATE INDEX journal_job ON journal (job_id, seq)",
+            "CREATE TABLE decisions (
             id {serial},
             job_id TEXT NOT NULL,
             company_id TEXT NOT NULL,
@@ -69,15 +70,37 @@ const MIGRATIONS: &[Migration] = &[Migration {
             checks TEXT NOT NULL,
             exchanges TEXT NOT NULL
         )",
-        "CREATE INDEX decisions_job ON decisions (job_id, id)",
-        "CREATE INDEX decisions_at ON decisions (at)",
-        "CREATE INDEX decisions_company ON decisions (company_id, at)",
-        "CREATE TABLE webhook_deliveries (
+            "CREATE INDEX decisions_job ON decisions (job_id, id)",
+            "CREATE INDEX decisions_at ON decisions (at)",
+            "CREATE INDEX decisions_company ON decisions (company_id, at)",
+            "CREATE TABLE webhook_deliveries (
             id TEXT PRIMARY KEY,
             received_at BIGINT NOT NULL
         )",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "retry budgets in the journal, detection cursors",
+        statements: &[
+            // A job's retry budget survives restarts and takeovers: the
+            // validations counted so far, when the first and the last began,
+            // and the last one's transient verdict (JSON) to fail with once
+            // the budget is spent.
+            "ALTER TABLE jobs ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN first_attempt_at BIGINT",
+            "ALTER TABLE jobs ADD COLUMN last_attempt_at BIGINT",
+            "ALTER TABLE jobs ADD COLUMN last_verdict TEXT",
+            // Where each replica's sweep over the watched companies stands,
+            // so a restart goes on from there instead of from the start.
+            "CREATE TABLE detection_cursors (
+                replica TEXT PRIMARY KEY,
+                company_id TEXT NOT NULL,
+                at BIGINT NOT NULL
+            )",
+        ],
+    },
+];
 
 /// The newest schema version this build knows.
 pub(super) fn latest() -> i64 {

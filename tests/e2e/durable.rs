@@ -295,7 +295,7 @@ async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
 }
 
 /// Creates an empty database on the server of `url` and returns its URL.
-async fn fresh_database(url: &str) -> String {
+pub(crate) async fn fresh_database(url: &str) -> String {
     use sqlx::Connection as _;
     let name = format!("preflight_{}", uuid::Uuid::new_v4().simple());
     let mut connection = sqlx::PgConnection::connect(url).await.unwrap();

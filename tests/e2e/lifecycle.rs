@@ -12,7 +12,9 @@ use preflight::registry::Registry;
 use preflight::runner::RunnerSettings;
 use preflight::runner::{Action, Handover, Runner, RunnerParts, Stage};
 use preflight::{FailureReason, IntegrationConfig};
-use preflight_emulators::pleo::{self, Faults, JobStatus, PleoConfig, PleoEmulator, SeedJob};
+use preflight_emulators::pleo::{
+    self, FaultScope, Faults, JobStatus, PleoConfig, PleoEmulator, SeedJob,
+};
 use preflight_emulators::xero::Scenario;
 use preflight_store::{Acquired, Identity, Store};
 use rstest::rstest;
@@ -52,6 +54,7 @@ struct Setup<'a> {
     watched: Vec<uuid::Uuid>,
     store: Option<Store>,
     retry: RetryPolicy,
+    settings: RunnerSettings,
 }
 
 impl<'a> Setup<'a> {
@@ -66,6 +69,10 @@ impl<'a> Setup<'a> {
                 base_delay: Duration::from_millis(10),
                 max_delay: Duration::from_millis(200),
                 request_timeout: Duration::from_secs(5),
+            },
+            settings: RunnerSettings {
+                retry_delay: Duration::from_millis(50),
+                ..RunnerSettings::default()
             },
         }
     }
@@ -89,10 +96,7 @@ impl<'a> Setup<'a> {
             companies: self.companies,
             polled,
             registry,
-            settings: RunnerSettings {
-                retry_delay: Duration::from_millis(50),
-                ..RunnerSettings::default()
-            },
+            settings: self.settings,
             store: match self.store {
                 Some(store) => store,
                 None => Store::in_memory(Identity::default()).await.unwrap(),
@@ -382,6 +386,7 @@ async fn with_injected_faults_every_job_reaches_one_terminal_state() {
         drops: true,
         slow: None,
         seed: 7,
+        ..Faults::default()
     });
     let runner = setup.runner().await;
     for _ in 0..20 {
@@ -470,4 +475,261 @@ async fn malformed_jobs_from_pleo_are_skipped_and_the_rest_proceed() {
             "a malformed job is not claimed"
         );
     }
+}
+
+/// The journal's stages of `job`, oldest first.
+async fn stages(store: &Store, job: uuid::Uuid) -> Vec<&'static str> {
+    store
+        .history(job)
+        .await
+        .unwrap()
+        .iter()
+        .map(|entry| entry.stage.name())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_claim_whose_every_answer_is_lost_is_validated_and_ends_once() {
+    // Pleo applies every event but no answer comes back, retries included.
+    let pleo = pleo_emulator(Faults {
+        rate: 1.0,
+        lost_answers: true,
+        scope: FaultScope::Events,
+        ..Faults::default()
+    })
+    .await;
+    let xero = support::xero_emulator(&[Scenario::AccountsMissing]).await;
+    let job = seed(&pleo, company(600), false);
+    let state = support::temp_dir("lost-claim");
+    let url = format!("sqlite://{}", state.join("p.db").display());
+    let store = Store::open(&url, Identity::default()).await.unwrap();
+    let mut setup = Setup::new(&pleo);
+    setup.retry.attempts = 3;
+    setup.store = Some(store.clone());
+    setup
+        .companies
+        .insert(company(600), support::xero_config(&xero.url()));
+    let runner = setup.runner().await;
+    drain(&runner, 1).await;
+
+    // The claim landed although its answers were lost: the job was looked
+    // up, validated as ours, and its verdict posted (answer lost too).
+    assert_eq!(pleo.job(job).unwrap()["status"], "failed");
+    assert_eq!(accepted(&pleo, job, "started"), 1);
+    assert_eq!(store.decisions_of(job).await.unwrap().len(), 1);
+    let history = stages(&store, job).await;
+    assert!(!history.contains(&"released"), "{history:?}");
+    assert_eq!(history.last(), Some(&"failing"), "{history:?}");
+
+    // Answers come back; the next resume sees the verdict in Pleo and closes
+    // the job without posting or validating again.
+    pleo.set_faults(Faults::default());
+    runner.resume().await.unwrap();
+    runner.wait_idle().await;
+    assert_eq!(
+        store.job(job).await.unwrap().unwrap().stage,
+        Stage::Done {
+            outcome: preflight_store::JobResult::Failed
+        }
+    );
+    assert_eq!(accepted(&pleo, job, "started"), 1);
+    assert_eq!(accepted(&pleo, job, "failed"), 1);
+    assert_eq!(store.decisions_of(job).await.unwrap().len(), 1);
+    assert_eq!(
+        pleo.job(job).unwrap()["failureReasonType"],
+        "missing_configuration"
+    );
+}
+
+#[tokio::test]
+async fn the_lease_is_renewed_while_a_pleo_call_is_in_flight() {
+    // Every event's answer is held for 3 s after Pleo applied it; the lease
+    // is 1 s, so only renewals keep another replica off the job.
+    let pleo = pleo_emulator(Faults {
+        rate: 1.0,
+        held_answers: Some(Duration::from_secs(3)),
+        scope: FaultScope::Events,
+        ..Faults::default()
+    })
+    .await;
+    let xero = support::xero_emulator(&[]).await;
+    let job = seed(&pleo, company(610), false);
+    let state = support::temp_dir("renew");
+    let url = format!("sqlite://{}", state.join("p.db").display());
+    let lease = Duration::from_secs(1);
+    let identity = |replica: &str| Identity {
+        replica: replica.to_owned(),
+        lease,
+    };
+    let ours = Store::open(&url, identity("first")).await.unwrap();
+    let other = Store::open(&url, identity("second")).await.unwrap();
+    let mut setup = Setup::new(&pleo);
+    setup.store = Some(ours.clone());
+    setup
+        .companies
+        .insert(company(610), support::xero_config(&xero.url()));
+    let runner = setup.runner().await;
+    assert_eq!(runner.poll().await.unwrap(), 1);
+    support::eventually("the started event applied", async || {
+        (accepted(&pleo, job, "started") == 1).then_some(())
+    })
+    .await;
+    // Past the lease, the answer still held: the job stays ours.
+    tokio::time::sleep(lease * 2).await;
+    assert!(
+        matches!(
+            other.acquire(job, company(610)).await.unwrap(),
+            Acquired::HeldBy { ref owner, .. } if owner == "first"
+        ),
+        "the other replica took over a job whose claim was in flight"
+    );
+    runner.wait_idle().await;
+    let outcome = runner.outcomes().into_iter().find(|o| o.job_id == job);
+    assert_eq!(outcome.map(|o| o.action), Some(Action::HandedOver));
+}
+
+#[tokio::test]
+async fn one_refused_company_never_blocks_the_healthy_ones() {
+    let pleo = pleo_emulator(Faults::default()).await;
+    let refused = company(799);
+    pleo.refuse_company(refused);
+    let healthy: Vec<uuid::Uuid> = (700..799).map(company).collect();
+    let jobs: Vec<uuid::Uuid> = healthy.iter().map(|c| seed(&pleo, *c, false)).collect();
+    let refused_job = seed(&pleo, refused, false);
+    let mut setup = Setup::new(&pleo);
+    setup.watched = healthy.iter().copied().chain([refused]).collect();
+    let runner = setup.runner().await;
+    // One sweep claims every healthy company's job, the refusal
+    // notwithstanding.
+    assert_eq!(runner.poll().await.unwrap(), 99);
+    runner.wait_idle().await;
+    for job in &jobs {
+        assert_eq!(accepted(&pleo, *job, "started"), 1, "job {job}");
+    }
+    assert_eq!(pleo.job(refused_job).unwrap()["status"], "pending");
+
+    // The refused company is shown to operators, over the API…
+    let listener = tokio::net::TcpListener::bind(support::loopback())
+        .await
+        .unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(preflight::server::serve(
+        runner.clone(),
+        None,
+        None,
+        listener,
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::new();
+    let detection: serde_json::Value = http
+        .get(format!("{api}/v1/detection"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detection["companies"], 100);
+    let failing = detection["failing"].as_array().unwrap();
+    assert_eq!(failing.len(), 1, "{detection}");
+    assert_eq!(failing[0]["companyId"], refused.to_string());
+    assert_eq!(failing[0]["failures"], 1);
+    assert!(
+        failing[0]["lastError"].as_str().unwrap().contains("403"),
+        "{detection}"
+    );
+    assert_eq!(detection["lastSweep"]["listed"], 99);
+    assert_eq!(detection["lastSweep"]["failed"], 1);
+    // …and in the metrics.
+    let metrics = http
+        .get(format!("{api}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "preflight_listing_errors_total{{company=\"{refused}\",kind=\"forbidden\"}} 1"
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("\npreflight_listing_failing_companies 1\n"));
+    let ready = http.get(format!("{api}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "one refused company keeps serve ready");
+
+    // The next sweep leaves it alone while it is backed off.
+    let listings_of = |company: uuid::Uuid| {
+        pleo.requests()
+            .iter()
+            .filter(|r| {
+                r.method == "GET"
+                    && r.query
+                        .as_deref()
+                        .is_some_and(|q| q.contains(&format!("company_id={company}")))
+            })
+            .count()
+    };
+    runner.poll().await.unwrap();
+    assert_eq!(listings_of(refused), 1);
+    assert_eq!(listings_of(healthy[0]), 2);
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_new_runner_goes_on_sweeping_where_the_last_one_stood() {
+    // Every listing takes 100 ms and one company is listed at a time: a
+    // sweep over 40 companies takes 4 s.
+    let pleo = pleo_emulator(Faults {
+        rate: 1.0,
+        slow: Some(Duration::from_millis(100)),
+        scope: FaultScope::Listings,
+        ..Faults::default()
+    })
+    .await;
+    let state = support::temp_dir("cursor");
+    let url = format!("sqlite://{}", state.join("p.db").display());
+    let watched: Vec<uuid::Uuid> = (800..840).map(company).collect();
+    let build = async || {
+        let mut setup = Setup::new(&pleo);
+        setup.watched.clone_from(&watched);
+        setup.settings.detection_concurrency = 1;
+        setup.store = Some(Store::open(&url, Identity::default()).await.unwrap());
+        setup.runner().await
+    };
+    let first = build().await;
+    // Stopped mid-sweep, as a restart would.
+    let _ = tokio::time::timeout(Duration::from_millis(2_500), first.poll()).await;
+    let listed_before = pleo.requests();
+    assert!(
+        (3..40).contains(&listed_before.len()),
+        "{} listings before the stop",
+        listed_before.len()
+    );
+    pleo.clear_requests();
+    let second = build().await;
+    second.poll().await.unwrap();
+    let position = |query: &str| {
+        watched
+            .iter()
+            .position(|c| query.contains(&format!("company_id={c}")))
+            .unwrap()
+    };
+    let order: Vec<usize> = pleo
+        .requests()
+        .iter()
+        .map(|r| position(r.query.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(order.len(), 40, "the whole sweep, once each");
+    // It began at the first company the stopped sweep had not finished, and
+    // wrapped around.
+    let resumed_at = order[0];
+    assert!(
+        resumed_at >= 1 && resumed_at <= listed_before.len(),
+        "began at {resumed_at} after {} listings",
+        listed_before.len()
+    );
+    let expected: Vec<usize> = (0..40).map(|k| (resumed_at + k) % 40).collect();
+    assert_eq!(order, expected);
 }

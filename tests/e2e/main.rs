@@ -18,6 +18,9 @@
 //!   PostgreSQL;
 //! - `durable`: SIGKILL crashes with restarts, and replicas sharing one
 //!   PostgreSQL;
+//! - `faults`: the runner at scale and under faults: a paused replica taken
+//!   over, SIGTERM within the grace period, retry budgets over SIGKILLs, and
+//!   a soak of two replicas under Pleo faults;
 //! - `webhooks`: Pleo's signed webhook waking `serve`;
 //! - `replay`: recorded validations replayed offline;
 //! - `cli`: `preflight check`, `emulate`, `plugins` and `demo` as a user runs
@@ -27,6 +30,7 @@ mod business_central;
 mod cli;
 mod contract;
 mod durable;
+mod faults;
 mod fortnox;
 mod lifecycle;
 mod quickbooks;

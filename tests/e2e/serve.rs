@@ -30,6 +30,10 @@ pub(crate) struct OperatorToml {
     pub(crate) max_concurrent_jobs: Option<usize>,
     /// Each company and its Xero emulator's URL.
     pub(crate) companies: Vec<(uuid::Uuid, String)>,
+    /// More keys of `[pleo]`, as TOML lines.
+    pub(crate) pleo_extra: String,
+    /// More keys of `[runner]`, as TOML lines.
+    pub(crate) runner_extra: String,
     /// More tables (`[server]`, `[store]`, …), as TOML text.
     pub(crate) extra: String,
 }
@@ -49,6 +53,8 @@ impl OperatorToml {
             state_dir,
             max_concurrent_jobs: None,
             companies,
+            pleo_extra: String::new(),
+            runner_extra: String::new(),
             extra: String::new(),
         }
     }
@@ -72,7 +78,9 @@ pollIntervalSecs = {poll}
             let watched: Vec<String> = self.watched.iter().map(|c| format!("\"{c}\"")).collect();
             writeln!(f, "watchCompanies = [{}]", watched.join(", "))?;
         }
+        f.write_str(&self.pleo_extra)?;
         writeln!(f, "\n[runner]\nretryDelayMs = 100")?;
+        f.write_str(&self.runner_extra)?;
         if let Some(state) = &self.state_dir {
             writeln!(f, "stateDir = \"{}\"", state.display())?;
         }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use preflight_emulators::business_central::{self, BusinessCentralConfig, BusinessCentralEmulator};
 use preflight_emulators::fortnox::{self, FortnoxConfig, FortnoxEmulator};
-use preflight_emulators::pleo::{self, Faults, PleoConfig, PleoEmulator, WebhookTarget};
+use preflight_emulators::pleo::{
+    self, FaultScope, Faults, PleoConfig, PleoEmulator, WebhookTarget,
+};
 use preflight_emulators::quickbooks::{self, QuickBooksConfig, QuickBooksEmulator};
 use preflight_emulators::xero::{self, XeroConfig, XeroEmulator};
 
@@ -32,8 +34,8 @@ pub struct EmulateArgs {
     /// Print the scenarios of the system and exit.
     #[arg(long)]
     list_scenarios: bool,
-    /// Delay of the `slow` scenario (and of pleo's `slow` fault), in
-    /// milliseconds.
+    /// Delay of the `slow` scenario (and of pleo's `slow` and `held-answer`
+    /// faults), in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     slow_ms: u64,
     /// pleo: export jobs to seed, from a JSON file ({"jobs": [{"companyId": …}]}).
@@ -43,9 +45,15 @@ pub struct EmulateArgs {
     #[arg(long, value_name = "RATE", default_value_t = 0.0)]
     fault_rate: f64,
     /// pleo: which faults to inject: 5xx, 429, slow, drop (repeatable;
-    /// default all but slow when --fault-rate is set).
+    /// default all but slow when --fault-rate is set), and lost-answer or
+    /// held-answer, which let the request be processed, then close the
+    /// connection instead of answering, or answer after --slow-ms (never by
+    /// default).
     #[arg(long = "fault", value_name = "KIND")]
     faults: Vec<String>,
+    /// pleo: which API requests faults may hit.
+    #[arg(long, value_enum, value_name = "SCOPE", default_value_t = FaultScopeArg::All)]
+    fault_scope: FaultScopeArg,
     /// pleo: POST Pleo's `v1.export-job.created` webhook of every new job
     /// (seeded or created through the API) to URL, Standard Webhooks style
     /// (webhook-id, webhook-timestamp, webhook-signature headers), up to 3
@@ -57,6 +65,30 @@ pub struct EmulateArgs {
     /// which keeps it out of the process list].
     #[arg(long, value_name = "SECRET")]
     webhook_secret: Option<String>,
+}
+
+/// The requests `--fault-scope` lets faults hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FaultScopeArg {
+    /// Every API request.
+    All,
+    /// GET /v3/export-jobs.
+    Listings,
+    /// GET /v3/export-jobs/{jobId}, not its items.
+    Lookups,
+    /// POST /v3/export-job-events.
+    Events,
+}
+
+impl From<FaultScopeArg> for FaultScope {
+    fn from(scope: FaultScopeArg) -> Self {
+        match scope {
+            FaultScopeArg::All => FaultScope::All,
+            FaultScopeArg::Listings => FaultScope::Listings,
+            FaultScopeArg::Lookups => FaultScope::Lookups,
+            FaultScopeArg::Events => FaultScope::Events,
+        }
+    }
 }
 
 /// The environment variable `--webhook-secret` defaults to.
@@ -229,11 +261,12 @@ where
     let pleo_only = !args.faults.is_empty()
         || args.seed.is_some()
         || args.fault_rate != 0.0
+        || args.fault_scope != FaultScopeArg::All
         || args.webhook_url.is_some()
         || args.webhook_secret.is_some();
     if pleo_only {
         eprintln!(
-            "error: --seed, --fault, --fault-rate, --webhook-url and --webhook-secret are for `emulate pleo`; accounting systems take --scenario"
+            "error: --seed, --fault, --fault-rate, --fault-scope, --webhook-url and --webhook-secret are for `emulate pleo`; accounting systems take --scenario"
         );
         return EXIT_BAD_INPUT;
     }
@@ -302,28 +335,14 @@ async fn pleo(args: EmulateArgs) -> u8 {
         );
         return EXIT_BAD_INPUT;
     }
-    let mut faults = Faults {
-        rate: args.fault_rate,
-        seed: 1,
-        ..Faults::default()
-    };
-    let kinds: Vec<&str> = if args.faults.is_empty() {
-        vec!["5xx", "429", "drop"]
-    } else {
-        args.faults.iter().map(String::as_str).collect()
-    };
-    for kind in kinds {
-        match kind {
-            "5xx" => faults.server_errors = true,
-            "429" => faults.rate_limits = true,
-            "drop" => faults.drops = true,
-            "slow" => faults.slow = Some(Duration::from_millis(args.slow_ms)),
-            other => {
-                eprintln!("error: --fault {other}: expected one of 5xx, 429, slow, drop");
-                return EXIT_BAD_INPUT;
-            }
+    let delay = Duration::from_millis(args.slow_ms);
+    let faults = match pleo_faults(args.fault_rate, &args.faults, delay, args.fault_scope) {
+        Ok(faults) => faults,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_BAD_INPUT;
         }
-    }
+    };
     let environment_secret = std::env::var(WEBHOOK_SECRET_ENV).ok();
     let webhook = match webhook_target(
         args.webhook_url.clone(),
@@ -393,6 +412,43 @@ async fn pleo(args: EmulateArgs) -> u8 {
     EXIT_OK
 }
 
+/// The faults of `--fault-rate`, `--fault` (5xx, 429 and drop when none is
+/// named), `--fault-scope` and, for `slow` and `held-answer`, `--slow-ms`.
+fn pleo_faults(
+    rate: f64,
+    kinds: &[String],
+    delay: Duration,
+    scope: FaultScopeArg,
+) -> Result<Faults, String> {
+    let mut faults = Faults {
+        rate,
+        scope: scope.into(),
+        seed: 1,
+        ..Faults::default()
+    };
+    let kinds: Vec<&str> = if kinds.is_empty() {
+        vec!["5xx", "429", "drop"]
+    } else {
+        kinds.iter().map(String::as_str).collect()
+    };
+    for kind in kinds {
+        match kind {
+            "5xx" => faults.server_errors = true,
+            "429" => faults.rate_limits = true,
+            "drop" => faults.drops = true,
+            "slow" => faults.slow = Some(delay),
+            "lost-answer" => faults.lost_answers = true,
+            "held-answer" => faults.held_answers = Some(delay),
+            other => {
+                return Err(format!(
+                    "--fault {other}: expected one of 5xx, 429, slow, drop, lost-answer, held-answer"
+                ));
+            }
+        }
+    }
+    Ok(faults)
+}
+
 /// The webhook target of `--webhook-url` and `--webhook-secret` (or, without
 /// the flag, the secret from the environment), checked; `None` without a URL.
 /// The URL and the flag need each other, but a secret in the environment alone
@@ -427,6 +483,48 @@ mod tests {
 
     fn some(text: &str) -> Option<String> {
         Some(text.to_owned())
+    }
+
+    fn kinds(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn fault_kinds_default_to_all_but_slow_and_the_answer_faults() {
+        let delay = Duration::from_millis(250);
+        let faults = pleo_faults(0.5, &[], delay, FaultScopeArg::All).expect("valid");
+        assert!(faults.server_errors && faults.rate_limits && faults.drops);
+        assert_eq!((faults.slow, faults.held_answers), (None, None));
+        assert!(!faults.lost_answers);
+        assert_eq!((faults.rate, faults.scope), (0.5, FaultScope::All));
+    }
+
+    #[test]
+    fn answer_faults_are_named_and_held_answers_wait_slow_ms() {
+        let delay = Duration::from_millis(250);
+        let names = kinds(&["lost-answer", "held-answer"]);
+        let faults = pleo_faults(1.0, &names, delay, FaultScopeArg::Events).expect("valid");
+        assert!(faults.lost_answers);
+        assert_eq!(faults.held_answers, Some(delay));
+        assert!(!faults.server_errors && !faults.rate_limits && !faults.drops);
+        assert_eq!((faults.slow, faults.scope), (None, FaultScope::Events));
+        let error = pleo_faults(1.0, &kinds(&["lost"]), delay, FaultScopeArg::All)
+            .expect_err("unknown kind");
+        assert!(error.contains("lost-answer, held-answer"), "{error}");
+    }
+
+    #[test]
+    fn fault_scopes_are_named_and_map_one_to_one() {
+        let scopes = [
+            ("all", FaultScopeArg::All, FaultScope::All),
+            ("listings", FaultScopeArg::Listings, FaultScope::Listings),
+            ("lookups", FaultScopeArg::Lookups, FaultScope::Lookups),
+            ("events", FaultScopeArg::Events, FaultScope::Events),
+        ];
+        for (name, arg, scope) in scopes {
+            assert_eq!(FaultScopeArg::from_str(name, false), Ok(arg), "{name}");
+            assert_eq!(FaultScope::from(arg), scope, "{name}");
+        }
     }
 
     #[test]

@@ -82,10 +82,14 @@ pub async fn run(args: ServeArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
+    // Two stops: the runner's first (detection ends, `/readyz` turns 503,
+    // the jobs in flight get the grace period), then the API's, once the
+    // runner is done, so load balancers see the 503 while it drains.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (api_stop_tx, api_stop_rx) = tokio::sync::watch::channel(false);
     let (bound, listening) = tokio::sync::oneshot::channel();
     let mut server = {
-        let mut stop = stop_rx.clone();
+        let mut stop = api_stop_rx;
         let runner = runner.clone();
         let listen = config.server.listen;
         let token = config.server.token.clone();
@@ -167,9 +171,11 @@ pub async fn run(args: ServeArgs) -> u8 {
             return EXIT_INTERNAL;
         }
     }
-    tracing::info!("shutting down: finishing the jobs in flight");
+    tracing::info!(grace = ?config.runner.shutdown_grace, "shutting down: detection stopped; finishing the jobs in flight");
     let _ = stop_tx.send(true);
     let _ = polling.await;
+    let _ = api_stop_tx.send(true);
+    let _ = server.await;
     if let Some(pruning) = pruning {
         let _ = pruning.await;
     }

@@ -3,8 +3,13 @@
 //! undocumented, docs/pleo-export-api.md §8 q7, so they use `ExceptionInfo` like every other
 //! error).
 //!
+//! Two kinds strike after the request was processed: the answer is lost or held back, so
+//! the client does not know, or not yet, that Pleo applied it, e.g. that a `started` event
+//! claimed the job (docs/pleo-export-api.md §4, "a claim is an event, not a lock").
+//!
 //! The choice is pseudo-random but deterministic: the same [`Faults::seed`] and the same
-//! sequence of requests give the same faults.
+//! sequence of requests give the same faults. A [`FaultScope`] narrows the requests that
+//! may get one.
 
 use std::io;
 use std::pin::Pin;
@@ -15,7 +20,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::header::RETRY_AFTER;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::Frame;
@@ -37,8 +42,46 @@ pub struct Faults {
     pub slow: Option<Duration>,
     /// Close the connection without any response.
     pub drops: bool,
+    /// Process the request normally, then close the connection without its answer.
+    pub lost_answers: bool,
+    /// Process the request normally, then hold its answer this long before sending it.
+    pub held_answers: Option<Duration>,
+    /// Which requests may get a fault; the others never do, and draw nothing from the
+    /// pseudo-random sequence.
+    pub scope: FaultScope,
     /// Seed of the pseudo-random choices.
     pub seed: u64,
+}
+
+/// The requests [`Faults`] apply to, by the operations of docs/pleo-export-api.md §2.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FaultScope {
+    /// Every `/v3` request.
+    #[default]
+    All,
+    /// E1 `GET /v3/export-jobs`.
+    Listings,
+    /// E3 `GET /v3/export-jobs/{jobId}`; not its `/items`.
+    Lookups,
+    /// E4 `POST /v3/export-job-events`.
+    Events,
+}
+
+impl FaultScope {
+    /// Whether a request with this method and path (without the query) is in scope.
+    pub(super) fn covers(self, method: &Method, path: &str) -> bool {
+        match self {
+            FaultScope::All => path.starts_with("/v3/"),
+            FaultScope::Listings => method == Method::GET && path == "/v3/export-jobs",
+            FaultScope::Lookups => {
+                method == Method::GET
+                    && path
+                        .strip_prefix("/v3/export-jobs/")
+                        .is_some_and(|job_id| !job_id.is_empty() && !job_id.contains('/'))
+            }
+            FaultScope::Events => method == Method::POST && path == "/v3/export-job-events",
+        }
+    }
 }
 
 /// One fault chosen for a request.
@@ -48,6 +91,8 @@ pub(super) enum Fault {
     RateLimited,
     Slow(Duration),
     Drop,
+    LostAnswer,
+    HeldAnswer(Duration),
 }
 
 const SERVER_ERRORS: [StatusCode; 3] = [
@@ -67,6 +112,16 @@ impl Injector {
     pub(super) fn new(faults: Faults) -> Self {
         let random = SplitMix64::new(faults.seed);
         Self { faults, random }
+    }
+
+    /// Decides whether a request with this method and path gets a fault: never outside
+    /// [`Faults::scope`], without a draw; inside it as [`Injector::next_fault`] does.
+    pub(super) fn fault_for(&mut self, method: &Method, path: &str) -> Option<Fault> {
+        if self.faults.scope.covers(method, path) {
+            self.next_fault()
+        } else {
+            None
+        }
     }
 
     /// Decides whether the next request gets a fault: first whether one hits at all (with
@@ -91,7 +146,7 @@ impl Injector {
     }
 
     fn enabled_kinds(&self) -> Vec<Fault> {
-        let mut kinds = Vec::with_capacity(4);
+        let mut kinds = Vec::with_capacity(6);
         if self.faults.server_errors {
             kinds.push(Fault::ServerError(StatusCode::INTERNAL_SERVER_ERROR));
         }
@@ -103,6 +158,12 @@ impl Injector {
         }
         if self.faults.drops {
             kinds.push(Fault::Drop);
+        }
+        if self.faults.lost_answers {
+            kinds.push(Fault::LostAnswer);
+        }
+        if let Some(delay) = self.faults.held_answers {
+            kinds.push(Fault::HeldAnswer(delay));
         }
         kinds
     }
@@ -139,17 +200,15 @@ impl SplitMix64 {
     }
 }
 
-/// Middleware in front of the whole router: `/v3` requests may get a fault before anything
-/// else (authentication included) looks at them.
+/// Middleware in front of the whole router: `/v3` requests in [`Faults::scope`] may get a
+/// fault before anything else (authentication included) looks at them, or, for a lost or
+/// held answer, once the router has answered them.
 pub(super) async fn inject(
     State(shared): State<Arc<Shared>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if !request.uri().path().starts_with("/v3/") {
-        return next.run(request).await;
-    }
-    match shared.next_fault() {
+    match shared.next_fault(request.method(), request.uri().path()) {
         None => next.run(request).await,
         Some(Fault::Slow(delay)) => {
             tokio::time::sleep(delay).await;
@@ -158,6 +217,15 @@ pub(super) async fn inject(
         Some(Fault::ServerError(status)) => server_error(status),
         Some(Fault::RateLimited) => rate_limited(),
         Some(Fault::Drop) => dropped_connection(),
+        Some(Fault::LostAnswer) => {
+            drop(next.run(request).await);
+            dropped_connection()
+        }
+        Some(Fault::HeldAnswer(delay)) => {
+            let answer = next.run(request).await;
+            tokio::time::sleep(delay).await;
+            answer
+        }
     }
 }
 
@@ -220,6 +288,7 @@ mod tests {
             slow: Some(Duration::from_millis(5)),
             drops: true,
             seed: 42,
+            ..Faults::default()
         }
     }
 
@@ -281,6 +350,93 @@ mod tests {
             ..Faults::default()
         };
         assert!(draws(nothing_enabled, 20).iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn answer_faults_are_chosen_like_the_others() {
+        let held = Duration::from_millis(5);
+        let all_six = Faults {
+            lost_answers: true,
+            held_answers: Some(held),
+            ..faults(1.0)
+        };
+        let chosen = draws(all_six, 1_200);
+        let count =
+            |wanted: fn(&Fault) -> bool| chosen.iter().flatten().filter(|f| wanted(f)).count();
+        assert!(count(|f| *f == Fault::LostAnswer) > 130);
+        assert!(count(|f| matches!(f, Fault::HeldAnswer(_))) > 130);
+        assert!(count(|f| *f == Fault::Drop) > 130);
+        let only_lost = Faults {
+            rate: 1.0,
+            lost_answers: true,
+            ..Faults::default()
+        };
+        assert!(
+            draws(only_lost, 100)
+                .iter()
+                .all(|f| *f == Some(Fault::LostAnswer))
+        );
+        let only_held = Faults {
+            rate: 1.0,
+            held_answers: Some(held),
+            ..Faults::default()
+        };
+        assert!(
+            draws(only_held, 100)
+                .iter()
+                .all(|f| *f == Some(Fault::HeldAnswer(held)))
+        );
+    }
+
+    #[test]
+    fn scopes_cover_their_operations_only() {
+        use FaultScope::{All, Events, Listings, Lookups};
+        let job = "/v3/export-jobs/8eb648ab-464b-42a0-ba17-eda703657e33";
+        let items = format!("{job}/items");
+        let cases: [(Method, &str, &[FaultScope]); 11] = [
+            (Method::GET, "/v3/export-jobs", &[All, Listings]),
+            (Method::POST, "/v3/export-jobs", &[All]),
+            (Method::GET, job, &[All, Lookups]),
+            (Method::GET, "/v3/export-jobs/not-a-uuid", &[All, Lookups]),
+            (Method::DELETE, job, &[All]),
+            (Method::GET, &items, &[All]),
+            (Method::PUT, &items, &[All]),
+            (Method::POST, "/v3/export-job-events", &[All, Events]),
+            (Method::GET, "/v3/export-job-events", &[All]),
+            (Method::GET, "/v3/export-jobs/", &[All]),
+            (Method::GET, "/health", &[]),
+        ];
+        for (method, path, covering) in cases {
+            for scope in [All, Listings, Lookups, Events] {
+                assert_eq!(
+                    scope.covers(&method, path),
+                    covering.contains(&scope),
+                    "{scope:?} {method} {path}"
+                );
+            }
+        }
+        assert_eq!(Faults::default().scope, All);
+    }
+
+    #[test]
+    fn requests_out_of_scope_draw_nothing() {
+        let everything = draws(faults(0.5), 60);
+        let mut scoped = Injector::new(Faults {
+            scope: FaultScope::Events,
+            ..faults(0.5)
+        });
+        let mut in_scope = Vec::new();
+        for _ in 0..60 {
+            assert_eq!(scoped.fault_for(&Method::GET, "/v3/export-jobs"), None);
+            in_scope.push(scoped.fault_for(&Method::POST, "/v3/export-job-events"));
+            assert_eq!(scoped.fault_for(&Method::GET, "/health"), None);
+        }
+        assert_eq!(in_scope, everything);
+        let mut unscoped = Injector::new(faults(0.5));
+        let all: Vec<_> = (0..60)
+            .map(|_| unscoped.fault_for(&Method::GET, "/v3/export-jobs"))
+            .collect();
+        assert_eq!(all, everything);
     }
 
     fn count_status(chosen: &[Option<Fault>], status: StatusCode) -> usize {

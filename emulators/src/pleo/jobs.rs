@@ -41,6 +41,11 @@ pub(super) async fn list(
         None => query.uuid("companyId")?,
     };
     let company = caller.company(requested, "company_id")?;
+    if shared.is_refused(company) {
+        return Err(ApiError::forbidden(format!(
+            "The credential does not give access to company {company}."
+        )));
+    }
     let statuses = statuses(&query)?;
     let page = PageRequest::from_query(&query, &SORTABLE)?;
     let rows = shared.with_store(|store, _| {

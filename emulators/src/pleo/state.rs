@@ -3,6 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use axum::http::Method;
 use serde_json::Map;
 use uuid::Uuid;
 
@@ -20,16 +21,32 @@ pub(super) struct Shared {
     store: Mutex<Store>,
     events: Mutex<Vec<RecordedEvent>>,
     injector: Mutex<Injector>,
+    /// Companies whose access was revoked: their listings answer 403.
+    refused: Mutex<std::collections::HashSet<uuid::Uuid>>,
     /// Present when [`PleoConfig::webhook`] names a target.
     webhooks: Option<Webhooks>,
 }
 
 impl Shared {
+    /// Answers 403 to listings of `company` from now on.
+    pub(super) fn refuse(&self, company: uuid::Uuid) {
+        self.refused.lock().expect("refused lock").insert(company);
+    }
+
+    /// Whether listings of `company` are refused.
+    pub(super) fn is_refused(&self, company: uuid::Uuid) -> bool {
+        self.refused
+            .lock()
+            .expect("refused lock")
+            .contains(&company)
+    }
+
     pub(super) fn new(config: PleoConfig, webhooks: Option<Webhooks>) -> Self {
         Self {
             store: Mutex::new(Store::default()),
             events: Mutex::new(Vec::new()),
             injector: Mutex::new(Injector::new(config.faults.clone())),
+            refused: Mutex::new(std::collections::HashSet::new()),
             config,
             webhooks,
         }
@@ -72,8 +89,10 @@ impl Shared {
         *lock(&self.injector) = Injector::new(faults);
     }
 
-    pub(super) fn next_fault(&self) -> Option<Fault> {
-        lock(&self.injector).next_fault()
+    /// The fault, if any, of a request with this method and path; see
+    /// [`Injector::fault_for`].
+    pub(super) fn next_fault(&self, method: &Method, path: &str) -> Option<Fault> {
+        lock(&self.injector).fault_for(method, path)
     }
 }
 

@@ -1,9 +1,9 @@
 //! What tests control besides requests: faults and seeding.
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use preflight_emulators::pleo::{Faults, JobStatus, PleoConfig};
+use preflight_emulators::pleo::{FaultScope, Faults, JobStatus, PleoConfig};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -86,6 +86,73 @@ async fn faults_fail_requests_before_they_are_processed() {
 
     h.emulator.set_faults(Faults::default());
     assert_eq!(h.list_jobs(&query, ORG).await.status, 200);
+}
+
+#[tokio::test]
+async fn lost_answers_come_after_the_request_was_applied() {
+    let h = Harness::start().await;
+    let id = h.seed(Uuid::new_v4());
+    h.emulator.set_faults(only(Faults {
+        lost_answers: true,
+        scope: FaultScope::Events,
+        ..Faults::default()
+    }));
+    let lost = h
+        .request(Op::CreateEvent, "/v3/export-job-events", ORG)
+        .json(&json!({"jobId": id, "event": "started"}))
+        .send()
+        .await;
+    assert!(lost.is_err(), "{lost:?}");
+    let events = h.emulator.events();
+    let recorded: Vec<_> = events
+        .iter()
+        .map(|event| (event.job_id.as_str(), event.event.as_str(), event.status))
+        .collect();
+    assert_eq!(recorded, [(id.to_string().as_str(), "started", 202)]);
+    // Lookups are out of scope, so they are answered, and show the claim.
+    let job = h.get_job(&id.to_string(), ORG).await;
+    assert_eq!(job.status, 200, "{job:?}");
+    assert_eq!(job.data()["status"], JobStatus::InProgress.as_str());
+
+    // Sent again once the faults are gone, the claim is refused: it already happened.
+    h.emulator.set_faults(Faults::default());
+    let again = h.event(json!({"jobId": id, "event": "started"}), ORG).await;
+    assert_eq!(
+        (again.status, again.error_type()),
+        (422, "INVALID_EXPORT_JOB_STATUS_CHANGE")
+    );
+}
+
+#[tokio::test]
+async fn held_answers_come_late_for_a_request_already_applied() {
+    let h = Harness::start().await;
+    let id = h.seed(Uuid::new_v4());
+    let delay = Duration::from_millis(300);
+    h.emulator.set_faults(only(Faults {
+        held_answers: Some(delay),
+        scope: FaultScope::Events,
+        ..Faults::default()
+    }));
+    let sent = Instant::now();
+    let held = async {
+        let reply = h.event(json!({"jobId": id, "event": "started"}), ORG).await;
+        (reply, sent.elapsed())
+    };
+    let meanwhile = async {
+        tokio::time::sleep(delay / 3).await;
+        let job = h.get_job(&id.to_string(), ORG).await;
+        (job, sent.elapsed())
+    };
+    let ((reply, answered), (job, looked)) = tokio::join!(held, meanwhile);
+    assert_eq!(reply.status, 202, "{reply:?}");
+    assert!(answered >= delay, "answered after {answered:?}");
+    assert!(
+        looked < answered,
+        "looked at {looked:?}, answered at {answered:?}"
+    );
+    assert_eq!(job.status, 200, "{job:?}");
+    assert_eq!(job.data()["status"], JobStatus::InProgress.as_str());
+    assert_eq!(h.emulator.events().len(), 1);
 }
 
 #[tokio::test]

@@ -292,6 +292,7 @@ impl PleoClient {
             what: what.to_owned(),
             attempts: self.retry.attempts.max(1),
             last,
+            unanswered,
         })
     }
 }

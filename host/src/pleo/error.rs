@@ -84,6 +84,9 @@ pub enum PleoError {
         attempts: u32,
         /// The last problem.
         last: String,
+        /// True when an attempt got no answer at all (a timeout, a dropped
+        /// connection): it may have been applied.
+        unanswered: bool,
     },
     /// A 2xx answer whose body is not what the API documents.
     #[error("{what}: unreadable answer: {detail}")]
@@ -104,5 +107,21 @@ impl PleoError {
     /// True for a 422.
     pub fn is_invalid_transition(&self) -> bool {
         matches!(self, PleoError::InvalidTransition { .. })
+    }
+
+    /// Whether the request may have been applied although no success came
+    /// back: some attempt went unanswered (then the last answer, a 422 or a
+    /// transport error, does not say what Pleo did).
+    pub fn may_have_applied(&self) -> bool {
+        matches!(
+            self,
+            PleoError::InvalidTransition {
+                after_unanswered_attempt: true,
+                ..
+            } | PleoError::Unavailable {
+                unanswered: true,
+                ..
+            }
+        )
     }
 }

@@ -118,8 +118,23 @@ pub(crate) async fn host_decided(
         fault: None,
         outcome: None,
     };
-    write_decision(parts, job, config, None, entry, 1, SystemTime::now()).await;
+    let written = Written {
+        number: 1,
+        at: SystemTime::now(),
+        budgeted: Budgeted::No,
+    };
+    write_decision(parts, job, config, None, entry, written).await;
     verdict
+}
+
+/// Whether an attempt spends a job's retry budget in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budgeted {
+    /// One of the lifecycle's validations of a job this replica holds: the
+    /// decision and the budget are written together.
+    Yes,
+    /// On demand (`/v1/validate`): logged only.
+    No,
 }
 
 /// Validates `job` once with `resolved`, counts it, and writes the decision
@@ -131,6 +146,7 @@ pub(crate) async fn run(
     job: &ExportJob,
     resolved: &Resolved<'_>,
     number: u32,
+    budgeted: Budgeted,
 ) -> Attempt {
     let Resolved { config, plugin } = resolved;
     let (began, at) = (Instant::now(), SystemTime::now());
@@ -158,7 +174,12 @@ pub(crate) async fn run(
                 fault: None,
                 outcome: Some(&outcome),
             };
-            write_decision(parts, job, Some(config), Some(plugin), entry, number, at).await;
+            let written = Written {
+                number,
+                at,
+                budgeted,
+            };
+            write_decision(parts, job, Some(config), Some(plugin), entry, written).await;
             (outcome.verdict.clone(), Some(outcome))
         }
         Err(error) => {
@@ -172,7 +193,12 @@ pub(crate) async fn run(
                 fault: Some(&error),
                 outcome: None,
             };
-            write_decision(parts, job, Some(config), Some(plugin), entry, number, at).await;
+            let written = Written {
+                number,
+                at,
+                budgeted,
+            };
+            write_decision(parts, job, Some(config), Some(plugin), entry, written).await;
             (verdict, None)
         }
     };
@@ -191,17 +217,28 @@ struct Entry<'a> {
     outcome: Option<&'a Outcome>,
 }
 
-/// Writes one validation to the decision log; a failure to write is logged,
-/// never fatal to the job.
+/// Which attempt an entry records, and whether it spends the budget.
+struct Written {
+    number: u32,
+    at: SystemTime,
+    budgeted: Budgeted,
+}
+
+/// Writes one validation to the decision log (with the job's budget when
+/// budgeted); a failure to write is logged, never fatal to the job.
 async fn write_decision(
     parts: &RunnerParts,
     job: &ExportJob,
     config: Option<&IntegrationConfig>,
     plugin: Option<&Plugin>,
     entry: Entry<'_>,
-    attempt: u32,
-    at: SystemTime,
+    written: Written,
 ) {
+    let Written {
+        number: attempt,
+        at,
+        budgeted,
+    } = written;
     let plugin = plugin.map(|plugin| PluginRef {
         name: plugin.info().name.clone(),
         version: plugin.info().version.clone(),
@@ -234,11 +271,20 @@ async fn write_decision(
         checks,
         exchanges,
     };
-    if let Err(error) = parts
-        .store
-        .log_decision(&decision, &parts.mask_fields)
-        .await
-    {
+    let store = &parts.store;
+    let logged = match budgeted {
+        Budgeted::Yes => match store.log_attempt(&decision, &parts.mask_fields).await {
+            Err(preflight_store::StoreError::NotOwner(_)) => {
+                // Taken over meanwhile: the new holder keeps the budget; the
+                // log still shows this validation.
+                tracing::warn!("the job was taken over during its validation");
+                store.log_decision(&decision, &parts.mask_fields).await
+            }
+            logged => logged,
+        },
+        Budgeted::No => store.log_decision(&decision, &parts.mask_fields).await,
+    };
+    if let Err(error) = logged {
         tracing::error!(%error, "cannot write the decision log");
     }
 }

@@ -14,6 +14,20 @@
 //! `failing` with the job failed for that reason means the post landed and
 //! only `done` is missing.
 //!
+//! Claims are reconciled, never released blind: a `started` that may have
+//! landed without a success coming back (an unanswered attempt, or a job
+//! taken up from the journal whose earlier `started` may have landed) is
+//! followed by a look at the job, and an `in_progress` job whose claim the
+//! journal holds is ours. A claim is released only when Pleo answered that
+//! it is not ours. While a step is in flight the lease is renewed; a replica
+//! that finds another holding the job leaves it to that replica, which
+//! reconciles with Pleo the same way.
+//!
+//! The retry budget lives in the journal ([`preflight_store::Budget`]):
+//! validations counted, the first one's time and the last one's verdict
+//! survive restarts and takeovers, so a job is validated at most
+//! `retryAttempts` times in all and within `retryWindowSecs` of the first.
+//!
 //! Over 500 lines with its tests: every step of a job and the stage table that
 //! decides what is left after a crash belong together.
 
@@ -25,7 +39,7 @@ use super::{Action, JobOutcome, RunnerParts, Stage, Work, attempt};
 use crate::pleo::{JobEvent, PleoError};
 use preflight_runtime::job::{ExportJob, JobStatus, ReasonType};
 use preflight_runtime::report::{FailureReason, Verdict};
-use preflight_store::{Acquired, JobResult, StoreError};
+use preflight_store::{Acquired, Budget, JobResult, StoreError};
 
 /// Processes one job. Returns `None` when the job was left alone (another
 /// replica holds it, it is finished, or the claim could not be made or
@@ -37,9 +51,9 @@ pub(super) async fn process(parts: &RunnerParts, work: Work) -> Option<JobOutcom
     let span = tracing::error_span!("job", job = %job_id, company = %company_id);
     async move {
         let started = Instant::now();
-        let stage = match parts.store.acquire(job_id, company_id).await {
-            Ok(Acquired::New) => Stage::Claiming,
-            Ok(Acquired::Resumed(stage)) => stage,
+        let (stage, fresh) = match parts.store.acquire(job_id, company_id).await {
+            Ok(Acquired::New) => (Stage::Claiming, true),
+            Ok(Acquired::Resumed(stage)) => (stage, false),
             Ok(Acquired::Finished(_)) => return None,
             Ok(Acquired::HeldBy { owner, .. }) => {
                 tracing::debug!(%owner, "another replica holds the job");
@@ -51,8 +65,11 @@ pub(super) async fn process(parts: &RunnerParts, work: Work) -> Option<JobOutcom
             }
         };
         let job = match work {
-            Work::Pending(job) if stage == Stage::Claiming => job,
-            // Taken up from the journal (or found mid-way): what does Pleo say now?
+            // A job new to the journal, from a listing just made.
+            Work::Pending(job) if fresh => job,
+            // Taken up from the journal (a restart, a takeover, or found
+            // mid-way by a poll): what Pleo says now decides, never a listing
+            // that may be older than the previous holder's claim.
             _ => match parts.pleo.get_job(job_id).await {
                 Ok(job) => job,
                 Err(error) if error.is_not_found() => {
@@ -72,17 +89,47 @@ pub(super) async fn process(parts: &RunnerParts, work: Work) -> Option<JobOutcom
             parts,
             job,
             started,
+            resumed: !fresh,
         };
-        run.from(stage).await
+        tokio::select! {
+            biased;
+            outcome = run.from(stage) => outcome,
+            () = hold_lease(parts, job_id) => {
+                tracing::warn!("another replica took the job over (this replica's lease ran out); leaving it to that replica");
+                parts.metrics.inc(crate::metrics::LEASES_LOST, &[]);
+                None
+            }
+        }
     }
     .instrument(span)
     .await
+}
+
+/// Renews this replica's lease on `job` every third of the lease while the
+/// job's steps run; returns once the job is no longer this replica's (another
+/// replica took it over after the lease ran out, say after a pause of the
+/// whole process).
+async fn hold_lease(parts: &RunnerParts, job: uuid::Uuid) {
+    let every = (parts.store.lease() / 3).max(Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(every).await;
+        match parts.store.renew(job).await {
+            Ok(()) => {}
+            Err(StoreError::NotOwner(_)) => return,
+            Err(error) => {
+                tracing::warn!(%error, "cannot renew the job's lease; trying again");
+            }
+        }
+    }
 }
 
 struct Run<'a> {
     parts: &'a RunnerParts,
     job: ExportJob,
     started: Instant,
+    /// Taken up from the journal: a `started` of an earlier attempt (ours
+    /// before a restart, or the previous holder's) may have landed.
+    resumed: bool,
 }
 
 impl Run<'_> {
@@ -181,33 +228,67 @@ impl Run<'_> {
     }
 
     /// Posts `started`. `Some(true)`: the job is ours; `Some(false)`:
-    /// another worker claimed it; `None`: it stays pending for later.
+    /// another worker claimed it (released); `None`: not settled yet (the
+    /// journal keeps the claim, and a resume looks at the job again) or
+    /// released because Pleo refused the request outright.
     async fn claim(&mut self) -> Option<bool> {
         let parts = self.parts;
         let claimed = match parts.pleo.post_event(&JobEvent::started(self.job.id)).await {
             Ok(()) => true,
-            Err(PleoError::InvalidTransition {
-                after_unanswered_attempt: true,
-                ..
-            }) => {
-                // An earlier attempt got no answer and may have been applied:
-                // the job is ours if it is now in progress (the journal holds
-                // the claim, so no other replica of ours posted it).
-                let now = parts.pleo.get_job(self.job.id).await;
-                let ours = matches!(now, Ok(ref job) if job.status == JobStatus::InProgress);
-                tracing::warn!(ours, "claim answered 422 after an unanswered attempt");
-                ours
+            Err(error @ PleoError::InvalidTransition { .. })
+                if self.resumed || error.may_have_applied() =>
+            {
+                // A `started` of ours may have landed before this one (its
+                // answer lost, or sent before a restart or by the replica we
+                // took over from): the job is ours if it is now in progress,
+                // since the journal holds the claim.
+                match self.status_now().await {
+                    Some(JobStatus::InProgress) => {
+                        tracing::warn!(
+                            "claim answered 422, and the job is in progress under our claim: ours"
+                        );
+                        true
+                    }
+                    Some(status) => {
+                        tracing::info!(
+                            status = status.as_str(),
+                            "another worker claimed the job first; leaving it alone"
+                        );
+                        parts.metrics.inc(crate::metrics::JOBS_LOST, &[]);
+                        false
+                    }
+                    None => return None,
+                }
             }
             Err(PleoError::InvalidTransition { .. }) => {
                 tracing::info!("another worker claimed the job first; leaving it alone");
                 parts.metrics.inc(crate::metrics::JOBS_LOST, &[]);
                 false
             }
-            Err(error) => {
+            Err(error @ PleoError::Unavailable { .. }) => {
                 parts
                     .metrics
                     .inc(crate::metrics::PLEO_ERRORS, &[("operation", "post_event")]);
-                tracing::error!(%error, "could not claim the job; it stays pending for the next poll");
+                // No success came back; whether Pleo applied the claim is
+                // only known by looking. Never released blind: the journal
+                // keeps `claiming`, so a resume looks again.
+                match self.status_now().await {
+                    Some(JobStatus::InProgress) => {
+                        tracing::warn!(%error, "the claim's answers were lost, and the job is in progress under our claim: ours");
+                        true
+                    }
+                    status => {
+                        tracing::error!(%error, status = status.map(|s| s.as_str()), "could not claim the job; the journal keeps the claim and a resume looks at it again");
+                        return None;
+                    }
+                }
+            }
+            Err(error) => {
+                // Pleo answered, and refused: nothing was applied.
+                parts
+                    .metrics
+                    .inc(crate::metrics::PLEO_ERRORS, &[("operation", "post_event")]);
+                tracing::error!(%error, "Pleo refused the claim; the job stays pending for the next poll");
                 let _ = record(parts, self.job.id, &Stage::Released).await;
                 return None;
             }
@@ -219,14 +300,30 @@ impl Run<'_> {
         parts.metrics.inc(crate::metrics::JOBS_CLAIMED, &[]);
         self.job.status = JobStatus::InProgress;
         if let Err(error) = record(parts, self.job.id, &Stage::Claimed).await {
+            if matches!(error, StoreError::NotOwner(_)) {
+                // Taken over meanwhile: the new holder finds the job in
+                // progress under the journal's claim and validates it.
+                tracing::warn!(
+                    "the job was taken over while it was being claimed; leaving it to the new holder"
+                );
+                return None;
+            }
             // The journal still says `claiming`; a resume finds the job in
             // progress and validates it.
             tracing::error!(%error, "cannot record the claim after the fact; continuing");
-            if matches!(error, StoreError::NotOwner(_)) {
-                return None;
-            }
         }
         Some(true)
+    }
+
+    /// The job's status in Pleo now; `None` when it cannot be looked up.
+    async fn status_now(&self) -> Option<JobStatus> {
+        match self.parts.pleo.get_job(self.job.id).await {
+            Ok(job) => Some(job.status),
+            Err(error) => {
+                tracing::error!(%error, "cannot look the job up after its claim");
+                None
+            }
+        }
     }
 
     /// Posts `failed` (the intent is in the journal), then confirms with
@@ -291,6 +388,9 @@ impl Run<'_> {
             match parts.handover.hand_over(&self.job).await {
                 Ok(()) => {
                     parts.metrics.inc(crate::metrics::JOBS_HANDED_OVER, &[]);
+                    parts
+                        .metrics
+                        .inc(crate::metrics::HANDOVERS, &[("result", "accepted")]);
                     if record(parts, self.job.id, &done(JobResult::HandedOver))
                         .await
                         .is_err()
@@ -301,7 +401,12 @@ impl Run<'_> {
                     }
                     return Action::HandedOver;
                 }
-                Err(problem) => last = problem,
+                Err(problem) => {
+                    parts
+                        .metrics
+                        .inc(crate::metrics::HANDOVERS, &[("result", "refused")]);
+                    last = problem;
+                }
             }
         }
         // The journal still says `handing_over`: the next resume retries.
@@ -392,8 +497,11 @@ async fn record(parts: &RunnerParts, job: uuid::Uuid, stage: &Stage) -> Result<(
 }
 
 /// Validates the job, retrying while the only trouble is transient and the
-/// budget allows; every attempt is one [`attempt::run`]. Never returns
-/// `Verdict::Retry`.
+/// budget allows; every attempt is one [`attempt::run`], counted in the
+/// journal with its decision. A job taken up after a restart goes on with the
+/// budget the journal holds: a final verdict reached before the restart
+/// stands, and a spent budget fails the job with the last transient verdict
+/// without validating again. Never returns `Verdict::Retry`.
 async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String>, u32) {
     let resolved = match attempt::resolve(parts, job) {
         Ok(resolved) => resolved,
@@ -401,38 +509,70 @@ async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String
     };
     let plugin = Some(resolved.plugin.label().to_owned());
     let settings = &parts.settings;
-    let deadline = Instant::now() + settings.retry_window.min(expiry_budget(job));
-    let mut number = 0;
+    let window = millis(settings.retry_window.min(expiry_budget(job)));
+    let mut budget = match parts.store.budget(job.id).await {
+        Ok(budget) => budget,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the job's retry budget; counting from here");
+            Budget::default()
+        }
+    };
     loop {
-        number += 1;
-        let verdict = attempt::run(parts, job, &resolved, number).await.verdict;
-        let Verdict::Retry {
-            reason,
-            message,
-            check,
-            retry_after,
-        } = verdict
-        else {
-            return (verdict, plugin, number);
-        };
-        let backoff = settings
-            .retry_delay
-            .saturating_mul(1 << (number - 1).min(10));
-        let delay = retry_after.map_or(backoff, |seconds| {
-            backoff.max(Duration::from_secs(seconds.into()))
-        });
-        if number >= settings.retry_attempts || Instant::now() + delay >= deadline {
-            tracing::info!(attempt = number, %reason, "transient trouble persists; failing the job");
-            let verdict = Verdict::Fail {
+        match budget.last_verdict.take() {
+            Some(Verdict::Retry {
                 reason,
                 message,
                 check,
-            };
-            return (verdict, plugin, number);
+                retry_after,
+            }) => {
+                let backoff = settings
+                    .retry_delay
+                    .saturating_mul(1 << budget.attempts.saturating_sub(1).min(10));
+                let delay = retry_after.map_or(backoff, |seconds| {
+                    backoff.max(Duration::from_secs(seconds.into()))
+                });
+                let now = preflight_store::now_millis();
+                let last = budget.last_attempt_at.unwrap_or(now);
+                let next = last.saturating_add(millis(delay));
+                let deadline = budget
+                    .first_attempt_at
+                    .unwrap_or(last)
+                    .saturating_add(window);
+                if budget.attempts >= settings.retry_attempts || next >= deadline {
+                    tracing::info!(attempts = budget.attempts, %reason, "transient trouble persists; failing the job");
+                    let verdict = Verdict::Fail {
+                        reason,
+                        message,
+                        check,
+                    };
+                    return (verdict, plugin, budget.attempts);
+                }
+                tracing::info!(attempt = budget.attempts, ?delay, %reason, "transient trouble; validating again after a delay");
+                let wait = u64::try_from(next.saturating_sub(now)).unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            Some(verdict) => {
+                // Reached, and counted, before a restart or just now: it
+                // stands.
+                return (verdict, plugin, budget.attempts);
+            }
+            None => {}
         }
-        tracing::info!(attempt = number, ?delay, %reason, "transient trouble; validating again after a delay");
-        tokio::time::sleep(delay).await;
+        let number = budget.attempts + 1;
+        let began = preflight_store::now_millis();
+        let verdict = attempt::run(parts, job, &resolved, number, attempt::Budgeted::Yes)
+            .await
+            .verdict;
+        budget.attempts = number;
+        budget.first_attempt_at.get_or_insert(began);
+        budget.last_attempt_at = Some(began);
+        budget.last_verdict = Some(verdict);
     }
+}
+
+/// A duration in whole milliseconds, for arithmetic on stored times.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// How long retries may take without letting the job expire: its

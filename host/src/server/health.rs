@@ -10,8 +10,16 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready when plugins are loaded and the last poll reached Pleo.
+/// Ready when plugins are loaded, the last listing reached Pleo, and the
+/// runner is not shutting down (503 first thing at shutdown, so load
+/// balancers drain).
 pub async fn readyz(State(runner): State<Runner>) -> (StatusCode, String) {
+    if runner.is_stopping() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down\n".to_owned(),
+        );
+    }
     if runner.registry().systems().is_empty() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -22,7 +30,7 @@ pub async fn readyz(State(runner): State<Runner>) -> (StatusCode, String) {
         Some(true) => (StatusCode::OK, "ready\n".to_owned()),
         Some(false) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "the last poll could not reach Pleo\n".to_owned(),
+            "the last sweep could not list any company's jobs\n".to_owned(),
         ),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -1,6 +1,7 @@
-//! `POST /webhooks/pleo`: Pleo's `v1.export-job.created` wakes the runner,
-//! so a new job is claimed at once instead of at the next poll (polling
-//! stays on as the safety net).
+//! `POST /webhooks/pleo`: Pleo's `v1.export-job.created` makes the runner
+//! list the job's company at once, so a new job is claimed at once instead
+//! of at the next sweep (polling stays on as the safety net); an event
+//! without a company wakes a whole sweep.
 //!
 //! Answers: 204 when accepted (and when a message id was seen before: the
 //! sender must not retry it); 401 for a missing or bad signature or a
@@ -72,8 +73,15 @@ pub async fn pleo(State(state): State<ApiState>, headers: HeaderMap, body: Bytes
             .pointer("/data/id")
             .and_then(|id| id.as_str())
             .unwrap_or("?");
-        tracing::info!(id = %verified.id, %job, "export job created; waking the runner");
-        state.runner.wake();
+        let company = event
+            .pointer("/data/companyId")
+            .and_then(|id| id.as_str())
+            .and_then(|id| id.parse::<uuid::Uuid>().ok());
+        tracing::info!(id = %verified.id, %job, "export job created; listing its company now");
+        match company {
+            Some(company) => state.runner.wake_company(company),
+            None => state.runner.wake(),
+        }
     } else {
         metrics.inc(crate::metrics::WEBHOOKS, &[("result", "ignored")]);
         tracing::debug!(id = %verified.id, event = kind, "ignored a webhook event of another type");
