@@ -242,8 +242,8 @@ impl Runner {
     }
 
     /// Lists `company`'s pending jobs now (a webhook announced one) and
-    /// starts them; a company the runner does not watch wakes a whole sweep
-    /// instead (when it watches only the credentials' own company).
+    /// starts them. Without a list of companies, the credentials' own
+    /// company is listed; a company the runner does not watch is ignored.
     pub fn wake_company(&self, company: uuid::Uuid) {
         let polled = &self.inner.parts.polled;
         let target = if polled.is_empty() {

@@ -256,10 +256,7 @@ impl Store {
         decision: &Decision,
         mask_fields: &[String],
     ) -> Result<i64, StoreError> {
-        let mut tx = self.begin().await?;
-        let id = self.insert_decision(&mut tx, decision, mask_fields).await?;
-        tx.commit().await.map_err(|e| self.error(e))?;
-        Ok(id)
+        self.write_decision(decision, mask_fields, false).await
     }
 
     /// Writes `decision` as one counted validation of a job this replica
@@ -273,9 +270,20 @@ impl Store {
         decision: &Decision,
         mask_fields: &[String],
     ) -> Result<i64, StoreError> {
+        self.write_decision(decision, mask_fields, true).await
+    }
+
+    async fn write_decision(
+        &self,
+        decision: &Decision,
+        mask_fields: &[String],
+        counted: bool,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.begin().await?;
         let id = self.insert_decision(&mut tx, decision, mask_fields).await?;
-        self.count_attempt(&mut tx, decision).await?;
+        if counted {
+            self.count_attempt(&mut tx, decision).await?;
+        }
         tx.commit().await.map_err(|e| self.error(e))?;
         Ok(id)
     }

@@ -182,13 +182,25 @@ async fn sigterm_with_100000_watched_companies_exits_within_the_grace_period() {
     };
     write(&path, &toml(stuck.url()));
     let job = pleo.seed_job(SeedJob::pending(company));
-    let (mut serving, _) = spawn_serve(&path);
+    let (mut serving, api) = spawn_serve(&path);
     support::eventually_within(LONG_RUN, "the job claimed", async || {
         (accepted(&pleo, job, "started") == 1).then_some(())
     })
     .await;
     let asked = Instant::now();
-    let code = serving.stop();
+    signal(&serving, "TERM");
+    // Load balancers are told first, while the job in flight finishes.
+    let http = reqwest::Client::new();
+    let why = support::eventually("readyz 503 at shutdown", async || {
+        let ready = http.get(format!("{api}/readyz")).send().await.ok()?;
+        if ready.status() != 503 {
+            return None;
+        }
+        ready.text().await.ok()
+    })
+    .await;
+    assert_eq!(why, "shutting down\n");
+    let code = serving.child.wait().unwrap().code();
     let took = asked.elapsed();
     assert_eq!(code, Some(0), "{}", serving.logs());
     // The grace period, and a margin for the process to end (a bound on a

@@ -55,6 +55,7 @@ struct Setup<'a> {
     store: Option<Store>,
     retry: RetryPolicy,
     settings: RunnerSettings,
+    handover: Handover,
 }
 
 impl<'a> Setup<'a> {
@@ -74,6 +75,7 @@ impl<'a> Setup<'a> {
                 retry_delay: Duration::from_millis(50),
                 ..RunnerSettings::default()
             },
+            handover: Handover::Record,
         }
     }
 
@@ -102,7 +104,7 @@ impl<'a> Setup<'a> {
                 None => Store::in_memory(Identity::default()).await.unwrap(),
             },
             mask_fields: Vec::new(),
-            handover: Handover::Record,
+            handover: self.handover,
             metrics: Arc::new(Metrics::default()),
         })
     }
@@ -732,4 +734,76 @@ async fn a_new_runner_goes_on_sweeping_where_the_last_one_stood() {
     );
     let expected: Vec<usize> = (0..40).map(|k| (resumed_at + k) % 40).collect();
     assert_eq!(order, expected);
+}
+
+#[tokio::test]
+async fn a_signed_handover_carries_the_job_id_as_its_idempotency_key() {
+    type Received = Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+    let received: Received = Arc::default();
+    let downstream = {
+        let received = Arc::clone(&received);
+        axum::Router::new().route(
+            "/exports",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+                    received.lock().unwrap().push((headers, body.to_vec()));
+                    axum::http::StatusCode::NO_CONTENT
+                },
+            ),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind(support::loopback())
+        .await
+        .unwrap();
+    let url = format!("http://{}/exports", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, downstream).await });
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let key = preflight::webhook::SigningKey::from_secret(secret).unwrap();
+
+    let pleo = pleo_emulator(Faults::default()).await;
+    let xero = support::xero_emulator(&[]).await;
+    let job = seed(&pleo, company(900), false);
+    let mut setup = Setup::new(&pleo);
+    setup.handover = Handover::url(url::Url::parse(&url).unwrap(), Some(key.clone())).unwrap();
+    setup
+        .companies
+        .insert(company(900), support::xero_config(&xero.url()));
+    let runner = setup.runner().await;
+    drain(&runner, 2).await;
+
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "one handover");
+    let (headers, body) = &received[0];
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(header("idempotency-key"), Some(job.to_string().as_str()));
+    // The downstream checks the signature the way Pleo's webhooks are
+    // checked: it came from this runner, unaltered, just now.
+    let verified = preflight::webhook::verify(
+        header,
+        body,
+        key.bytes(),
+        Duration::from_secs(300),
+        std::time::SystemTime::now(),
+    )
+    .expect("the handover's signature verifies");
+    assert_eq!(verified.id, job.to_string());
+    let payload: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(payload["jobId"], job.to_string());
+    assert_eq!(payload["companyId"], company(900).to_string());
+    // Another key does not verify it.
+    let other = preflight::webhook::SigningKey::from_secret(
+        "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    )
+    .unwrap();
+    assert!(
+        preflight::webhook::verify(
+            header,
+            body,
+            other.bytes(),
+            Duration::from_secs(300),
+            std::time::SystemTime::now(),
+        )
+        .is_err()
+    );
+    server.abort();
 }

@@ -34,6 +34,8 @@ pub struct ServeArgs {
 
 /// Runs `preflight serve` until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> u8 {
+    // Installed first: a SIGTERM during start-up is a clean stop too.
+    let shutdown = super::shutdown_signal();
     let mut config = match read_config(&args.config) {
         Ok(config) => config,
         Err(code) => return code,
@@ -159,7 +161,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         Err(_) => {}
     }
     tokio::select! {
-        () = super::wait_for_shutdown() => {}
+        () = shutdown => {}
         result = &mut server => {
             match result {
                 Ok(Err(error)) => eprintln!("error: operator API on {}: {error}", config.server.listen),

@@ -209,6 +209,31 @@ fn company_name(company: Option<uuid::Uuid>) -> String {
     company.map_or_else(|| "(the credentials' own)".to_owned(), |c| c.to_string())
 }
 
+/// A sweep's running account: the positions being listed, the figures, and
+/// the first error.
+struct Tally {
+    in_flight: BTreeSet<usize>,
+    report: SweepReport,
+    first_error: Option<PleoError>,
+}
+
+impl Tally {
+    fn new(started_at: i64) -> Tally {
+        Tally {
+            in_flight: BTreeSet::new(),
+            report: SweepReport {
+                started_at,
+                seconds: 0.0,
+                listed: 0,
+                failed: 0,
+                backed_off: 0,
+                started: 0,
+            },
+            first_error: None,
+        }
+    }
+}
+
 /// What a sweep's bookkeeping needs of each listing.
 struct Listed {
     position: usize,
@@ -243,37 +268,22 @@ impl Runner {
             }
         };
         let start = start_at(&companies, cursor);
-        let (began, began_at) = (Instant::now(), preflight_store::now_millis());
-        let mut report = SweepReport {
-            started_at: began_at,
-            seconds: 0.0,
-            listed: 0,
-            failed: 0,
-            backed_off: 0,
-            started: 0,
-        };
-        let mut first_error = None;
+        let began = Instant::now();
+        let mut tally = Tally::new(preflight_store::now_millis());
         let mut listings = tokio::task::JoinSet::new();
-        let mut in_flight = BTreeSet::new();
         let mut saved = Instant::now();
         let order = (0..companies.len()).map(|k| (k, companies[(start + k) % companies.len()]));
         for (position, company) in order {
             if detection.backed_off(company, Instant::now()) {
-                report.backed_off += 1;
+                tally.report.backed_off += 1;
                 continue;
             }
             while listings.len() >= concurrency {
                 if let Some(Ok(listed)) = listings.join_next().await {
-                    self.settle(
-                        listed,
-                        interval,
-                        &mut in_flight,
-                        &mut report,
-                        &mut first_error,
-                    );
+                    self.settle(listed, interval, &mut tally);
                 }
             }
-            in_flight.insert(position);
+            tally.in_flight.insert(position);
             let pleo = parts.pleo.clone();
             listings.spawn(async move {
                 let result = pleo.list_jobs(company, &[JobStatus::Pending]).await;
@@ -285,22 +295,21 @@ impl Runner {
             });
             if saved.elapsed() >= SAVE_CURSOR_EVERY {
                 saved = Instant::now();
-                self.save_cursor(&companies, start, &in_flight).await;
+                self.save_cursor(&companies, start, &tally.in_flight).await;
             }
         }
         while let Some(joined) = listings.join_next().await {
             if let Ok(listed) = joined {
-                self.settle(
-                    listed,
-                    interval,
-                    &mut in_flight,
-                    &mut report,
-                    &mut first_error,
-                );
+                self.settle(listed, interval, &mut tally);
             }
         }
         // Complete: the next sweep starts where this one did.
-        self.save_cursor(&companies, start, &in_flight).await;
+        self.save_cursor(&companies, start, &tally.in_flight).await;
+        let Tally {
+            mut report,
+            first_error,
+            ..
+        } = tally;
         report.seconds = began.elapsed().as_secs_f64();
         parts
             .metrics
@@ -325,40 +334,20 @@ impl Runner {
             .pleo
             .list_jobs(company, &[JobStatus::Pending])
             .await;
-        let mut report = SweepReport {
-            started_at: 0,
-            seconds: 0.0,
-            listed: 0,
-            failed: 0,
-            backed_off: 0,
-            started: 0,
-        };
         let listed = Listed {
             position: 0,
             company,
             result,
         };
-        self.settle(
-            listed,
-            interval,
-            &mut BTreeSet::new(),
-            &mut report,
-            &mut None,
-        );
+        self.settle(listed, interval, &mut Tally::new(0));
     }
 
     /// Books one listing and starts the company's jobs, oldest first.
-    fn settle(
-        &self,
-        listed: Listed,
-        interval: Duration,
-        in_flight: &mut BTreeSet<usize>,
-        report: &mut SweepReport,
-        first_error: &mut Option<PleoError>,
-    ) {
+    fn settle(&self, listed: Listed, interval: Duration, tally: &mut Tally) {
         let parts = &self.inner.parts;
         let detection = &self.inner.detection;
-        in_flight.remove(&listed.position);
+        tally.in_flight.remove(&listed.position);
+        let report = &mut tally.report;
         match listed.result {
             Ok(listing) => {
                 report.listed += 1;
@@ -391,7 +380,7 @@ impl Runner {
                     &[("company", &company), ("kind", kind(&error))],
                 );
                 detection.failed(listed.company, &error, interval);
-                first_error.get_or_insert(error);
+                tally.first_error.get_or_insert(error);
             }
         }
         parts
