@@ -518,6 +518,7 @@ pub async fn run(
         )?,
         companies: configs,
         polled,
+        poll_interval: Duration::from_secs(1),
         registry,
         settings: RunnerSettings {
             retry_delay: Duration::from_millis(200),

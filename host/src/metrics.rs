@@ -207,12 +207,6 @@ impl Metrics {
             .insert((metric, own(labels)), value);
     }
 
-    /// The value of gauge `name` with exactly `labels`.
-    pub fn gauge(&self, metric: Metric, labels: &[(&'static str, &str)]) -> Option<f64> {
-        let key = (metric, own(labels));
-        self.gauges.lock().expect("metrics lock").get(&key).copied()
-    }
-
     /// Records a duration in histogram `name` with `labels`.
     pub fn observe(&self, metric: Metric, labels: &[(&'static str, &str)], value: Duration) {
         let seconds = value.as_secs_f64();

@@ -151,6 +151,9 @@ pub struct RunnerParts {
     /// Companies to poll (in any order; swept in the order of their ids);
     /// empty means "the credentials' own company" (no `company_id` passed).
     pub polled: Vec<uuid::Uuid>,
+    /// Time between the starts of two sweeps (`pleo.pollIntervalSecs`), and
+    /// the first delay of a failing company's backoff.
+    pub poll_interval: Duration,
     /// Plugins by accounting system.
     pub registry: Arc<Registry>,
     /// Retry budget and concurrency.
@@ -178,8 +181,6 @@ struct Inner {
     /// Set at shutdown: no job starts any more, `/readyz` says 503.
     stopping: AtomicBool,
     detection: detection::Detection,
-    /// The poll interval of [`Runner::run`], for webhook-driven listings.
-    interval: Mutex<Duration>,
     busy_companies: Mutex<HashSet<uuid::Uuid>>,
     in_flight: Mutex<HashSet<uuid::Uuid>>,
     outcomes: Mutex<VecDeque<JobOutcome>>,
@@ -204,7 +205,6 @@ impl Runner {
                 last_poll_ok: Mutex::new(None),
                 stopping: AtomicBool::new(false),
                 detection: detection::Detection::default(),
-                interval: Mutex::new(Duration::from_secs(60)),
                 busy_companies: Mutex::new(HashSet::new()),
                 in_flight: Mutex::new(HashSet::new()),
                 outcomes: Mutex::new(VecDeque::new()),
@@ -258,8 +258,7 @@ impl Runner {
             return;
         }
         let runner = self.clone();
-        let interval = *self.inner.interval.lock().expect("interval lock");
-        tokio::spawn(async move { runner.list_now(target, interval).await });
+        tokio::spawn(async move { runner.list_now(target).await });
     }
 
     /// Whether the runner is shutting down.
@@ -284,19 +283,19 @@ impl Runner {
         &self.inner.parts.store
     }
 
-    /// Runs until `shutdown` resolves: every `interval` (or when woken)
+    /// Runs until `shutdown` resolves: every poll interval (or when woken)
     /// takes up the journal's unfinished jobs and sweeps the watched
     /// companies. At shutdown, detection stops at once and the jobs in
     /// flight get the grace period to finish ([`Runner::finish`]).
-    pub async fn run(&self, interval: Duration, shutdown: impl std::future::Future<Output = ()>) {
-        *self.inner.interval.lock().expect("interval lock") = interval;
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let interval = self.inner.parts.poll_interval;
         let detect = async {
             loop {
                 let began = Instant::now();
                 if let Err(error) = self.resume().await {
                     tracing::error!(%error, "could not read the journal's unfinished jobs; trying again at the next interval");
                 }
-                if let Err(error) = self.sweep(interval).await {
+                if let Err(error) = self.sweep().await {
                     tracing::error!(%error, "no company could be listed; trying again at the next interval");
                 }
                 tokio::select! {
@@ -323,14 +322,7 @@ impl Runner {
         self.inner.slots.close();
         let grace = self.inner.parts.settings.shutdown_grace;
         let mut tasks = std::mem::take(&mut *self.inner.tasks.lock().expect("tasks lock"));
-        let drained = tokio::time::timeout(grace, async {
-            while let Some(result) = tasks.join_next().await {
-                if let Err(error) = result {
-                    tracing::error!(%error, "a job task ended abnormally");
-                }
-            }
-        })
-        .await;
+        let drained = tokio::time::timeout(grace, join_all(&mut tasks)).await;
         if drained.is_ok() {
             return 0;
         }
@@ -387,8 +379,7 @@ impl Runner {
     /// starts each pending job whose company has no job in flight. Returns
     /// how many it started, or the first error when every listing failed.
     pub async fn poll(&self) -> Result<usize, PleoError> {
-        let interval = *self.inner.interval.lock().expect("interval lock");
-        self.sweep(interval).await
+        self.sweep().await
     }
 
     /// Waits until no job is in flight.
@@ -398,11 +389,7 @@ impl Runner {
             if tasks.is_empty() {
                 return;
             }
-            while let Some(result) = tasks.join_next().await {
-                if let Err(error) = result {
-                    tracing::error!(%error, "a job task ended abnormally");
-                }
-            }
+            join_all(&mut tasks).await;
         }
     }
 
@@ -472,6 +459,15 @@ impl Runner {
                 }
             });
         true
+    }
+}
+
+/// Waits for every task of `tasks`, logging those that ended abnormally.
+async fn join_all(tasks: &mut tokio::task::JoinSet<()>) {
+    while let Some(result) = tasks.join_next().await {
+        if let Err(error) = result {
+            tracing::error!(%error, "a job task ended abnormally");
+        }
     }
 }
 

@@ -96,6 +96,7 @@ pub async fn assemble(
         pleo,
         companies: config.companies.clone(),
         polled: config.polled_companies(),
+        poll_interval: config.pleo.poll_interval,
         registry,
         settings: config.runner.clone(),
         store,

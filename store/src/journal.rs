@@ -314,17 +314,9 @@ impl Store {
     /// [`StoreError::NotOwner`] when the job is no longer this replica's to
     /// work on: taken over, or finished.
     pub async fn renew(&self, job: uuid::Uuid) -> Result<(), StoreError> {
-        let updated = sqlx::query(
-            "UPDATE jobs SET lease_until = $1, version = version + 1 WHERE job_id = $2 AND owner = $3 AND stage NOT IN ('done', 'released')",
-        )
-        .bind(now_millis() + self.lease_millis())
-        .bind(job.to_string())
-        .bind(&self.replica)
-        .execute(self.pool())
-        .await
-        .map_err(|e| self.error(e))?
-        .rows_affected();
-        if updated == 0 {
+        let mut connection = self.pool().acquire().await.map_err(|e| self.error(e))?;
+        let until = now_millis() + self.lease_millis();
+        if self.set_lease(&mut connection, job, until).await? == 0 {
             return Err(StoreError::NotOwner(job));
         }
         Ok(())
@@ -337,18 +329,30 @@ impl Store {
         let mut tx = self.begin().await?;
         let mut count = 0;
         for job in jobs {
-            count += sqlx::query(
-                "UPDATE jobs SET lease_until = 0, version = version + 1 WHERE job_id = $1 AND owner = $2 AND stage NOT IN ('done', 'released')",
-            )
-            .bind(job.to_string())
-            .bind(&self.replica)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?
-            .rows_affected();
+            count += self.set_lease(&mut tx, *job, 0).await?;
         }
         tx.commit().await.map_err(|e| self.error(e))?;
         Ok(count)
+    }
+
+    /// Sets this replica's lease on `job`, unfinished, to end at `until`;
+    /// returns how many rows changed (0: not this replica's, or finished).
+    async fn set_lease(
+        &self,
+        connection: &mut sqlx::AnyConnection,
+        job: uuid::Uuid,
+        until: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE jobs SET lease_until = $1, version = version + 1 WHERE job_id = $2 AND owner = $3 AND stage NOT IN ('done', 'released')",
+        )
+        .bind(until)
+        .bind(job.to_string())
+        .bind(&self.replica)
+        .execute(connection)
+        .await
+        .map_err(|e| self.error(e))?
+        .rows_affected())
     }
 
     /// How much of `job`'s retry budget is spent (nothing for a job the

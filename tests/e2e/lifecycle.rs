@@ -97,6 +97,7 @@ impl<'a> Setup<'a> {
             .unwrap(),
             companies: self.companies,
             polled,
+            poll_interval: Duration::from_secs(60),
             registry,
             settings: self.settings,
             store: match self.store {
@@ -643,14 +644,7 @@ async fn one_refused_company_never_blocks_the_healthy_ones() {
     assert_eq!(detection["lastSweep"]["listed"], 99);
     assert_eq!(detection["lastSweep"]["failed"], 1);
     // …and in the metrics.
-    let metrics = http
-        .get(format!("{api}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = support::text(&http, &format!("{api}/metrics")).await;
     assert!(
         metrics.contains(&format!(
             "preflight_listing_errors_total{{company=\"{refused}\",kind=\"forbidden\"}} 1"

@@ -249,14 +249,7 @@ async fn serve_processes_jobs_and_answers_the_operator_api() {
     assert_eq!(outcome["action"], "handed_over");
     assert_eq!(pleo.job(job).unwrap()["status"], "in_progress");
 
-    let metrics = http
-        .get(format!("{api}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = support::text(&http, &format!("{api}/metrics")).await;
     assert!(
         metrics.contains("preflight_jobs_claimed_total 1"),
         "{metrics}"

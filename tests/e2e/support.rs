@@ -202,3 +202,14 @@ pub fn assert_rule_set(plugin: &Plugin, outcome: &preflight::Outcome, rules: &[&
         .collect();
     assert_eq!(declared, rules, "the plugin's declared rules");
 }
+
+/// The body of `GET url`, as text (the request must succeed).
+pub async fn text(http: &reqwest::Client, url: &str) -> String {
+    http.get(url)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("GET {url}: {error}"))
+        .text()
+        .await
+        .unwrap_or_else(|error| panic!("GET {url}: {error}"))
+}

@@ -292,14 +292,7 @@ impl Harness {
     }
 
     async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.api))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        support::text(&self.http, &format!("{}/metrics", self.api)).await
     }
 
     /// Stops `serve` (it must stop cleanly) and removes the state.

@@ -179,6 +179,7 @@ async fn one_round(
         .map_err(|e| e.to_string())?,
         companies,
         polled,
+        poll_interval: Duration::from_secs(60),
         registry: Arc::clone(registry),
         settings,
         store: open_store(storage, &database).await?,

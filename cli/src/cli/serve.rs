@@ -119,10 +119,9 @@ pub async fn run(args: ServeArgs) -> u8 {
     let polling = {
         let mut stop = stop_rx.clone();
         let runner = runner.clone();
-        let interval = config.pleo.poll_interval;
         tokio::spawn(async move {
             runner
-                .run(interval, async move {
+                .run(async move {
                     let _ = stop.wait_for(|s| *s).await;
                 })
                 .await

@@ -255,7 +255,7 @@ impl Runner {
 
     /// One sweep over every company not backed off. Returns the jobs it
     /// started, or the first error when every listing it made failed.
-    pub(super) async fn sweep(&self, interval: Duration) -> Result<usize, PleoError> {
+    pub(super) async fn sweep(&self) -> Result<usize, PleoError> {
         let parts = &self.inner.parts;
         let detection = &self.inner.detection;
         let companies = self.targets();
@@ -280,7 +280,7 @@ impl Runner {
             }
             while listings.len() >= concurrency {
                 if let Some(Ok(listed)) = listings.join_next().await {
-                    self.settle(listed, interval, &mut tally);
+                    self.settle(listed, &mut tally);
                 }
             }
             tally.in_flight.insert(position);
@@ -300,7 +300,7 @@ impl Runner {
         }
         while let Some(joined) = listings.join_next().await {
             if let Ok(listed) = joined {
-                self.settle(listed, interval, &mut tally);
+                self.settle(listed, &mut tally);
             }
         }
         // Complete: the next sweep starts where this one did.
@@ -314,9 +314,11 @@ impl Runner {
         parts
             .metrics
             .set(metrics::SWEEP_SECONDS, &[], report.seconds);
+        // Each listing that worked said so at once (readiness comes with
+        // the first); a sweep whose every listing failed says the opposite.
         let all_failed = report.listed == 0 && report.failed > 0;
-        if report.listed > 0 || report.failed > 0 {
-            *self.inner.last_poll_ok.lock().expect("poll state lock") = Some(!all_failed);
+        if all_failed {
+            *self.inner.last_poll_ok.lock().expect("poll state lock") = Some(false);
         }
         *detection.last_sweep.lock().expect("detection lock") = Some(report);
         match first_error {
@@ -327,7 +329,7 @@ impl Runner {
 
     /// Lists `company` now, outside the sweep (a webhook named it), and
     /// starts its jobs.
-    pub(super) async fn list_now(&self, company: Option<uuid::Uuid>, interval: Duration) {
+    pub(super) async fn list_now(&self, company: Option<uuid::Uuid>) {
         let result = self
             .inner
             .parts
@@ -339,11 +341,11 @@ impl Runner {
             company,
             result,
         };
-        self.settle(listed, interval, &mut Tally::new(0));
+        self.settle(listed, &mut Tally::new(0));
     }
 
     /// Books one listing and starts the company's jobs, oldest first.
-    fn settle(&self, listed: Listed, interval: Duration, tally: &mut Tally) {
+    fn settle(&self, listed: Listed, tally: &mut Tally) {
         let parts = &self.inner.parts;
         let detection = &self.inner.detection;
         tally.in_flight.remove(&listed.position);
@@ -379,7 +381,7 @@ impl Runner {
                     metrics::LISTING_ERRORS,
                     &[("company", &company), ("kind", kind(&error))],
                 );
-                detection.failed(listed.company, &error, interval);
+                detection.failed(listed.company, &error, parts.poll_interval);
                 tally.first_error.get_or_insert(error);
             }
         }

@@ -11,7 +11,7 @@
 //! HMAC-SHA256("{id}.{timestamp}.{body}")>`), the same scheme as Pleo's own
 //! webhooks, so the downstream can check that this runner sent it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use preflight_runtime::job::ExportJob;
 
@@ -59,9 +59,7 @@ impl Handover {
                     .header("idempotency-key", &id)
                     .header("webhook-id", &id);
                 if let Some(key) = key {
-                    let timestamp = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                    let timestamp = preflight_store::now_millis() / 1000;
                     request = request
                         .header("webhook-timestamp", timestamp.to_string())
                         .header(

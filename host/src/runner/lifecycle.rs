@@ -235,35 +235,30 @@ impl Run<'_> {
         let parts = self.parts;
         let claimed = match parts.pleo.post_event(&JobEvent::started(self.job.id)).await {
             Ok(()) => true,
-            Err(error @ PleoError::InvalidTransition { .. })
-                if self.resumed || error.may_have_applied() =>
-            {
+            Err(error @ PleoError::InvalidTransition { .. }) => {
                 // A `started` of ours may have landed before this one (its
                 // answer lost, or sent before a restart or by the replica we
                 // took over from): the job is ours if it is now in progress,
-                // since the journal holds the claim.
-                match self.status_now().await {
-                    Some(JobStatus::InProgress) => {
-                        tracing::warn!(
-                            "claim answered 422, and the job is in progress under our claim: ours"
-                        );
-                        true
-                    }
-                    Some(status) => {
-                        tracing::info!(
-                            status = status.as_str(),
-                            "another worker claimed the job first; leaving it alone"
-                        );
-                        parts.metrics.inc(crate::metrics::JOBS_LOST, &[]);
-                        false
-                    }
-                    None => return None,
+                // since the journal holds the claim. Otherwise the 422 means
+                // another worker won.
+                let status = if self.resumed || error.may_have_applied() {
+                    Some(self.status_now().await?)
+                } else {
+                    None
+                };
+                if status == Some(JobStatus::InProgress) {
+                    tracing::warn!(
+                        "claim answered 422, and the job is in progress under our claim: ours"
+                    );
+                    true
+                } else {
+                    tracing::info!(
+                        status = status.map(|s| s.as_str()),
+                        "another worker claimed the job first; leaving it alone"
+                    );
+                    parts.metrics.inc(crate::metrics::JOBS_LOST, &[]);
+                    false
                 }
-            }
-            Err(PleoError::InvalidTransition { .. }) => {
-                tracing::info!("another worker claimed the job first; leaving it alone");
-                parts.metrics.inc(crate::metrics::JOBS_LOST, &[]);
-                false
             }
             Err(error @ PleoError::Unavailable { .. }) => {
                 parts
