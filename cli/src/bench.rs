@@ -18,12 +18,15 @@
 //!   goes;
 //! - [`registry`]: a hot swap from the watched directory, and start-up with
 //!   50 plugin versions and a warm compiled cache;
+//! - [`detection`]: the runner's sweep over many watched companies, and how
+//!   long a new job waits for its claim, polling and with Pleo's webhook;
 //! - `fixtures`: the jobs and configurations the benchmarks share.
 //!
 //! Benchmarks use real parts only: emulators on 127.0.0.1 over TCP, the
 //! bundled components, the runtime's own HTTP client.
 
 pub mod concurrency;
+pub mod detection;
 pub mod end_to_end;
 mod fixtures;
 pub mod native;
@@ -155,6 +158,12 @@ pub struct Effort {
     pub end_to_end_jobs: usize,
     /// End-to-end rounds.
     pub end_to_end_rounds: usize,
+    /// Companies watched in the detection benchmark.
+    pub detection_companies: usize,
+    /// Its poll interval.
+    pub detection_interval: Duration,
+    /// Jobs it seeds, spread over one interval (per path: polling, webhook).
+    pub detection_jobs: usize,
 }
 
 impl Effort {
@@ -170,6 +179,9 @@ impl Effort {
         burst_rounds: 5,
         end_to_end_jobs: 1_000,
         end_to_end_rounds: 5,
+        detection_companies: 10_000,
+        detection_interval: Duration::from_secs(60),
+        detection_jobs: 100,
     };
     /// A quick run that only proves the benchmarks still work: small loads,
     /// rough figures.
@@ -184,6 +196,9 @@ impl Effort {
         burst_rounds: 1,
         end_to_end_jobs: 20,
         end_to_end_rounds: 1,
+        detection_companies: 300,
+        detection_interval: Duration::from_secs(2),
+        detection_jobs: 10,
     };
 }
 
@@ -222,6 +237,7 @@ pub const GROUPS: &[&str] = &[
     "concurrency",
     "registry",
     "end-to-end",
+    "detection",
 ];
 
 /// Runs the benchmark groups whose names contain `filter` (all when empty),
@@ -264,6 +280,9 @@ pub async fn suite(
     }
     if wanted("end-to-end") {
         keep(end_to_end::run(runtime, effort).await?);
+    }
+    if wanted("detection") {
+        keep(detection::run(runtime, effort).await?);
     }
     Ok(figures)
 }

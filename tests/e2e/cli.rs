@@ -504,6 +504,9 @@ fn bench_quick_prints_every_figure_as_json() {
         "end to end: per job: Pleo calls",
         "end to end: per job: plugin",
         "end to end: per job: accounting system",
+        "detection: one sweep over 300 companies",
+        "detection: job creation to claim, polling every 2 s: p99",
+        "detection: job creation to claim, Pleo's webhook: p99",
     ] {
         assert!(
             names.iter().any(|name| name.starts_with(expected)),

@@ -19,7 +19,7 @@ pub struct BenchArgs {
     json: bool,
     /// Run only the groups whose name contains this (overhead,
     /// wasm-vs-native, compile, throughput, concurrency, registry,
-    /// end-to-end).
+    /// end-to-end, detection).
     #[arg(long, value_name = "GROUP", default_value = "")]
     only: String,
 }
