@@ -56,6 +56,7 @@
 //! memoryMib = 64
 //! wallTimeMs = 10000
 //! requests = 50
+//! allowedAddresses = []        # non-public ranges granted names may resolve to, e.g. "10.20.0.0/16"
 //!
 //! [sandbox.origins]            # optional: narrow what a plugin's manifest allows
 //! xero = ["https://api.xero.com"]
@@ -164,12 +165,12 @@ impl RawStore {
             }
             identity.replica = replica;
         }
-        if let Some(secs) = self.lease_secs {
-            if secs == 0 {
-                return Err(error_at("store.leaseSecs", "must be at least 1".to_owned()));
-            }
-            identity.lease = Duration::from_secs(secs);
-        }
+        identity.lease = Duration::from_secs(bounded(
+            "store.leaseSecs",
+            self.lease_secs,
+            1..=86_400,
+            identity.lease.as_secs(),
+        )?);
         Ok(StoreSettings { url, identity })
     }
 }
@@ -223,9 +224,12 @@ impl RawPlugins {
             dir: self.dir,
             bundled: self.bundled.unwrap_or(defaults.bundled),
             watch: self.watch.unwrap_or(defaults.watch),
-            settle: self
-                .settle_ms
-                .map_or(defaults.settle, Duration::from_millis),
+            settle: Duration::from_millis(bounded(
+                "plugins.settleMs",
+                self.settle_ms,
+                0..=60_000,
+                u64::try_from(defaults.settle.as_millis()).unwrap_or(u64::MAX),
+            )?),
             cache_dir: self
                 .cache_dir
                 .or_else(|| state_dir.map(|dir| dir.join("compiled"))),
@@ -294,6 +298,8 @@ struct RawSandbox {
     log_bytes: Option<usize>,
     #[serde(default)]
     origins: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    allowed_addresses: Vec<String>,
 }
 
 impl RawSandbox {
@@ -312,23 +318,64 @@ impl RawSandbox {
                 .collect::<Result<Vec<_>, _>>()?;
             origins.insert(system, parsed);
         }
+        let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        let allowed_addresses = self
+            .allowed_addresses
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                preflight_runtime::sandbox::resolver::AddressRange::parse(text).map_err(|message| {
+                    error_at(&format!("sandbox.allowedAddresses[{index}]"), message)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(SandboxSettings {
             origins,
+            allowed_addresses,
             allow_http_loopback: self.allow_http_loopback,
             ceiling: preflight_runtime::limits::Limits {
-                memory_bytes: self
-                    .memory_mib
-                    .map_or(defaults.memory_bytes, |mib| mib << 20),
-                wall_time: self
-                    .wall_time_ms
-                    .map_or(defaults.wall_time, Duration::from_millis),
-                requests: self.requests.unwrap_or(defaults.requests),
-                request_timeout: self
-                    .request_timeout_ms
-                    .map_or(defaults.request_timeout, Duration::from_millis),
-                response_bytes: self.response_bytes.unwrap_or(defaults.response_bytes),
-                report_bytes: self.report_bytes.unwrap_or(defaults.report_bytes),
-                log_bytes: self.log_bytes.unwrap_or(defaults.log_bytes),
+                memory_bytes: bounded(
+                    "sandbox.memoryMib",
+                    self.memory_mib,
+                    1..=4_096,
+                    defaults.memory_bytes >> 20,
+                )? << 20,
+                wall_time: Duration::from_millis(bounded(
+                    "sandbox.wallTimeMs",
+                    self.wall_time_ms,
+                    100..=600_000,
+                    millis(defaults.wall_time),
+                )?),
+                requests: bounded(
+                    "sandbox.requests",
+                    self.requests,
+                    1..=10_000,
+                    defaults.requests,
+                )?,
+                request_timeout: Duration::from_millis(bounded(
+                    "sandbox.requestTimeoutMs",
+                    self.request_timeout_ms,
+                    10..=120_000,
+                    millis(defaults.request_timeout),
+                )?),
+                response_bytes: bounded(
+                    "sandbox.responseBytes",
+                    self.response_bytes,
+                    1..=256 << 20,
+                    defaults.response_bytes,
+                )?,
+                report_bytes: bounded(
+                    "sandbox.reportBytes",
+                    self.report_bytes,
+                    1..=16 << 20,
+                    defaults.report_bytes,
+                )?,
+                log_bytes: bounded(
+                    "sandbox.logBytes",
+                    self.log_bytes,
+                    1..=16 << 20,
+                    defaults.log_bytes,
+                )?,
             },
         })
     }
@@ -378,11 +425,20 @@ impl OperatorConfig {
         let defaults = DecisionLogSettings::default();
         let decision_log = DecisionLogSettings {
             mask_fields: raw.decision_log.mask_fields,
-            body_bytes: raw.decision_log.body_bytes.unwrap_or(defaults.body_bytes),
-            retention: match raw.decision_log.retention_days {
-                Some(0) => None,
-                Some(days) => Some(Duration::from_secs(days.saturating_mul(86_400))),
-                None => defaults.retention,
+            body_bytes: bounded(
+                "decisionLog.bodyBytes",
+                raw.decision_log.body_bytes,
+                0..=16 << 20,
+                defaults.body_bytes,
+            )?,
+            retention: match bounded(
+                "decisionLog.retentionDays",
+                raw.decision_log.retention_days,
+                0..=36_500,
+                defaults.retention.map_or(0, |d| d.as_secs() / 86_400),
+            )? {
+                0 => None,
+                days => Some(Duration::from_secs(days * 86_400)),
             },
         };
         let webhooks = raw
@@ -398,7 +454,12 @@ impl OperatorConfig {
                     .map_err(|message| error_at("webhooks.secret", message))?;
                 Ok(WebhookSettings {
                     key,
-                    tolerance: Duration::from_secs(raw.tolerance_secs.unwrap_or(300)),
+                    tolerance: Duration::from_secs(bounded(
+                        "webhooks.toleranceSecs",
+                        raw.tolerance_secs,
+                        1..=3_600,
+                        300,
+                    )?),
                 })
             })
             .transpose()?;
@@ -469,6 +530,48 @@ impl OperatorConfig {
     }
 }
 
+/// The transport rule of every URL preflight itself calls (Pleo, the
+/// handover): `https`, or plain `http` to a loopback address only (traffic
+/// that never leaves the machine); any other scheme is refused.
+pub fn transport(field: &str, url: &url::Url) -> Result<(), ConfigError> {
+    let origin = preflight_runtime::sandbox::Origin::of(url)
+        .map_err(|message| error_at(field, format!("'{url}': {message}")))?;
+    if origin.scheme() == "http" && !origin.is_loopback() {
+        return Err(error_at(
+            field,
+            format!("'{url}': plain http is only for loopback addresses; use https"),
+        ));
+    }
+    Ok(())
+}
+
+/// `value` of `field` (or `default` when absent), refused outside `range`:
+/// every number of the operator file has a documented range, and a value
+/// outside it is an error naming the field, never a clamp or an overflow.
+fn bounded<T>(
+    field: &str,
+    value: Option<T>,
+    range: std::ops::RangeInclusive<T>,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T: PartialOrd + std::fmt::Display + Copy,
+{
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(error_at(
+            field,
+            format!(
+                "{value} is out of range: {} to {}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
 fn error_at(field: &str, message: String) -> ConfigError {
     ConfigError {
         field: field.to_owned(),
@@ -482,6 +585,7 @@ fn pleo_settings(raw: RawPleo) -> Result<PleoSettings, ConfigError> {
         .unwrap_or_else(|| crate::pleo::PRODUCTION_URL.to_owned());
     let base_url = url::Url::parse(&base)
         .map_err(|error| error_at("pleo.baseUrl", format!("'{base}' is not a URL: {error}")))?;
+    transport("pleo.baseUrl", &base_url)?;
     let auth = match raw.auth {
         RawPleoAuth::Bearer { token, token_env } => PleoAuth::Bearer(secret(
             token,
@@ -493,23 +597,19 @@ fn pleo_settings(raw: RawPleo) -> Result<PleoSettings, ConfigError> {
             PleoAuth::ApiKey(secret(key, key_env, "pleo.auth.key", "pleo.auth.keyEnv")?)
         }
     };
-    let poll_interval = Duration::from_secs(raw.poll_interval_secs.unwrap_or(60));
-    if poll_interval.is_zero() {
-        return Err(error_at(
-            "pleo.pollIntervalSecs",
-            "must be at least 1".to_owned(),
-        ));
-    }
-    let request_timeout = match raw.request_timeout_ms {
-        None => crate::pleo::RetryPolicy::default().request_timeout,
-        Some(ms @ 100..=120_000) => Duration::from_millis(ms),
-        Some(ms) => {
-            return Err(error_at(
-                "pleo.requestTimeoutMs",
-                format!("{ms} is out of range: 100 to 120000"),
-            ));
-        }
-    };
+    let poll_interval = Duration::from_secs(bounded(
+        "pleo.pollIntervalSecs",
+        raw.poll_interval_secs,
+        1..=86_400,
+        60,
+    )?);
+    let default_timeout = crate::pleo::RetryPolicy::default().request_timeout;
+    let request_timeout = Duration::from_millis(bounded(
+        "pleo.requestTimeoutMs",
+        raw.request_timeout_ms,
+        100..=120_000,
+        u64::try_from(default_timeout.as_millis()).unwrap_or(u64::MAX),
+    )?);
     Ok(PleoSettings {
         base_url,
         auth,
@@ -532,28 +632,39 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
             })
         })
         .transpose()?;
+    if let Some(url) = &handover_url {
+        transport("runner.handoverUrl", url)?;
+    }
     if raw.handover_command.as_ref().is_some_and(Vec::is_empty) {
         return Err(error_at(
             "runner.handoverCommand",
             "must name a program".to_owned(),
         ));
     }
-    let retry_attempts = raw.retry_attempts.unwrap_or(defaults.retry_attempts);
-    if retry_attempts == 0 {
-        return Err(error_at(
-            "runner.retryAttempts",
-            "must be at least 1".to_owned(),
-        ));
-    }
-    let max_concurrent_jobs = raw
-        .max_concurrent_jobs
-        .unwrap_or(defaults.max_concurrent_jobs);
-    if max_concurrent_jobs == 0 {
-        return Err(error_at(
-            "runner.maxConcurrentJobs",
-            "must be at least 1".to_owned(),
-        ));
-    }
+    let retry_attempts = bounded(
+        "runner.retryAttempts",
+        raw.retry_attempts,
+        1..=20,
+        defaults.retry_attempts,
+    )?;
+    let max_concurrent_jobs = bounded(
+        "runner.maxConcurrentJobs",
+        raw.max_concurrent_jobs,
+        1..=10_000,
+        defaults.max_concurrent_jobs,
+    )?;
+    let retry_window = Duration::from_secs(bounded(
+        "runner.retryWindowSecs",
+        raw.retry_window_secs,
+        1..=86_400,
+        defaults.retry_window.as_secs(),
+    )?);
+    let retry_delay = Duration::from_millis(bounded(
+        "runner.retryDelayMs",
+        raw.retry_delay_ms,
+        0..=3_600_000,
+        u64::try_from(defaults.retry_delay.as_millis()).unwrap_or(u64::MAX),
+    )?);
     let handover_key = if raw.handover_secret.is_some() || raw.handover_secret_env.is_some() {
         if handover_url.is_none() {
             return Err(error_at(
@@ -574,33 +685,22 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
     } else {
         None
     };
-    let detection_concurrency = raw
-        .detection_concurrency
-        .unwrap_or(defaults.detection_concurrency);
-    if !(1..=1024).contains(&detection_concurrency) {
-        return Err(error_at(
-            "runner.detectionConcurrency",
-            format!("{detection_concurrency} is out of range: 1 to 1024"),
-        ));
-    }
-    let shutdown_grace = match raw.shutdown_grace_secs {
-        None => defaults.shutdown_grace,
-        Some(secs @ 1..=3600) => Duration::from_secs(secs),
-        Some(secs) => {
-            return Err(error_at(
-                "runner.shutdownGraceSecs",
-                format!("{secs} is out of range: 1 to 3600"),
-            ));
-        }
-    };
+    let detection_concurrency = bounded(
+        "runner.detectionConcurrency",
+        raw.detection_concurrency,
+        1..=1_024,
+        defaults.detection_concurrency,
+    )?;
+    let shutdown_grace = Duration::from_secs(bounded(
+        "runner.shutdownGraceSecs",
+        raw.shutdown_grace_secs,
+        1..=3_600,
+        defaults.shutdown_grace.as_secs(),
+    )?);
     Ok(RunnerSettings {
         retry_attempts,
-        retry_window: raw
-            .retry_window_secs
-            .map_or(defaults.retry_window, Duration::from_secs),
-        retry_delay: raw
-            .retry_delay_ms
-            .map_or(defaults.retry_delay, Duration::from_millis),
+        retry_window,
+        retry_delay,
         max_concurrent_jobs,
         state_dir: raw.state_dir,
         handover_url,

@@ -16,6 +16,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::limits::Limits;
 use crate::sandbox::PluginCtx;
+use crate::sandbox::resolver::GuardedResolver;
 
 /// How the runtime is set up.
 #[derive(Debug, Clone)]
@@ -33,6 +34,10 @@ pub struct RuntimeOptions {
     /// Bytes of each outbound request and response body kept in the
     /// exchange records (the decision log and replay read them).
     pub record_body_bytes: usize,
+    /// Non-public address ranges a granted host name may resolve to; any
+    /// other non-public address is refused after DNS
+    /// ([`crate::sandbox::resolver`]).
+    pub allowed_addresses: Vec<crate::sandbox::resolver::AddressRange>,
 }
 
 /// The default of [`RuntimeOptions::record_body_bytes`].
@@ -46,6 +51,7 @@ impl Default for RuntimeOptions {
             epoch_tick: Duration::from_millis(5),
             allow_http_loopback: false,
             record_body_bytes: RECORD_BODY_BYTES,
+            allowed_addresses: Vec::new(),
         }
     }
 }
@@ -74,6 +80,7 @@ pub(crate) struct Inner {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<PluginCtx>,
     pub(crate) client: reqwest::Client,
+    pub(crate) resolver: Arc<GuardedResolver>,
     pub(crate) options: RuntimeOptions,
     /// One permit per pool slot: a validation waits for a free slot instead
     /// of failing to instantiate when every slot is taken.
@@ -90,10 +97,15 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(RuntimeError::Link)?;
         crate::bindings::add_to_linker(&mut linker).map_err(RuntimeError::Link)?;
+        let resolver = Arc::new(GuardedResolver::new(options.allowed_addresses.clone()));
         let client = reqwest::Client::builder()
+            .dns_resolver(Arc::clone(&resolver))
             // Redirects reach the plugin as they are: following one here would
             // let an allowed origin send the plugin's request elsewhere.
             .redirect(reqwest::redirect::Policy::none())
+            // Never through a proxy named by the environment (HTTP_PROXY,
+            // ALL_PROXY…): it would see every request, credentials included.
+            .no_proxy()
             .connect_timeout(options.limits.request_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
@@ -107,6 +119,7 @@ impl Runtime {
                 engine,
                 linker,
                 client,
+                resolver,
                 options,
                 slots,
                 _ticker: ticker,
@@ -124,6 +137,12 @@ impl Runtime {
     /// too, so the comparison is like for like.
     pub fn http_client(&self) -> &reqwest::Client {
         &self.inner.client
+    }
+
+    /// The resolver of the plugins' HTTP client, with its guard after DNS;
+    /// [`GuardedResolver::pin`] answers a name without DNS.
+    pub fn resolver(&self) -> &GuardedResolver {
+        &self.inner.resolver
     }
 
     /// The options the runtime was started with.

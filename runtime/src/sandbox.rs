@@ -23,6 +23,7 @@ pub mod outbound;
 pub mod policy;
 pub mod record;
 pub mod redact;
+pub mod resolver;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -71,6 +72,9 @@ pub struct SandboxSettings {
     /// Per accounting system, the only origins its plugin may reach, within
     /// what its manifest declares (`[sandbox.origins] xero = ["https://api.xero.com"]`).
     pub origins: BTreeMap<String, Vec<OriginPattern>>,
+    /// Non-public address ranges granted host names may resolve to
+    /// (`sandbox.allowedAddresses`); none by default.
+    pub allowed_addresses: Vec<resolver::AddressRange>,
 }
 
 /// The grants and context of one validation.

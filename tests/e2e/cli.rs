@@ -122,6 +122,35 @@ fn check(config: &str, extra: &[&str]) -> Output {
 }
 
 #[test]
+fn a_proxy_named_by_the_environment_receives_nothing() {
+    // A listener standing for a proxy the operator's environment names: it
+    // counts every connection made to it.
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = proxy.local_addr().unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let emulator = Emulator::xero(&[]);
+    let config = emulator.config();
+    let job = examples().join("job.json");
+    let url = format!("http://{address}");
+    let output = Command::new(PREFLIGHT)
+        .args(["check", "--plugin", "xero", "--job"])
+        .arg(&job)
+        .args(["--config", config.path()])
+        .env("HTTP_PROXY", &url)
+        .env("HTTPS_PROXY", &url)
+        .env("ALL_PROXY", &url)
+        .env("http_proxy", &url)
+        .env("all_proxy", &url)
+        .output()
+        .expect("preflight runs");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        matches!(proxy.accept(), Err(error) if error.kind() == std::io::ErrorKind::WouldBlock),
+        "the proxy was connected to"
+    );
+}
+
+#[test]
 fn walkthrough_happy_path_exits_zero() {
     let emulator = Emulator::xero(&[]);
     let config = emulator.config();

@@ -14,6 +14,8 @@
 //!   rollback, signatures and the compiled cache;
 //! - `sandbox`: what a misbehaving plugin can and cannot do;
 //! - `serve`: the `preflight serve` binary and its operator API;
+//! - `operator`: bad values of the operator file refused at load, naming
+//!   the file and the field;
 //! - `store`: the journal, decision log and webhook ids on SQLite and
 //!   PostgreSQL;
 //! - `durable`: SIGKILL crashes with restarts, and replicas sharing one
@@ -33,6 +35,7 @@ mod durable;
 mod faults;
 mod fortnox;
 mod lifecycle;
+mod operator;
 mod quickbooks;
 mod registry;
 mod replay;

@@ -5,6 +5,7 @@
 use preflight_artifacts::hostile;
 use preflight_runtime::plugin::Fault;
 use preflight_runtime::report::CheckStatus;
+use preflight_runtime::sandbox::record::Failure;
 
 use crate::support;
 
@@ -319,6 +320,28 @@ async fn the_plugin_never_sees_the_credentials_the_host_attaches() {
         own.contains("InvalidRequest") && own.contains("authorization"),
         "{own}"
     );
+    // Nor can it have the echo cut into ranges or compressed, or claim a
+    // client address: each refused before anything is sent.
+    let tries = &outcome.report.checks[2].message;
+    for (name, why) in [
+        ("range", "the host reads whole bodies"),
+        ("accept-encoding", "the host reads bodies unencoded"),
+        (
+            "x-forwarded-for",
+            "forwarding headers are not a plugin's to set",
+        ),
+        (
+            "x-real-ip",
+            "client-address headers are not a plugin's to set",
+        ),
+    ] {
+        assert!(
+            tries.contains(&format!(
+                "{name}: Err(HttpError::InvalidRequest(\"header '{name}' is refused: {why}\"))"
+            )),
+            "{tries}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -644,5 +667,52 @@ async fn the_operator_can_narrow_a_plugins_origins_but_not_widen_them() {
             .to_string()
             .contains("not among the origins its manifest allows"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_granted_name_resolving_to_an_internal_address_is_denied_per_connection() {
+    let runtime = support::runtime();
+    let plugin = support::xero_plugin(&runtime).await;
+    // The Xero plugin is granted https://api.xero.com; the test answers that
+    // name itself.
+    let config = support::xero_config("https://api.xero.com");
+    let first_exchange = async |address: &str| {
+        runtime
+            .resolver()
+            .pin("api.xero.com", vec![address.parse().unwrap()]);
+        let outcome = plugin
+            .validate(&support::job(false), &config)
+            .await
+            .expect("a denied request is not a fault");
+        outcome.exchanges[0].failure.clone()
+    };
+    for (address, kind) in [
+        ("127.0.0.1", "loopback"),
+        ("169.254.169.254", "link-local"),
+        ("10.0.0.1", "private"),
+        ("::1", "loopback"),
+    ] {
+        let failure = first_exchange(address).await;
+        assert_eq!(
+            failure,
+            Some(Failure::Denied(format!(
+                "api.xero.com resolves to {address}, a {kind} address no plugin may reach unless the operator grants it (sandbox.allowedAddresses)"
+            ))),
+            "{address}"
+        );
+    }
+    // Rebinding: a public address first (nothing listens there, so the
+    // connection fails, but it is not denied), an internal one at the next
+    // request: the guard runs per connection, not once per name.
+    let public = first_exchange("192.88.99.1").await;
+    assert!(
+        !matches!(public, Some(Failure::Denied(_))),
+        "a public address is not denied: {public:?}"
+    );
+    let rebound = first_exchange("10.0.0.1").await;
+    assert!(
+        matches!(&rebound, Some(Failure::Denied(text)) if text.contains("10.0.0.1")),
+        "{rebound:?}"
     );
 }

@@ -41,6 +41,10 @@ pub async fn run(args: ServeArgs) -> u8 {
         Err(code) => return code,
     };
     if let Some(url) = args.pleo_url {
+        if let Err(error) = preflight::operator::transport("--pleo-url", &url) {
+            eprintln!("error: {error}");
+            return EXIT_BAD_INPUT;
+        }
         config.pleo.base_url = url;
     }
     if let Some(listen) = args.listen {
@@ -204,6 +208,7 @@ pub(super) fn runtime_options(config: &OperatorConfig) -> preflight::RuntimeOpti
         limits: config.sandbox.ceiling.clone(),
         allow_http_loopback: config.sandbox.allow_http_loopback,
         record_body_bytes: config.decision_log.body_bytes,
+        allowed_addresses: config.sandbox.allowed_addresses.clone(),
         ..preflight::RuntimeOptions::default()
     }
 }

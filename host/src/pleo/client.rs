@@ -148,6 +148,9 @@ impl PleoClient {
     ) -> Result<PleoClient, reqwest::Error> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("preflight/", env!("CARGO_PKG_VERSION")))
+            // The environment's proxy (HTTP_PROXY, ALL_PROXY…) never sees
+            // the Pleo credentials.
+            .no_proxy()
             .timeout(retry.request_timeout)
             .build()?;
         Ok(PleoClient {

@@ -40,6 +40,8 @@ impl Handover {
     /// A handover to `url`, signed with `key` when given.
     pub fn url(url: url::Url, key: Option<SigningKey>) -> Result<Handover, reqwest::Error> {
         let client = reqwest::Client::builder()
+            // Not through a proxy the environment names.
+            .no_proxy()
             .timeout(Duration::from_secs(30))
             .build()?;
         Ok(Handover::Url { url, client, key })

@@ -35,6 +35,41 @@ const FORBIDDEN_HEADERS: &[&str] = &[
     "expect",
 ];
 
+/// Headers a plugin may not set either, each with why: they would let it
+/// choose how a response body is cut or encoded (so a reflected credential
+/// could reach it in pieces or compressed, past redaction), or claim a client
+/// address to the accounting system with the company's credentials attached.
+const REFUSED_HEADERS: &[(&str, &str)] = &[
+    ("range", "the host reads whole bodies"),
+    ("if-range", "the host reads whole bodies"),
+    ("accept-encoding", "the host reads bodies unencoded"),
+    ("forwarded", "forwarding headers are not a plugin's to set"),
+    (
+        "x-forwarded-for",
+        "forwarding headers are not a plugin's to set",
+    ),
+    (
+        "x-forwarded-host",
+        "forwarding headers are not a plugin's to set",
+    ),
+    (
+        "x-forwarded-proto",
+        "forwarding headers are not a plugin's to set",
+    ),
+    (
+        "x-real-ip",
+        "client-address headers are not a plugin's to set",
+    ),
+    (
+        "true-client-ip",
+        "client-address headers are not a plugin's to set",
+    ),
+    (
+        "x-client-ip",
+        "client-address headers are not a plugin's to set",
+    ),
+];
+
 /// One outbound exchange, as recorded for the outcome and the decision log.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Exchange {
@@ -169,6 +204,11 @@ impl Outbound {
                     "header '{name}' is set by the host"
                 )));
             }
+            if let Some((_, why)) = REFUSED_HEADERS.iter().find(|(n, _)| *n == name.as_str()) {
+                return Err(HttpError::InvalidRequest(format!(
+                    "header '{name}' is refused: {why}"
+                )));
+            }
             let value = HeaderValue::from_str(value).map_err(|_| {
                 HttpError::InvalidRequest(format!("header '{name}' has an invalid value"))
             })?;
@@ -252,6 +292,9 @@ fn transport_error(error: reqwest::Error) -> HttpError {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<super::resolver::AddressRefused>() {
+            return HttpError::Denied(refused.to_string());
+        }
         text.push_str(": ");
         text.push_str(&cause.to_string());
         source = cause.source();

@@ -1,6 +1,8 @@
 //! A plugin that tries to read the company's credentials back from a server
 //! that echoes its requests; it reports everything it received so a test can
-//! prove no secret reached it.
+//! prove no secret reached it. It also tries the headers that would let it
+//! fetch the echo in pieces or compressed (past redaction) or claim a client
+//! address, and reports what each got.
 
 use preflight_sdk::http::Request;
 use preflight_sdk::raw::RawValidator;
@@ -26,6 +28,7 @@ impl RawValidator for Echo {
         .rules(&[
             Rule::new("hostile.echo", "What the echo received"),
             Rule::new("hostile.own-authorization", "Own Authorization header"),
+            Rule::new("hostile.cut-or-encode", "Ranges, encodings, forwarding"),
         ])
     }
 
@@ -55,6 +58,21 @@ impl RawValidator for Echo {
             "hostile.own-authorization",
             format!("{:?}", own.map(|r| r.status)),
         ));
+        let tries: Vec<String> = [
+            ("range", "bytes=0-15"),
+            ("accept-encoding", "gzip"),
+            ("x-forwarded-for", "10.0.0.1"),
+            ("x-real-ip", "10.0.0.1"),
+        ]
+        .iter()
+        .map(|(name, value)| {
+            let answer = Request::get(format!("{}/echo", config.base_url))
+                .header(name, *value)
+                .send();
+            format!("{name}: {:?}", answer.map(|r| r.status))
+        })
+        .collect();
+        report.push(Check::passed("hostile.cut-or-encode", tries.join("; ")));
         report
     }
 }

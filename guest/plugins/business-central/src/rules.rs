@@ -297,6 +297,7 @@ pub fn refused(id: &str, response: &Response, what: &str, place: &Place<'_>) -> 
         Refusal::Maintenance => {
             let retry_after = response.retry_after();
             let when = match retry_after {
+                Some(1) => "in a second".to_owned(),
                 Some(seconds) => format!("in {seconds} seconds"),
                 None => "in a few minutes".to_owned(),
             };
@@ -758,6 +759,17 @@ mod tests {
         assert_eq!(check.retry_after, Some(30));
         assert!(check.message.contains("is being updated or is busy"));
         assert!(check.message.contains("in 30 seconds"));
+        let soon = response(
+            503,
+            &[("retry-after", "1")],
+            r#"{"error":{"code":"Internal_TenantUnavailable","message":"The tenant is unavailable."}}"#,
+        );
+        let check = refused(id::CONNECTION, &soon, "Business Central", &place(&env));
+        assert!(
+            check.message.ends_with("try the export again in a second."),
+            "{}",
+            check.message
+        );
 
         let throttled = error(429, "Application_TooManyRequests", "Too many requests.");
         let check = refused(id::CONNECTION, &throttled, "Business Central", &place(&env));
