@@ -312,7 +312,17 @@ impl IntegrationConfig {
                 format!("'{}' is not a URL: {error}", raw.base_url),
             )
         })?;
-        Origin::of(&base_url).map_err(|message| ConfigError::new(field("baseUrl"), message))?;
+        let origin =
+            Origin::of(&base_url).map_err(|message| ConfigError::new(field("baseUrl"), message))?;
+        // Checked here, at load, so a bad file is a bad input (exit 2 naming
+        // the field), not a fault of the first validation; whether loopback
+        // `http` is allowed at all is the runtime's to decide.
+        if origin.scheme() == "http" && !origin.is_loopback() {
+            return Err(ConfigError::new(
+                field("baseUrl"),
+                format!("'{base_url}': plain http is only for loopback addresses; use https"),
+            ));
+        }
         if !raw.settings.is_object() {
             return Err(ConfigError::new(field("settings"), "must be a JSON object"));
         }
@@ -484,6 +494,17 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.field, "baseUrl");
+
+        let error = IntegrationConfig::from_json(
+            r#"{"accountingSystem": "xero", "baseUrl": "http://api.xero.com"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(error.field, "baseUrl");
+        assert!(error.message.contains("use https"), "{error}");
+        IntegrationConfig::from_json(
+            r#"{"accountingSystem": "xero", "baseUrl": "http://127.0.0.1:4011"}"#,
+        )
+        .expect("loopback http is the runtime's to allow or refuse");
     }
 
     #[test]

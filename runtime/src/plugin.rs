@@ -421,16 +421,18 @@ impl Plugin {
             })
             .await;
         let exchanges = store.data_mut().take_exchanges();
+        // Read after the run: an OAuth refresh may have added tokens.
+        let secrets = store.data().outbound.secrets();
         let rules = self.info.rules.as_deref();
-        let report =
-            Report::from_wit(result?, limits.report_bytes, rules).map_err(
-                |breach| match breach {
-                    ContractBreach::TooLarge { .. } => {
-                        self.error(Fault::limit(Limit::ReportSize, limits))
-                    }
-                    ContractBreach::Invalid(message) => self.error(Fault::Contract(message)),
-                },
-            )?;
+        let mut report = Report::from_wit(result?, limits.report_bytes, rules).map_err(
+            |breach| match breach {
+                ContractBreach::TooLarge { .. } => {
+                    self.error(Fault::limit(Limit::ReportSize, limits))
+                }
+                ContractBreach::Invalid(message) => self.error(Fault::Contract(message)),
+            },
+        )?;
+        report.redact(&secrets);
         let verdict = report.verdict();
         Ok(Outcome {
             plugin: self.label.to_string(),

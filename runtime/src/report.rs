@@ -156,6 +156,18 @@ impl Verdict {
 }
 
 impl Report {
+    /// Replaces every one of `secrets` in the checks' texts (message and
+    /// hint). Responses reach a plugin redacted, but a plugin that put a
+    /// credential together from pieces must not get it to Pleo (the
+    /// message is the job's `failureReason`), the decision log or the logs.
+    pub(crate) fn redact(&mut self, secrets: &[String]) {
+        use crate::sandbox::redact::redact_with;
+        for check in &mut self.checks {
+            check.message = redact_with(secrets, std::mem::take(&mut check.message));
+            check.hint = check.hint.take().map(|hint| redact_with(secrets, hint));
+        }
+    }
+
     /// The verdict: the first failed check fails the job; otherwise the first
     /// unverified one asks for a retry; otherwise the job proceeds.
     pub fn verdict(&self) -> Verdict {
@@ -197,6 +209,28 @@ pub enum ContractBreach {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn report_texts_are_redacted() {
+        let mut report = super::Report {
+            checks: vec![super::Check {
+                id: "a".to_owned(),
+                status: super::CheckStatus::Failed,
+                reason: Some(super::FailureReason::IntegrationUnusable),
+                message: "joined: s3cr3t-".to_owned() + "token",
+                hint: Some("s3cr3t-token again".to_owned()),
+                retry_after: None,
+            }],
+        };
+        report.redact(&["s3cr3t-token".to_owned(), String::new()]);
+        assert_eq!(report.checks[0].message, "joined: [redacted]");
+        assert_eq!(report.checks[0].hint.as_deref(), Some("[redacted] again"));
+        assert_eq!(
+            report.verdict().message(),
+            Some("joined: [redacted]"),
+            "the verdict Pleo gets is derived from the redacted report"
+        );
+    }
+
     use super::*;
 
     fn check(id: &str, status: CheckStatus, reason: Option<FailureReason>) -> Check {

@@ -279,6 +279,13 @@ fn every_bad_operator_value_is_refused_at_load_naming_the_file_and_field() {
     for url in PLEO_URLS {
         check(file(url, "runner", ""), "pleo.baseUrl", url);
     }
+    // A company's accounting system, the same rule, at load.
+    let company = "[[companies]]\ncompanyId = \"12abc3d4-e567-490e-9234-abc56e78fabc\"\naccountingSystem = \"xero\"\nbaseUrl = \"http://api.xero.com\"\n";
+    check(
+        file("http://127.0.0.1:9", "sandbox", "") + company,
+        "companies[0]",
+        "a plain-http company baseUrl",
+    );
     assert!(cases >= 60, "{cases} cases");
     // The same file with every value in range loads.
     let good = dir.join("good.toml");
