@@ -94,6 +94,15 @@ pub async fn load(
                         error,
                     }
                 })?),
+                // Only a manifest that is not there is absent; one that is
+                // there but cannot be read (not UTF-8, a directory) is
+                // refused, by every command alike.
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(PluginSourceError::Read {
+                        path: manifest_path.display().to_string(),
+                        error,
+                    });
+                }
                 Err(_) if rule == ManifestRule::Optional => None,
                 Err(_) => {
                     return Err(PluginSourceError::NoManifest {

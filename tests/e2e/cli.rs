@@ -416,6 +416,52 @@ fn unknown_plugin_and_broken_component_are_bad_input() {
 }
 
 #[test]
+fn a_manifest_that_cannot_be_read_is_refused_not_taken_as_absent() {
+    let job = examples().join("job.json");
+    let config = examples().join("config.json");
+    for (name, make) in [
+        (
+            "not-utf8",
+            (|path: &Path| std::fs::write(path, b"name = \"\xff\xfe\"\n").unwrap()) as fn(&Path),
+        ),
+        ("a-directory", |path: &Path| {
+            std::fs::create_dir(path).unwrap()
+        }),
+    ] {
+        let dir =
+            std::env::temp_dir().join(format!("preflight-manifest-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let component = dir.join("plugin.wasm");
+        std::fs::copy(preflight_artifacts::hostile::PANIC, &component).unwrap();
+        let manifest = dir.join("plugin.toml");
+        make(&manifest);
+        let component = component.to_str().unwrap();
+        for args in [
+            vec!["plugins", "list", component],
+            vec![
+                "check",
+                "--plugin",
+                component,
+                "--job",
+                job.to_str().unwrap(),
+                "--config",
+                config.to_str().unwrap(),
+            ],
+        ] {
+            let output = preflight(&args);
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{name}: {args:?}: {stderr}");
+            assert!(
+                stderr.contains(&manifest.display().to_string()),
+                "{name}: {args:?}: {stderr}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
 fn a_trapping_plugin_exits_three_naming_it() {
     let emulator = Emulator::xero(&[]);
     let config = emulator.config();
