@@ -253,7 +253,16 @@ async fn a_failing_job_fails_early_with_one_event(
 
 #[tokio::test]
 async fn a_second_runner_racing_for_the_job_gets_422_and_leaves_it() {
-    let pleo = pleo_emulator(Faults::default()).await;
+    // Each event waits half a second before Pleo processes it, so both
+    // runners have listed the job as pending before either claim lands (a
+    // runner starts a job as soon as its company's listing returns).
+    let pleo = pleo_emulator(Faults {
+        rate: 1.0,
+        slow: Some(Duration::from_millis(500)),
+        scope: FaultScope::Events,
+        ..Faults::default()
+    })
+    .await;
     let xero = support::xero_emulator(&[]).await;
     let job = seed(&pleo, company(3), false);
     let mut first = Setup::new(&pleo);
@@ -697,6 +706,9 @@ async fn a_new_runner_goes_on_sweeping_where_the_last_one_stood() {
     let first = build().await;
     // Stopped mid-sweep, as a restart would.
     let _ = tokio::time::timeout(Duration::from_millis(2_500), first.poll()).await;
+    // The listing cut off by the stop may still reach the emulator's log:
+    // let it land before the log is read and cleared.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let listed_before = pleo.requests();
     assert!(
         (3..40).contains(&listed_before.len()),

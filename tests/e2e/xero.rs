@@ -209,3 +209,51 @@ async fn unusable_settings_fail_with_the_field_named() {
         .unwrap_err();
     assert_eq!(errors[0].field, "accounts.expenses");
 }
+
+#[tokio::test]
+async fn every_tenant_the_emulator_lists_as_connected_is_usable() {
+    let emulator = support::xero_emulator(&[]).await;
+    let http = reqwest::Client::new();
+    let connections: Vec<serde_json::Value> = http
+        .get(format!("{}/connections", emulator.url()))
+        .bearer_auth(preflight_emulators::xero::DEMO_ACCESS_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(connections.len(), 2, "{connections:?}");
+    let runtime = support::runtime();
+    let plugin = support::xero_plugin(&runtime).await;
+    for connection in &connections {
+        let (tenant, name) = (
+            connection["tenantId"].as_str().unwrap(),
+            connection["tenantName"].as_str().unwrap(),
+        );
+        // A company configured for that tenant validates end to end.
+        let mut config = support::xero_config(&emulator.url());
+        config.tenant_id = Some(tenant.to_owned());
+        config.settings["organisationName"] = serde_json::json!(name);
+        let outcome = plugin.validate(&support::job(true), &config).await.unwrap();
+        assert_eq!(
+            outcome.verdict,
+            Verdict::Proceed,
+            "{name}: {:?}",
+            outcome.report
+        );
+        let organisation: serde_json::Value = http
+            .get(format!("{}/api.xro/2.0/Organisation", emulator.url()))
+            .bearer_auth(preflight_emulators::xero::DEMO_ACCESS_TOKEN)
+            .header("xero-tenant-id", tenant)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(organisation["Organisations"][0]["OrganisationID"], tenant);
+        assert_eq!(organisation["Organisations"][0]["Name"], name);
+    }
+}

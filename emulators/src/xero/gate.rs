@@ -43,9 +43,10 @@ pub(super) async fn accounting(
         Ok(active) => active,
         Err(refusal) => return refusal,
     };
-    if !tenant_connected(&shared, &active, request.headers()) {
+    let Some(tenant) = tenant(&shared, &active, request.headers()) else {
         return responses::forbidden();
-    }
+    };
+    request.extensions_mut().insert(tenant);
     if lacks_scope(&active, request.uri().path()) {
         return responses::insufficient_scope();
     }
@@ -95,16 +96,11 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
 }
 
-/// Whether the `Xero-tenant-id` header names the connected organisation. Tenant ids are
-/// GUIDs, so letter case does not matter.
-fn tenant_connected(shared: &Shared, active: &Active, headers: &HeaderMap) -> bool {
-    if active.has(Scenario::TenantNotConnected) {
-        return false;
-    }
-    headers
-        .get(TENANT_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|tenant| tenant.trim().eq_ignore_ascii_case(&shared.config.tenant_id))
+/// The connected organisation the `Xero-tenant-id` header names: every tenant
+/// `/connections` lists is usable.
+fn tenant(shared: &Shared, active: &Active, headers: &HeaderMap) -> Option<super::seed::Tenant> {
+    let id = headers.get(TENANT_HEADER)?.to_str().ok()?;
+    super::seed::Tenant::named(&shared.config, active, id)
 }
 
 /// Whether the path needs a scope an active missing-scope scenario removed.

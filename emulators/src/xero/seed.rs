@@ -45,6 +45,33 @@ const AUTH_EVENT_ID: &str = "9446732c-751d-45ba-9f72-5985ddcedf02";
 const OTHER_TENANT_ID: &str = "d4f1825d-47fe-4e29-8737-84cf454928e4";
 const OTHER_TENANT_NAME: &str = "Nordlys Consulting AS";
 
+/// Which of the connected organisations a request names in `Xero-tenant-id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Tenant {
+    /// The configured one, which the scenarios shape.
+    Configured,
+    /// The second organisation of the same consent: usable too, and never
+    /// touched by a scenario.
+    Other,
+}
+
+impl Tenant {
+    /// The tenant `id` names, if the token reaches it (ids are GUIDs: case
+    /// does not matter).
+    pub(super) fn named(config: &XeroConfig, active: &Active, id: &str) -> Option<Tenant> {
+        let id = id.trim();
+        if id.eq_ignore_ascii_case(OTHER_TENANT_ID) {
+            Some(Tenant::Other)
+        } else if id.eq_ignore_ascii_case(&config.tenant_id)
+            && !active.has(Scenario::TenantNotConnected)
+        {
+            Some(Tenant::Configured)
+        } else {
+            None
+        }
+    }
+}
+
 /// The connections the token reaches, shaped by `tenant-not-connected` and `practice-tenant`.
 pub(super) fn connections(config: &XeroConfig, active: &Active) -> Vec<Connection> {
     let mut connections = Vec::with_capacity(2);
@@ -83,17 +110,21 @@ pub(super) fn connections(config: &XeroConfig, active: &Active) -> Vec<Connectio
 
 /// The organisation behind the configured tenant (schema `Organisation`). Its
 /// `OrganisationID` is the tenant id, as in real Xero.
-pub(super) fn organisation(config: &XeroConfig, active: &Active) -> Value {
+pub(super) fn organisation(config: &XeroConfig, active: &Active, tenant: Tenant) -> Value {
     // "Will be set to ACTIVE if you can connect to organisation via the Xero API".
-    let status = if active.has(Scenario::OrganisationInactive) {
+    let status = if tenant == Tenant::Configured && active.has(Scenario::OrganisationInactive) {
         "SUSPENDED"
     } else {
         "ACTIVE"
     };
+    let (id, name) = match tenant {
+        Tenant::Configured => (config.tenant_id.as_str(), config.organisation_name.as_str()),
+        Tenant::Other => (OTHER_TENANT_ID, OTHER_TENANT_NAME),
+    };
     json!({
-        "OrganisationID": config.tenant_id,
-        "Name": config.organisation_name,
-        "LegalName": config.organisation_name,
+        "OrganisationID": id,
+        "Name": name,
+        "LegalName": name,
         "PaysTax": true,
         "Version": "GLOBAL",
         "OrganisationType": "COMPANY",

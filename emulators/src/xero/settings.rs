@@ -12,14 +12,16 @@ use super::filter::ListQuery;
 use super::state::{Active, Shared};
 use super::{chart, responses, seed, to_json};
 
-/// `GET /Organisation`: the connected organisation; `organisation-inactive` suspends it.
+/// `GET /Organisation`: the organisation the tenant header names;
+/// `organisation-inactive` suspends the configured one.
 pub(super) async fn organisation(
     State(shared): State<Arc<Shared>>,
     Extension(active): Extension<Active>,
+    Extension(tenant): Extension<seed::Tenant>,
 ) -> Response {
     responses::envelope(
         "Organisations",
-        vec![seed::organisation(&shared.config, &active)],
+        vec![seed::organisation(&shared.config, &active, tenant)],
     )
 }
 
