@@ -165,12 +165,12 @@ impl RawStore {
             }
             identity.replica = replica;
         }
-        identity.lease = Duration::from_secs(bounded(
+        identity.lease = bounded_secs(
             "store.leaseSecs",
             self.lease_secs,
             1..=86_400,
-            identity.lease.as_secs(),
-        )?);
+            identity.lease,
+        )?;
         Ok(StoreSettings { url, identity })
     }
 }
@@ -224,12 +224,12 @@ impl RawPlugins {
             dir: self.dir,
             bundled: self.bundled.unwrap_or(defaults.bundled),
             watch: self.watch.unwrap_or(defaults.watch),
-            settle: Duration::from_millis(bounded(
+            settle: bounded_millis(
                 "plugins.settleMs",
                 self.settle_ms,
                 0..=60_000,
-                u64::try_from(defaults.settle.as_millis()).unwrap_or(u64::MAX),
-            )?),
+                defaults.settle,
+            )?,
             cache_dir: self
                 .cache_dir
                 .or_else(|| state_dir.map(|dir| dir.join("compiled"))),
@@ -318,7 +318,6 @@ impl RawSandbox {
                 .collect::<Result<Vec<_>, _>>()?;
             origins.insert(system, parsed);
         }
-        let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
         let allowed_addresses = self
             .allowed_addresses
             .iter()
@@ -340,24 +339,24 @@ impl RawSandbox {
                     1..=4_096,
                     defaults.memory_bytes >> 20,
                 )? << 20,
-                wall_time: Duration::from_millis(bounded(
+                wall_time: bounded_millis(
                     "sandbox.wallTimeMs",
                     self.wall_time_ms,
                     100..=600_000,
-                    millis(defaults.wall_time),
-                )?),
+                    defaults.wall_time,
+                )?,
                 requests: bounded(
                     "sandbox.requests",
                     self.requests,
                     1..=10_000,
                     defaults.requests,
                 )?,
-                request_timeout: Duration::from_millis(bounded(
+                request_timeout: bounded_millis(
                     "sandbox.requestTimeoutMs",
                     self.request_timeout_ms,
                     10..=120_000,
-                    millis(defaults.request_timeout),
-                )?),
+                    defaults.request_timeout,
+                )?,
                 response_bytes: bounded(
                     "sandbox.responseBytes",
                     self.response_bytes,
@@ -454,12 +453,12 @@ impl OperatorConfig {
                     .map_err(|message| error_at("webhooks.secret", message))?;
                 Ok(WebhookSettings {
                     key,
-                    tolerance: Duration::from_secs(bounded(
+                    tolerance: bounded_secs(
                         "webhooks.toleranceSecs",
                         raw.tolerance_secs,
                         1..=3_600,
-                        300,
-                    )?),
+                        Duration::from_secs(300),
+                    )?,
                 })
             })
             .transpose()?;
@@ -572,6 +571,27 @@ where
     }
 }
 
+/// [`bounded`] for a duration written in milliseconds.
+fn bounded_millis(
+    field: &str,
+    value: Option<u64>,
+    range: std::ops::RangeInclusive<u64>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let default = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+    bounded(field, value, range, default).map(Duration::from_millis)
+}
+
+/// [`bounded`] for a duration written in seconds.
+fn bounded_secs(
+    field: &str,
+    value: Option<u64>,
+    range: std::ops::RangeInclusive<u64>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    bounded(field, value, range, default.as_secs()).map(Duration::from_secs)
+}
+
 fn error_at(field: &str, message: String) -> ConfigError {
     ConfigError {
         field: field.to_owned(),
@@ -597,19 +617,19 @@ fn pleo_settings(raw: RawPleo) -> Result<PleoSettings, ConfigError> {
             PleoAuth::ApiKey(secret(key, key_env, "pleo.auth.key", "pleo.auth.keyEnv")?)
         }
     };
-    let poll_interval = Duration::from_secs(bounded(
+    let poll_interval = bounded_secs(
         "pleo.pollIntervalSecs",
         raw.poll_interval_secs,
         1..=86_400,
-        60,
-    )?);
+        Duration::from_secs(60),
+    )?;
     let default_timeout = crate::pleo::RetryPolicy::default().request_timeout;
-    let request_timeout = Duration::from_millis(bounded(
+    let request_timeout = bounded_millis(
         "pleo.requestTimeoutMs",
         raw.request_timeout_ms,
         100..=120_000,
-        u64::try_from(default_timeout.as_millis()).unwrap_or(u64::MAX),
-    )?);
+        default_timeout,
+    )?;
     Ok(PleoSettings {
         base_url,
         auth,
@@ -653,18 +673,18 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
         1..=10_000,
         defaults.max_concurrent_jobs,
     )?;
-    let retry_window = Duration::from_secs(bounded(
+    let retry_window = bounded_secs(
         "runner.retryWindowSecs",
         raw.retry_window_secs,
         1..=86_400,
-        defaults.retry_window.as_secs(),
-    )?);
-    let retry_delay = Duration::from_millis(bounded(
+        defaults.retry_window,
+    )?;
+    let retry_delay = bounded_millis(
         "runner.retryDelayMs",
         raw.retry_delay_ms,
         0..=3_600_000,
-        u64::try_from(defaults.retry_delay.as_millis()).unwrap_or(u64::MAX),
-    )?);
+        defaults.retry_delay,
+    )?;
     let handover_key = if raw.handover_secret.is_some() || raw.handover_secret_env.is_some() {
         if handover_url.is_none() {
             return Err(error_at(
@@ -691,12 +711,12 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
         1..=1_024,
         defaults.detection_concurrency,
     )?;
-    let shutdown_grace = Duration::from_secs(bounded(
+    let shutdown_grace = bounded_secs(
         "runner.shutdownGraceSecs",
         raw.shutdown_grace_secs,
         1..=3_600,
-        defaults.shutdown_grace.as_secs(),
-    )?);
+        defaults.shutdown_grace,
+    )?;
     Ok(RunnerSettings {
         retry_attempts,
         retry_window,
