@@ -15,6 +15,8 @@ const EMBEDDED: &[(&str, &str, &str)] = &[
     ("hostile", "infinite-loop", "INFINITE_LOOP_BYTES"),
     // A hot swap to a new version.
     ("fixture", "xero-next", "XERO_NEXT_BYTES"),
+    // Many validations posting the largest body they may.
+    ("hostile", "big-request", "BIG_REQUEST_BYTES"),
 ];
 
 fn main() {

@@ -4,7 +4,11 @@
 //!
 //! - `GET /echo` answers `{"method", "path", "headers": {name: value}}` with
 //!   every request header, as a hostile server that reflects credentials would;
-//! - `GET /redirect?to=URL` answers `302 Found` with `Location: URL`.
+//! - `GET /redirect?to=URL` answers `302 Found` with `Location: URL`;
+//! - `POST /sink` reads the body, keeps only its length, and answers
+//!   `{"bytes": n}`;
+//! - `GET` or `POST /encoded` answers a body marked `Content-Encoding: gzip` that
+//!   nobody asked for.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -14,7 +18,7 @@ use axum::Router;
 use axum::extract::{Query, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::server::{self, RecordedRequest, RequestLog, Running};
@@ -36,7 +40,12 @@ impl ProbeServer {
         let log = RequestLog::new();
         let router = Router::new()
             .route("/echo", get(echo))
-            .route("/redirect", get(redirect));
+            .route("/redirect", get(redirect))
+            .route(
+                "/sink",
+                post(sink).layer(axum::extract::DefaultBodyLimit::max(128 << 20)),
+            )
+            .route("/encoded", get(encoded).post(encoded));
         let running = server::serve(log.wrap(router), listen).await?;
         Ok(ProbeServer { running, log })
     }
@@ -81,6 +90,18 @@ async fn echo(request: Request) -> Response {
         response.headers_mut().insert("x-echo-authorization", value);
     }
     response
+}
+
+async fn sink(body: axum::body::Bytes) -> Response {
+    axum::Json(serde_json::json!({ "bytes": body.len() })).into_response()
+}
+
+async fn encoded() -> Response {
+    (
+        [(header::CONTENT_ENCODING, "gzip")],
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00".to_vec(),
+    )
+        .into_response()
 }
 
 async fn redirect(Query(query): Query<RedirectQuery>) -> Response {

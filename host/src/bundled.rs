@@ -81,13 +81,15 @@ pub async fn load(
 ) -> Result<Plugin, PluginSourceError> {
     let path = Path::new(name);
     if path.is_file() || name.ends_with(".wasm") {
-        let bytes = std::fs::read(path).map_err(|error| PluginSourceError::Read {
-            path: name.to_owned(),
-            error,
+        let bytes = crate::input::read(path, crate::input::Input::Component).map_err(|error| {
+            PluginSourceError::Read {
+                path: name.to_owned(),
+                error,
+            }
         })?;
         let manifest_path = path.with_extension("toml");
         let manifest =
-            match std::fs::read_to_string(&manifest_path) {
+            match crate::input::read_text(&manifest_path, crate::input::Input::Manifest) {
                 Ok(text) => Some(Manifest::from_toml(&text).map_err(|error| {
                     PluginSourceError::Manifest {
                         path: manifest_path.display().to_string(),

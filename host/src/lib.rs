@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub mod bundled;
+pub mod input;
 pub mod metrics;
 pub mod operator;
 pub mod pleo;

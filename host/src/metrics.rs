@@ -149,6 +149,16 @@ pub const HANDOVERS: Metric = Metric {
     name: "preflight_handovers_total",
     help: "Handovers of valid jobs to the downstream, per result (accepted, refused).",
 };
+/// `preflight_plugin_requests_refused_total`: Plugin requests the sandbox refused before sending, per plugin and reason (denied, invalid-request, budget-exhausted).
+pub const PLUGIN_REQUESTS_REFUSED: Metric = Metric {
+    name: "preflight_plugin_requests_refused_total",
+    help: "Plugin requests the sandbox refused before sending, per plugin and reason (denied, invalid-request, budget-exhausted).",
+};
+/// `preflight_inputs_refused_total`: Request bodies the operator API refused for their size, per input (webhook, api).
+pub const INPUTS_REFUSED: Metric = Metric {
+    name: "preflight_inputs_refused_total",
+    help: "Request bodies the operator API refused for their size, per input (webhook, api).",
+};
 
 /// Every metric, for documentation and tests.
 pub const ALL: &[Metric] = &[
@@ -174,6 +184,8 @@ pub const ALL: &[Metric] = &[
     SWEEP_SECONDS,
     SHUTDOWN_UNFINISHED,
     HANDOVERS,
+    PLUGIN_REQUESTS_REFUSED,
+    INPUTS_REFUSED,
 ];
 
 impl Metrics {
@@ -197,6 +209,15 @@ impl Metrics {
             .get(&key)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Sets counter `name` with `labels` to `value`, for a count kept
+    /// elsewhere (the sandbox's refusals) and copied in before rendering.
+    pub fn set_counter(&self, metric: Metric, labels: &[(&'static str, &str)], value: u64) {
+        self.counters
+            .lock()
+            .expect("metrics lock")
+            .insert((metric, own(labels)), value);
     }
 
     /// Sets gauge `name` with `labels` to `value`.

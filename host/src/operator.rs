@@ -294,6 +294,7 @@ struct RawSandbox {
     requests: Option<u32>,
     request_timeout_ms: Option<u64>,
     response_bytes: Option<usize>,
+    request_bytes: Option<usize>,
     report_bytes: Option<usize>,
     log_bytes: Option<usize>,
     #[serde(default)]
@@ -304,6 +305,7 @@ struct RawSandbox {
 
 impl RawSandbox {
     fn settings(self) -> Result<SandboxSettings, ConfigError> {
+        use preflight_runtime::limits::ranges;
         let defaults = preflight_runtime::limits::Limits::default();
         let mut origins = BTreeMap::new();
         for (system, patterns) in self.origins {
@@ -336,43 +338,49 @@ impl RawSandbox {
                 memory_bytes: bounded(
                     "sandbox.memoryMib",
                     self.memory_mib,
-                    1..=4_096,
+                    ranges::MEMORY_MIB,
                     defaults.memory_bytes >> 20,
                 )? << 20,
                 wall_time: bounded_millis(
                     "sandbox.wallTimeMs",
                     self.wall_time_ms,
-                    100..=600_000,
+                    ranges::WALL_TIME_MS,
                     defaults.wall_time,
                 )?,
                 requests: bounded(
                     "sandbox.requests",
                     self.requests,
-                    1..=10_000,
+                    ranges::REQUESTS,
                     defaults.requests,
                 )?,
                 request_timeout: bounded_millis(
                     "sandbox.requestTimeoutMs",
                     self.request_timeout_ms,
-                    10..=120_000,
+                    ranges::REQUEST_TIMEOUT_MS,
                     defaults.request_timeout,
                 )?,
                 response_bytes: bounded(
                     "sandbox.responseBytes",
                     self.response_bytes,
-                    1..=256 << 20,
+                    ranges::RESPONSE_BYTES,
                     defaults.response_bytes,
+                )?,
+                request_bytes: bounded(
+                    "sandbox.requestBytes",
+                    self.request_bytes,
+                    ranges::REQUEST_BYTES,
+                    defaults.request_bytes,
                 )?,
                 report_bytes: bounded(
                     "sandbox.reportBytes",
                     self.report_bytes,
-                    1..=16 << 20,
+                    ranges::REPORT_BYTES,
                     defaults.report_bytes,
                 )?,
                 log_bytes: bounded(
                     "sandbox.logBytes",
                     self.log_bytes,
-                    1..=16 << 20,
+                    ranges::LOG_BYTES,
                     defaults.log_bytes,
                 )?,
             },

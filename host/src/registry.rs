@@ -325,6 +325,11 @@ impl Registry {
         }
     }
 
+    /// The runtime its plugins run in.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
     /// A registry holding every bundled plugin, and nothing else.
     pub async fn bundled(runtime: &Runtime) -> Result<Arc<Registry>, StartError> {
         Registry::start(

@@ -56,7 +56,6 @@ impl axum::extract::FromRef<ApiState> for Runner {
     }
 }
 
-/// Builds the router over `runner`; `token` guards `/v1`; `webhooks`
 /// Where the operator API listens and its token (the operator file's
 /// `[server]`).
 #[derive(Debug, Clone)]
@@ -68,6 +67,16 @@ pub struct ServerSettings {
     pub token: Option<Secret>,
 }
 
+/// The largest body `POST /webhooks/pleo` reads (Pleo's events are a few
+/// hundred bytes); a larger one is answered 413 and counted in
+/// `preflight_inputs_refused_total{input="webhook"}`.
+pub const WEBHOOK_BODY_BYTES: usize = 64 << 10;
+
+/// The largest body a `/v1` request may carry (`{"jobId": …}`); a larger one
+/// is answered 413 and counted in `preflight_inputs_refused_total{input="api"}`.
+pub const API_BODY_BYTES: usize = 64 << 10;
+
+/// Builds the router over `runner`; `token` guards `/v1`; `webhooks`
 /// enables `POST /webhooks/pleo`.
 pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSettings>) -> Router {
     let state = ApiState {
@@ -90,6 +99,10 @@ pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSet
         .route("/v1/plugins", get(plugins::list))
         .route("/v1/validate", post(validate::validate))
         .merge(changes)
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), API_BODY_BYTES, "api"),
+            within,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -98,7 +111,13 @@ pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSet
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
-        .route("/webhooks/pleo", post(webhooks::pleo))
+        .route(
+            "/webhooks/pleo",
+            post(webhooks::pleo).layer(axum::middleware::from_fn_with_state(
+                (state.clone(), WEBHOOK_BODY_BYTES, "webhook"),
+                within,
+            )),
+        )
         .merge(v1)
         .with_state(state)
 }
@@ -115,6 +134,51 @@ pub async fn serve(
     axum::serve(listener, router(runner, token, webhooks))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Holds a request's body to `limit` bytes: a declared length over it is
+/// refused before anything is read, a body that outgrows it as it arrives.
+async fn within(
+    axum::extract::State((state, limit, input)): axum::extract::State<(
+        ApiState,
+        usize,
+        &'static str,
+    )>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let refuse = || {
+        state
+            .runner
+            .metrics()
+            .inc(crate::metrics::INPUTS_REFUSED, &[("input", input)]);
+        tracing::warn!(input, limit, "refused a request body over its limit");
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the body is over the limit of {} KiB", limit >> 10),
+        )
+        .into_response()
+    };
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return refuse();
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        Err(_) => refuse(),
+    }
 }
 
 /// A JSON error body, `{"error": …}`.

@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     /// One permit per pool slot: a validation waits for a free slot instead
     /// of failing to instantiate when every slot is taken.
     pub(crate) slots: Arc<tokio::sync::Semaphore>,
+    /// Requests refused before sending, across every plugin.
+    pub(crate) refusals: Arc<crate::sandbox::outbound::Refusals>,
     /// Held for its `Drop`, which stops the thread.
     _ticker: Ticker,
 }
@@ -122,9 +124,15 @@ impl Runtime {
                 resolver,
                 options,
                 slots,
+                refusals: Arc::default(),
                 _ticker: ticker,
             }),
         })
+    }
+
+    /// Requests the sandbox refused before sending, per plugin and reason.
+    pub fn refusals(&self) -> &crate::sandbox::outbound::Refusals {
+        &self.inner.refusals
     }
 
     /// The engine.

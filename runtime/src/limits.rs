@@ -17,6 +17,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Body size of one outbound response, in bytes.
     pub response_bytes: usize,
+    /// Body size of one outbound request, in bytes.
+    pub request_bytes: usize,
     /// Size of the report a plugin returns (ids, messages, hints), in bytes.
     pub report_bytes: usize,
     /// Log volume per validation, in bytes.
@@ -31,10 +33,47 @@ impl Default for Limits {
             requests: 50,
             request_timeout: Duration::from_secs(5),
             response_bytes: 5 << 20,
+            request_bytes: 1 << 20,
             report_bytes: 256 << 10,
             log_bytes: 64 << 10,
         }
     }
+}
+
+/// What one outbound request may carry besides its body: fixed, the same for
+/// every plugin. A request over any of them is refused before anything is
+/// sent, as `invalid-request` naming the bound.
+pub mod request {
+    /// Headers a plugin may set on one request.
+    pub const HEADERS: usize = 64;
+    /// Bytes of one header's name and value together.
+    pub const HEADER_BYTES: usize = 8 << 10;
+    /// Bytes of the URL.
+    pub const URL_BYTES: usize = 8 << 10;
+}
+
+/// The values each limit may take, as the operator's ceiling (`[sandbox]`)
+/// or as a manifest's request (`[limits]`): one table, so that the operator
+/// file and every manifest are held to the same bounds.
+pub mod ranges {
+    use std::ops::RangeInclusive;
+
+    /// `memoryMib`.
+    pub const MEMORY_MIB: RangeInclusive<usize> = 1..=4_096;
+    /// `wallTimeMs`.
+    pub const WALL_TIME_MS: RangeInclusive<u64> = 100..=600_000;
+    /// `requests`.
+    pub const REQUESTS: RangeInclusive<u32> = 1..=10_000;
+    /// `requestTimeoutMs`.
+    pub const REQUEST_TIMEOUT_MS: RangeInclusive<u64> = 10..=120_000;
+    /// `responseBytes`.
+    pub const RESPONSE_BYTES: RangeInclusive<usize> = 1..=256 << 20;
+    /// `requestBytes`: 0 allows requests without a body only.
+    pub const REQUEST_BYTES: RangeInclusive<usize> = 0..=64 << 20;
+    /// `reportBytes`.
+    pub const REPORT_BYTES: RangeInclusive<usize> = 1..=16 << 20;
+    /// `logBytes`.
+    pub const LOG_BYTES: RangeInclusive<usize> = 1..=16 << 20;
 }
 
 /// Which limit a validation ran into.

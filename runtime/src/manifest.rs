@@ -14,12 +14,15 @@
 //! requests = 20
 //! requestTimeoutMs = 5000
 //! responseBytes = 1048576
+//! requestBytes = 65536
 //! reportBytes = 65536
 //! logBytes = 16384
 //! ```
 //!
 //! The operator's limits are ceilings: a manifest can ask for less, never for
-//! more. Origins must be `https`; plain `http` only to loopback hosts, and only
+//! more. Each value must lie in [`ranges`](crate::limits::ranges), the table
+//! the operator's file is held to as well; the file itself may be at most
+//! [`MAX_BYTES`]. Origins must be `https`; plain `http` only to loopback hosts, and only
 //! when the operator allows it (local emulators).
 
 use std::time::Duration;
@@ -59,8 +62,48 @@ pub struct RequestedLimits {
     requests: Option<u32>,
     request_timeout_ms: Option<u64>,
     response_bytes: Option<usize>,
+    request_bytes: Option<usize>,
     report_bytes: Option<usize>,
     log_bytes: Option<usize>,
+}
+
+/// The largest manifest read, in bytes.
+pub const MAX_BYTES: usize = 64 << 10;
+
+impl RequestedLimits {
+    /// Refuses a value outside its range, naming the field.
+    fn check(&self) -> Result<(), ManifestError> {
+        use crate::limits::ranges;
+        fn within<T: PartialOrd + std::fmt::Display + Copy>(
+            field: &str,
+            value: Option<T>,
+            range: std::ops::RangeInclusive<T>,
+        ) -> Result<(), ManifestError> {
+            match value {
+                Some(value) if !range.contains(&value) => Err(ManifestError {
+                    field: format!("limits.{field}"),
+                    message: format!(
+                        "{value} is out of range: {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                }),
+                _ => Ok(()),
+            }
+        }
+        within("memoryMib", self.memory_mib, ranges::MEMORY_MIB)?;
+        within("wallTimeMs", self.wall_time_ms, ranges::WALL_TIME_MS)?;
+        within("requests", self.requests, ranges::REQUESTS)?;
+        within(
+            "requestTimeoutMs",
+            self.request_timeout_ms,
+            ranges::REQUEST_TIMEOUT_MS,
+        )?;
+        within("responseBytes", self.response_bytes, ranges::RESPONSE_BYTES)?;
+        within("requestBytes", self.request_bytes, ranges::REQUEST_BYTES)?;
+        within("reportBytes", self.report_bytes, ranges::REPORT_BYTES)?;
+        within("logBytes", self.log_bytes, ranges::LOG_BYTES)
+    }
 }
 
 /// What the operator allows plugins.
@@ -103,6 +146,16 @@ impl Manifest {
             field: field.to_owned(),
             message,
         };
+        if text.len() > MAX_BYTES {
+            return Err(error(
+                "",
+                format!(
+                    "the manifest is {} bytes, over the limit of {} KiB",
+                    text.len(),
+                    MAX_BYTES >> 10
+                ),
+            ));
+        }
         let deserializer = toml::Deserializer::parse(text).map_err(|e| error("", e.to_string()))?;
         let raw: RawManifest = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let path = e.path().to_string();
@@ -136,6 +189,7 @@ impl Manifest {
                     .map_err(|message| error(&format!("allowedOrigins[{index}]"), message))
             })
             .collect::<Result<_, _>>()?;
+        raw.limits.check()?;
         Ok(Manifest {
             name: raw.name,
             version: raw.version,
@@ -200,6 +254,10 @@ impl Manifest {
                 .response_bytes
                 .unwrap_or(ceiling.response_bytes)
                 .min(ceiling.response_bytes),
+            request_bytes: asked
+                .request_bytes
+                .unwrap_or(ceiling.request_bytes)
+                .min(ceiling.request_bytes),
             report_bytes: asked
                 .report_bytes
                 .unwrap_or(ceiling.report_bytes)
@@ -256,6 +314,32 @@ mod tests {
         let error = Manifest::from_toml(&MANIFEST.replace("memoryMib", "memory")).unwrap_err();
         assert!(
             error.field.starts_with("limits") && error.message.contains("unknown field"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn limits_out_of_range_and_oversized_files_are_refused() {
+        for (line, field) in [
+            ("memoryMib = 0", "limits.memoryMib"),
+            ("memoryMib = 1152921504606846976", "limits.memoryMib"),
+            ("wallTimeMs = 0", "limits.wallTimeMs"),
+            ("requests = 0", "limits.requests"),
+            ("requestTimeoutMs = 1", "limits.requestTimeoutMs"),
+            ("responseBytes = 0", "limits.responseBytes"),
+            ("requestBytes = 1073741824", "limits.requestBytes"),
+            ("reportBytes = 0", "limits.reportBytes"),
+            ("logBytes = 0", "limits.logBytes"),
+        ] {
+            let text = MANIFEST.replace("memoryMib = 32", line);
+            let error = Manifest::from_toml(&text).unwrap_err();
+            assert_eq!(error.field, field, "{line}: {error}");
+            assert!(error.message.contains("out of range"), "{line}: {error}");
+        }
+        let padded = format!("{MANIFEST}\n#{}", "x".repeat(MAX_BYTES));
+        let error = Manifest::from_toml(&padded).unwrap_err();
+        assert!(
+            error.message.contains("over the limit of 64 KiB"),
             "{error}"
         );
     }

@@ -515,6 +515,7 @@ impl Plugin {
             limits.clone(),
             grants,
             self.runtime.inner.client.clone(),
+            Arc::clone(&self.runtime.inner.refusals),
         );
         let mut store = Store::new(self.runtime.engine(), ctx);
         store.limiter(|ctx| ctx);

@@ -97,12 +97,13 @@ impl PluginCtx {
         limits: Limits,
         grants: Grants,
         client: reqwest::Client,
+        refusals: Arc<outbound::Refusals>,
     ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()
             .stderr(stderr.clone())
             .build();
-        let outbound = outbound::Outbound::new(grants, client, &limits);
+        let outbound = outbound::Outbound::new(grants, client, &limits, refusals);
         PluginCtx {
             wasi,
             table: ResourceTable::new(),

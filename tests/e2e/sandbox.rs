@@ -716,3 +716,54 @@ async fn a_granted_name_resolving_to_an_internal_address_is_denied_per_connectio
         "{rebound:?}"
     );
 }
+
+#[tokio::test]
+async fn oversized_requests_are_refused_before_anything_is_sent_and_counted() {
+    let runtime = support::runtime();
+    let plugin = support::plugin_from(&runtime, hostile::BIG_REQUEST).await;
+    let probe = preflight_emulators::probe::ProbeServer::start(support::loopback())
+        .await
+        .unwrap();
+    let limit = preflight_runtime::Limits::default().request_bytes;
+    let send = async |settings: serde_json::Value| {
+        let mut config = support::xero_config(&probe.url());
+        config.settings = settings;
+        let outcome = plugin
+            .validate(&support::job(false), &config)
+            .await
+            .expect("a refused request is not a fault");
+        outcome.report.checks[0].message.clone()
+    };
+    let refused = send(serde_json::json!({ "bytes": limit + 1 })).await;
+    assert!(
+        refused.contains(&format!(
+            "InvalidRequest(\"the body is {} bytes, over the request-body limit of {limit} bytes\")",
+            limit + 1
+        )),
+        "{refused}"
+    );
+    // 63 of its own with the SDK's `accept` and the content type: one over.
+    let refused = send(serde_json::json!({ "bytes": 10, "headers": 63 })).await;
+    assert!(
+        refused.contains("65 headers, over the limit of 64"),
+        "{refused}"
+    );
+    assert!(probe.requests().is_empty(), "nothing was sent");
+    let counted = runtime.refusals().snapshot();
+    assert_eq!(
+        counted,
+        vec![((plugin.label().to_owned(), "invalid-request"), 2)],
+        "both refusals are counted for the plugin"
+    );
+    // Exactly the limit, with 64 headers, goes through.
+    let answered = send(serde_json::json!({ "bytes": limit, "headers": 62 })).await;
+    assert_eq!(answered, "answered 200");
+    assert_eq!(probe.requests().len(), 1);
+    // A response encoded without being asked never reaches the plugin: the
+    // host reads bodies unencoded, so redaction sees what the plugin would.
+    let encoded = send(serde_json::json!({ "bytes": 10, "path": "encoded" })).await;
+    assert!(
+        encoded.contains("the response came encoded as 'gzip', which was not asked for"),
+        "{encoded}"
+    );
+}

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
+use preflight::input::Input;
 use preflight::{ExportJob, IntegrationConfig, Limits, Outcome, RuntimeOptions, Verdict};
 use preflight_runtime::report::CheckStatus;
 
@@ -135,10 +136,10 @@ pub async fn run(args: CheckArgs) -> u8 {
 }
 
 fn read_inputs(args: &CheckArgs) -> Result<(ExportJob, IntegrationConfig), String> {
-    let job = read(&args.job)?;
+    let job = read(&args.job, Input::JobFile)?;
     let job =
         ExportJob::from_json(&job).map_err(|error| format!("{}: {error}", args.job.display()))?;
-    let config = read(&args.config)?;
+    let config = read(&args.config, Input::ConfigFile)?;
     let config = IntegrationConfig::from_json(&config).map_err(|error| {
         let field = if error.field.is_empty() {
             "the configuration".to_owned()
@@ -150,8 +151,8 @@ fn read_inputs(args: &CheckArgs) -> Result<(ExportJob, IntegrationConfig), Strin
     Ok((job, config))
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))
+fn read(path: &Path, input: Input) -> Result<String, String> {
+    preflight::input::read_text(path, input).map_err(|error| format!("{}: {error}", path.display()))
 }
 
 /// Prints the checks, then the verdict.

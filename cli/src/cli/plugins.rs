@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use preflight::input::{self, Input};
 use preflight::registry::{Change, VersionView};
 use preflight::signature::{self, PublicKey, SecretKey};
 use serde::Serialize;
@@ -381,17 +382,20 @@ fn keygen(path: &Path) -> u8 {
 
 /// The component and its manifest, read for signing or checking.
 fn read_signed_parts(component: &Path) -> Result<(Vec<u8>, Vec<u8>), u8> {
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|error| {
+    let read = |path: &Path, input| {
+        input::read(path, input).map_err(|error| {
             eprintln!("error: {}: {error}", path.display());
             EXIT_BAD_INPUT
         })
     };
-    Ok((read(component)?, read(&component.with_extension("toml"))?))
+    Ok((
+        read(component, Input::Component)?,
+        read(&component.with_extension("toml"), Input::Manifest)?,
+    ))
 }
 
 fn sign(key: &Path, component: &Path) -> u8 {
-    let key = match std::fs::read_to_string(key)
+    let key = match input::read_text(key, Input::Key)
         .map_err(|error| error.to_string())
         .and_then(|text| SecretKey::parse(&text).map_err(|error| error.to_string()))
     {
@@ -435,7 +439,7 @@ fn verify(trusted: &[String], component: &Path) -> u8 {
         Err(code) => return code,
     };
     let path = component.with_extension("sig");
-    let text = match std::fs::read_to_string(&path) {
+    let text = match input::read_text(&path, Input::Signature) {
         Ok(text) => text,
         Err(error) => {
             eprintln!("error: {}: {error}", path.display());

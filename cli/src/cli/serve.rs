@@ -192,10 +192,12 @@ const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Reads and checks the operator configuration; errors are printed.
 pub(super) fn read_config(path: &std::path::Path) -> Result<OperatorConfig, u8> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        eprintln!("error: {}: {error}", path.display());
-        EXIT_BAD_INPUT
-    })?;
+    let text = preflight::input::read_text(path, preflight::input::Input::OperatorFile).map_err(
+        |error| {
+            eprintln!("error: {}: {error}", path.display());
+            EXIT_BAD_INPUT
+        },
+    )?;
     OperatorConfig::from_toml(&text).map_err(|error| {
         eprintln!("error: {}: {error}", path.display());
         EXIT_BAD_INPUT

@@ -332,7 +332,11 @@ async fn expect_status(
     if status == expected {
         return Ok(response);
     }
-    let body = response.bytes().await.unwrap_or_default();
+    // An error body is read for its message only: what fits is enough.
+    let body = match read_within(response, ERROR_BODY_BYTES).await {
+        Ok(body) | Err(ReadError::TooLarge(body)) => body,
+        Err(ReadError::Transport(_)) => Vec::new(),
+    };
     let info: ExceptionInfo = serde_json::from_slice(&body).unwrap_or_else(|_| ExceptionInfo {
         kind: format!("HTTP_{status}"),
         message: Some(String::from_utf8_lossy(&body).chars().take(200).collect()),
@@ -355,17 +359,55 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     what: &str,
     response: reqwest::Response,
 ) -> Result<T, PleoError> {
-    let bytes = response
-        .bytes()
+    let bytes = read_within(response, MAX_RESPONSE_BYTES)
         .await
         .map_err(|error| PleoError::Malformed {
             what: what.to_owned(),
-            detail: describe(&error),
+            detail: match error {
+                ReadError::TooLarge(_) => format!(
+                    "the response is over the limit of {} MiB",
+                    MAX_RESPONSE_BYTES >> 20
+                ),
+                ReadError::Transport(error) => describe(&error),
+            },
         })?;
     serde_json::from_slice(&bytes).map_err(|error| PleoError::Malformed {
         what: what.to_owned(),
         detail: error.to_string(),
     })
+}
+
+/// The largest response body read from Pleo (a page of jobs or items is far
+/// smaller); a larger one is a malformed answer.
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// How much of an error response's body is read for its message.
+const ERROR_BODY_BYTES: usize = 64 << 10;
+
+enum ReadError {
+    /// Over the limit: the bytes read up to it.
+    TooLarge(Vec<u8>),
+    Transport(reqwest::Error),
+}
+
+/// The body of `response`, refused once it outgrows `limit` (by its
+/// `Content-Length` before anything is read, or as it arrives).
+async fn read_within(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(ReadError::TooLarge(Vec::new()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            body.extend_from_slice(&chunk[..limit - body.len()]);
+            return Err(ReadError::TooLarge(body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 use super::error::{FilesError, FilesProblem};
+use crate::input::Input;
 
 /// The files of one plugin version, read whole.
 pub struct Files {
@@ -110,9 +111,10 @@ pub fn read_component(path: &Path) -> Result<Files, FilesError> {
         path: path.to_owned(),
         problem,
     };
-    let component = std::fs::read(path).map_err(|error| failed(path, FilesProblem::Io(error)))?;
+    let component = crate::input::read(path, Input::Component)
+        .map_err(|error| failed(path, FilesProblem::Io(error)))?;
     let manifest_path = path.with_extension("toml");
-    let manifest = std::fs::read(&manifest_path).map_err(|error| {
+    let manifest = crate::input::read(&manifest_path, Input::Manifest).map_err(|error| {
         failed(
             path,
             FilesProblem::NoManifest {
@@ -122,7 +124,7 @@ pub fn read_component(path: &Path) -> Result<Files, FilesError> {
         )
     })?;
     let signature_path = path.with_extension("sig");
-    let signature = match std::fs::read(&signature_path) {
+    let signature = match crate::input::read(&signature_path, Input::Signature) {
         Ok(bytes) => Some(
             String::from_utf8(bytes)
                 .map_err(|_| failed(&signature_path, FilesProblem::SignatureNotText))?,

@@ -116,6 +116,7 @@ impl PluginCtx {
     pub(crate) async fn refresh_once(
         &mut self,
         request: &wit_http::Request,
+        body: Option<&bytes::Bytes>,
         result: Result<wit_http::Response, HttpError>,
         method: &str,
         started: Instant,
@@ -136,6 +137,7 @@ impl PluginCtx {
         let used = oauth.access_token();
         let mut superseded = Exchange::record(
             request,
+            body.map(|body| &body[..]),
             method.to_owned(),
             &result,
             started.elapsed(),
@@ -148,7 +150,7 @@ impl PluginCtx {
             return result;
         }
         tracing::info!(plugin = %self.label, job = %self.job_id, "access token refreshed");
-        match self.outbound.prepare(request) {
+        match self.outbound.prepare(request, body) {
             Ok((prepared, _)) => self.outbound.execute(prepared).await,
             Err(refused) => Err(refused),
         }

@@ -6,8 +6,20 @@
 //! never the plugin's; the per-validation budget must not be spent. The host
 //! attaches the company's credentials only for the home origin, never follows
 //! redirects, and buffers at most the response-size limit.
+//!
+//! Sizes are bounded both ways: the URL, the header count and each header
+//! ([`crate::limits::request`]), the request body (`requestBytes`) and the
+//! response body (`responseBytes`). The host holds one copy of a request body
+//! (the one lifted from the plugin's memory, shared with the transport and
+//! the exchange record) and reads responses unencoded only: a
+//! `Content-Encoding` it did not ask for is refused rather than handed on, so
+//! redaction always sees the bytes the plugin would.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
@@ -104,10 +116,11 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// The record of `request` and what came of it, bodies kept up to `cap`
-    /// bytes.
+    /// The record of `request` (its body in `body`) and what came of it,
+    /// bodies kept up to `cap` bytes.
     pub(super) fn record(
         request: &wit_http::Request,
+        body: Option<&[u8]>,
         method: String,
         result: &Result<wit_http::Response, HttpError>,
         elapsed: Duration,
@@ -128,7 +141,7 @@ impl Exchange {
             status,
             elapsed,
             request_headers: request.headers.clone(),
-            request_body: request.body.as_deref().map(|body| Captured::of(body, cap)),
+            request_body: body.map(|body| Captured::of(body, cap)),
             response_headers,
             response_body,
             failure,
@@ -144,31 +157,42 @@ pub(crate) struct Outbound {
     budget: u32,
     pub(super) request_timeout: Duration,
     response_bytes: usize,
+    request_bytes: usize,
     pub(crate) exchanges: Vec<Exchange>,
+    refusals: std::sync::Arc<Refusals>,
     /// Whether this validation already refreshed the OAuth token: at most
     /// once, so a token endpoint that hands out dead tokens cannot loop.
     pub(super) refreshed: bool,
 }
 
 impl Outbound {
-    pub(crate) fn new(grants: Grants, client: reqwest::Client, limits: &Limits) -> Self {
+    pub(crate) fn new(
+        grants: Grants,
+        client: reqwest::Client,
+        limits: &Limits,
+        refusals: std::sync::Arc<Refusals>,
+    ) -> Self {
         Outbound {
             grants,
             client,
             budget: limits.requests,
             request_timeout: limits.request_timeout,
             response_bytes: limits.response_bytes,
+            request_bytes: limits.request_bytes,
             exchanges: Vec::new(),
+            refusals,
             refreshed: false,
         }
     }
 
-    /// Checks a request and turns it into a reqwest request. Nothing is sent
-    /// when this fails.
+    /// Checks a request (its body in `body`) and turns it into a reqwest
+    /// request. Nothing is sent when this fails.
     pub(super) fn prepare(
         &mut self,
         request: &wit_http::Request,
+        body: Option<&Bytes>,
     ) -> Result<(reqwest::Request, bool), HttpError> {
+        check_size(request, body, self.request_bytes)?;
         let url = url::Url::parse(&request.url).map_err(|error| {
             HttpError::InvalidRequest(format!("'{}' is not a URL: {error}", request.url))
         })?;
@@ -218,7 +242,8 @@ impl Outbound {
             attach(&self.grants.credentials, prepared.headers_mut())?;
         }
         *prepared.timeout_mut() = Some(self.request_timeout);
-        *prepared.body_mut() = request.body.clone().map(reqwest::Body::from);
+        // A `Bytes` clone shares the one copy of the body.
+        *prepared.body_mut() = body.cloned().map(reqwest::Body::from);
         self.budget -= 1;
         Ok((prepared, home))
     }
@@ -245,6 +270,16 @@ impl Outbound {
                 )
             })
             .collect();
+        if let Some(encoding) = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .filter(|encoding| !encoding.as_bytes().eq_ignore_ascii_case(b"identity"))
+        {
+            return Err(HttpError::Unreachable(format!(
+                "the response came encoded as '{}', which was not asked for: the host reads bodies unencoded",
+                String::from_utf8_lossy(encoding.as_bytes())
+            )));
+        }
         let limit = self.response_bytes;
         let length = response.content_length();
         if length.is_some_and(|length| length > limit as u64) {
@@ -303,12 +338,18 @@ fn transport_error(error: reqwest::Error) -> HttpError {
 }
 
 impl wit_http::Host for PluginCtx {
-    async fn send(&mut self, request: wit_http::Request) -> Result<wit_http::Response, HttpError> {
+    async fn send(
+        &mut self,
+        mut request: wit_http::Request,
+    ) -> Result<wit_http::Response, HttpError> {
         let method = method_name(request.method).to_owned();
         let started = Instant::now();
-        let result = match self.outbound.prepare(&request) {
+        // The body lifted from the plugin's memory is the only copy: the
+        // transport, a resend after a refresh and the record share it.
+        let body = request.body.take().map(Bytes::from);
+        let result = match self.outbound.prepare(&request, body.as_ref()) {
             Ok(_) if let Some(tape) = &self.outbound.grants.replay => {
-                tape.answer(&method, &request.url, request.body.as_deref())
+                tape.answer(&method, &request.url, body.as_deref())
             }
             Ok((prepared, _home)) => {
                 self.outbound
@@ -322,14 +363,18 @@ impl wit_http::Host for PluginCtx {
                     })
             }
             Err(refused) => {
-                tracing::warn!(plugin = %self.label, job = %self.job_id, url = %request.url, error = ?refused, "outbound request refused");
+                self.outbound.refusals.count(&self.label, &refused);
+                tracing::warn!(plugin = %self.label, job = %self.job_id, url = %shorten(&request.url), error = ?refused, "outbound request refused");
                 return Err(refused);
             }
         };
-        let result = self.refresh_once(&request, result, &method, started).await;
+        let result = self
+            .refresh_once(&request, body.as_ref(), result, &method, started)
+            .await;
         let elapsed = started.elapsed();
         let exchange = Exchange::record(
             &request,
+            body.as_deref(),
             method,
             &result,
             elapsed,
@@ -338,5 +383,89 @@ impl wit_http::Host for PluginCtx {
         tracing::debug!(plugin = %self.label, job = %self.job_id, method = %exchange.method, url = %exchange.url, status = ?exchange.status, ?elapsed, "outbound request");
         self.outbound.exchanges.push(exchange);
         result
+    }
+}
+
+/// Refuses a request over the size bounds, naming the bound, before any of it
+/// is parsed further.
+fn check_size(
+    request: &wit_http::Request,
+    body: Option<&Bytes>,
+    request_bytes: usize,
+) -> Result<(), HttpError> {
+    use crate::limits::request::{HEADER_BYTES, HEADERS, URL_BYTES};
+    let refuse = |what: String| Err(HttpError::InvalidRequest(what));
+    if request.url.len() > URL_BYTES {
+        return refuse(format!(
+            "the URL is {} bytes, over the limit of {} KiB",
+            request.url.len(),
+            URL_BYTES >> 10
+        ));
+    }
+    if request.headers.len() > HEADERS {
+        return refuse(format!(
+            "{} headers, over the limit of {HEADERS}",
+            request.headers.len()
+        ));
+    }
+    if let Some((name, value)) = request
+        .headers
+        .iter()
+        .find(|(name, value)| name.len() + value.len() > HEADER_BYTES)
+    {
+        return refuse(format!(
+            "header '{}' is {} bytes, over the limit of {} KiB",
+            shorten(name),
+            name.len() + value.len(),
+            HEADER_BYTES >> 10
+        ));
+    }
+    match body {
+        Some(body) if body.len() > request_bytes => refuse(format!(
+            "the body is {} bytes, over the request-body limit of {request_bytes} bytes",
+            body.len()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// At most the first 200 characters of `text`, for logs and messages about
+/// oversized input.
+fn shorten(text: &str) -> &str {
+    match text.char_indices().nth(200) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
+}
+
+/// Requests the sandbox refused before sending, per plugin and reason: what
+/// `preflight_plugin_requests_refused_total` shows.
+#[derive(Debug, Default)]
+pub struct Refusals {
+    counts: Mutex<BTreeMap<(String, &'static str), u64>>,
+}
+
+impl Refusals {
+    fn count(&self, plugin: &str, refused: &HttpError) {
+        let reason = match refused {
+            HttpError::Denied(_) => "denied",
+            HttpError::InvalidRequest(_) => "invalid-request",
+            HttpError::BudgetExhausted => "budget-exhausted",
+            HttpError::TooLarge(_) => "too-large",
+            HttpError::Timeout => "timeout",
+            HttpError::Unreachable(_) => "unreachable",
+        };
+        *self
+            .counts
+            .lock()
+            .expect("refusals lock")
+            .entry((plugin.to_owned(), reason))
+            .or_default() += 1;
+    }
+
+    /// Every count so far: `((plugin, reason), requests)`.
+    pub fn snapshot(&self) -> Vec<((String, &'static str), u64)> {
+        let counts = self.counts.lock().expect("refusals lock");
+        counts.iter().map(|(key, n)| (key.clone(), *n)).collect()
     }
 }
