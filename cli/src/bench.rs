@@ -18,6 +18,8 @@
 //!   goes;
 //! - [`registry`]: a hot swap from the watched directory, and start-up with
 //!   50 plugin versions and a warm compiled cache;
+//! - [`memory`]: what the host holds while 64 validations post the largest
+//!   request body they may;
 //! - [`detection`]: the runner's sweep over many watched companies, and how
 //!   long a new job waits for its claim, polling and with Pleo's webhook;
 //! - `fixtures`: the jobs and configurations the benchmarks share.
@@ -29,6 +31,7 @@ pub mod concurrency;
 pub mod detection;
 pub mod end_to_end;
 mod fixtures;
+pub mod memory;
 pub mod native;
 pub mod overhead;
 pub mod registry;
@@ -235,6 +238,7 @@ pub const GROUPS: &[&str] = &[
     "compile",
     "throughput",
     "concurrency",
+    "memory",
     "registry",
     "end-to-end",
     "detection",
@@ -272,6 +276,9 @@ pub async fn suite(
     }
     if wanted("concurrency") {
         keep(concurrency::run(runtime, effort).await?);
+    }
+    if wanted("memory") {
+        keep(memory::run(runtime, effort).await?);
     }
     if wanted("registry") {
         let rounds = effort.compilations.max(1);

@@ -331,7 +331,7 @@ mod tests {
             ("reportBytes = 0", "limits.reportBytes"),
             ("logBytes = 0", "limits.logBytes"),
         ] {
-            let text = MANIFEST.replace("memoryMib = 32", line);
+            let text = MANIFEST.replace("memoryMib = 32\n        wallTimeMs = 20000", line);
             let error = Manifest::from_toml(&text).unwrap_err();
             assert_eq!(error.field, field, "{line}: {error}");
             assert!(error.message.contains("out of range"), "{line}: {error}");

@@ -335,6 +335,63 @@ fn malformed_job_names_the_file_and_the_field() {
 }
 
 #[test]
+fn inputs_over_their_bound_are_refused_naming_the_file_and_the_bound() {
+    let example = std::fs::read_to_string(examples().join("job.json")).unwrap();
+    let config_text = std::fs::read_to_string(examples().join("config.json")).unwrap();
+    let config = TempFile::new("config.json", &config_text);
+    // A valid job whose one string field is 2 MiB: well-formed, too large.
+    let padded = example.replacen(
+        "\"numberOfItems\": 12,",
+        &format!(
+            "\"numberOfItems\": 12, \"padding\": \"{}\",",
+            "x".repeat(2 << 20)
+        ),
+        1,
+    );
+    let job = TempFile::new("job.json", &padded);
+    let output = preflight(&[
+        "check",
+        "--plugin",
+        "xero",
+        "--job",
+        job.path(),
+        "--config",
+        config.path(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "error: {}: larger than the limit of 1 MiB for a job file",
+            job.path()
+        )
+    );
+    let padded = config_text.replacen(
+        '{',
+        &format!("{{\"padding\": \"{}\",", "x".repeat(2 << 20)),
+        1,
+    );
+    let config = TempFile::new("config.json", &padded);
+    let output = preflight(&[
+        "check",
+        "--plugin",
+        "xero",
+        "--job",
+        examples().join("job.json").to_str().unwrap(),
+        "--config",
+        config.path(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(config.path())
+            && stderr.contains("larger than the limit of 1 MiB for an integration configuration"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn malformed_config_names_the_file_and_the_field() {
     let job = examples().join("job.json");
     let example = std::fs::read_to_string(examples().join("config.json")).unwrap();
@@ -573,6 +630,7 @@ fn bench_quick_prints_every_figure_as_json() {
         "throughput: native",
         "throughput: plugin / native",
         "concurrency:",
+        "memory: per validation posting 1 MiB",
         "end to end:",
         "end to end: detect",
         "end to end: 20 jobs, journal and decision log in a SQLite file",

@@ -390,6 +390,25 @@ async fn a_badly_signed_webhook_is_refused_and_only_a_valid_one_wakes_serve() {
     let (status, answer) = harness.deliver(unsigned).await;
     assert_eq!(status, 401, "{answer}");
     assert!(answer.contains("webhook-signature"), "{answer}");
+    // Signed, but over the body bound: refused before its signature is
+    // checked, and counted as an oversized input, not a bad signature.
+    let oversized = format!(
+        "{{\"padding\": \"{}\"}}",
+        "x".repeat(preflight::server::WEBHOOK_BODY_BYTES)
+    )
+    .into_bytes();
+    let (status, answer) = harness
+        .deliver(Delivery::signed(SECRET, "msg_oversized", now(), oversized))
+        .await;
+    assert_eq!(status, 413, "{answer}");
+    assert!(answer.contains("over the limit of 64 KiB"), "{answer}");
+    assert!(
+        harness
+            .metrics()
+            .await
+            .contains("preflight_inputs_refused_total{input=\"webhook\"} 1"),
+        "counted"
+    );
 
     assert_eq!(harness.status(job), "pending");
     assert!(harness.events(job).is_empty());

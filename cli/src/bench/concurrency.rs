@@ -122,20 +122,20 @@ async fn burst(
 }
 
 /// The process's resident memory, from Linux's `/proc/self`.
-mod memory {
+pub(super) mod memory {
     /// Resets the peak resident set size (`VmHWM`) to the current one
     /// (`clear_refs` value 5, Linux 4.0+); false when that is not possible.
-    pub(super) fn reset_peak() -> bool {
+    pub(in crate::bench) fn reset_peak() -> bool {
         std::fs::write("/proc/self/clear_refs", "5").is_ok()
     }
 
     /// The peak resident set size in MiB.
-    pub(super) fn peak_mib() -> Option<f64> {
+    pub(in crate::bench) fn peak_mib() -> Option<f64> {
         status_mib("VmHWM:")
     }
 
     /// The resident set size now, in MiB.
-    pub(super) fn resident_mib() -> Option<f64> {
+    pub(in crate::bench) fn resident_mib() -> Option<f64> {
         status_mib("VmRSS:")
     }
 

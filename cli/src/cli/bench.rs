@@ -18,7 +18,7 @@ pub struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// Run only the groups whose name contains this (overhead,
-    /// wasm-vs-native, compile, throughput, concurrency, registry,
+    /// wasm-vs-native, compile, throughput, concurrency, memory, registry,
     /// end-to-end, detection).
     #[arg(long, value_name = "GROUP", default_value = "")]
     only: String,

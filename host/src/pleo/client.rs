@@ -414,6 +414,30 @@ async fn read_within(mut response: reqwest::Response, limit: usize) -> Result<Ve
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_response_over_the_bound_is_malformed_and_not_read_whole() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let huge = format!("{{\"data\": \"{}\"}}", "x".repeat(MAX_RESPONSE_BYTES));
+        let app = axum::Router::new().route(
+            "/v3/export-jobs/{id}",
+            axum::routing::get(move || std::future::ready(huge.clone())),
+        );
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = PleoClient::new(
+            base,
+            PleoAuth::Bearer(preflight_runtime::config::Secret::new("t")),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        let error = client.get_job(uuid::Uuid::from_u128(1)).await.unwrap_err();
+        assert!(
+            matches!(&error, PleoError::Malformed { detail, .. } if detail == "the response is over the limit of 16 MiB"),
+            "{error}"
+        );
+        server.abort();
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
         let policy = RetryPolicy {

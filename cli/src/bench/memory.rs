@@ -1,0 +1,159 @@
+//! What the host holds while many validations post the largest body they
+//! may: 64 validations in flight, each sending one request of `requestBytes`
+//! (the default, 1 MiB) to a sink on loopback, against the same 64 sending
+//! 1 KiB. The difference, per validation and per byte of body, is what a
+//! request body costs beyond the plugin's own memory; the documented bound
+//! is the plugin's memory limit plus `requestBytes`, `responseBytes` and two
+//! recorded bodies per exchange.
+
+use std::sync::Arc;
+
+use preflight_emulators::probe::ProbeServer;
+use preflight_runtime::config::{Credentials, IntegrationConfig};
+use preflight_runtime::engine::Runtime;
+use preflight_runtime::plugin::Plugin;
+
+use super::concurrency::memory as peak;
+use super::fixtures::{LOOPBACK, job};
+use super::{BenchError, Effort, Figure};
+
+/// Validations in flight at once, as the issue of record asks.
+const IN_FLIGHT: usize = 64;
+
+/// The memory figures; none when `/proc/self` cannot say.
+pub async fn run(runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, BenchError> {
+    let fail = BenchError::of("memory");
+    let plugin = Arc::new(
+        runtime
+            .load(
+                "hostile:big-request",
+                preflight_artifacts::hostile::BIG_REQUEST_BYTES,
+                None,
+            )
+            .await
+            .map_err(|e| fail(e.to_string()))?,
+    );
+    let probe = ProbeServer::start(LOOPBACK)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let largest = plugin.limits().request_bytes;
+    let config = |bytes: usize| {
+        Arc::new(IntegrationConfig {
+            accounting_system: "xero".to_owned(),
+            base_url: url::Url::parse(&probe.url()).expect("the probe's URL parses"),
+            tenant_id: None,
+            credentials: Credentials::None,
+            settings: serde_json::json!({ "bytes": bytes }),
+        })
+    };
+    let (small, large) = (config(1 << 10), config(largest));
+    // Connections and pool slots for a burst are made once, untimed.
+    burst(&plugin, &large).await.map_err(&fail)?;
+    let growth = |config| {
+        let plugin = Arc::clone(&plugin);
+        async move {
+            let mut peaks = Vec::new();
+            for _ in 0..effort.burst_rounds {
+                if !peak::reset_peak() {
+                    return Ok(None);
+                }
+                let Some(before) = peak::resident_mib() else {
+                    return Ok(None);
+                };
+                burst(&plugin, &config).await?;
+                let Some(after) = peak::peak_mib() else {
+                    return Ok(None);
+                };
+                peaks.push(after - before);
+            }
+            Ok::<_, String>(Some(peaks))
+        }
+    };
+    let small_growth = growth(Arc::clone(&small)).await.map_err(&fail)?;
+    let large_growth = growth(Arc::clone(&large)).await.map_err(&fail)?;
+    probe.shutdown().await;
+    let (Some(small_growth), Some(large_growth)) = (small_growth, large_growth) else {
+        eprintln!("note: peak RSS cannot be reset or read on this system; memory not reported");
+        return Ok(Vec::new());
+    };
+    let limits = plugin.limits();
+    let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
+    let bound_per_validation = mib(limits.memory_bytes)
+        + mib(limits.request_bytes)
+        + mib(limits.response_bytes)
+        + 2.0 * mib(preflight_runtime::engine::RECORD_BODY_BYTES);
+    let body = mib(largest);
+    let per_validation: Vec<f64> = large_growth
+        .iter()
+        .map(|peak| peak / IN_FLIGHT as f64)
+        .collect();
+    let per_body_byte: Vec<f64> = large_growth
+        .iter()
+        .zip(&small_growth)
+        .map(|(large, small)| (large - small) / IN_FLIGHT as f64 / (body - 1.0 / 1024.0))
+        .collect();
+    Ok(vec![
+        Figure::from_samples(
+            format!(
+                "memory: peak RSS growth, {IN_FLIGHT} validations each posting {} (probe included)",
+                size(largest)
+            ),
+            "MiB",
+            large_growth.clone(),
+            Some(bound_per_validation * IN_FLIGHT as f64),
+        ),
+        Figure::from_samples(
+            "memory: the same, each posting 1 KiB (probe included)",
+            "MiB",
+            small_growth,
+            None,
+        ),
+        Figure::from_samples(
+            format!(
+                "memory: per validation posting {}, against the documented bound",
+                size(largest)
+            ),
+            "MiB",
+            per_validation,
+            Some(bound_per_validation),
+        ),
+        Figure::from_samples(
+            "memory: bytes held per byte of request body (guest string and JSON, host, probe)",
+            "×",
+            per_body_byte,
+            None,
+        ),
+    ])
+}
+
+fn size(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{} KiB", bytes >> 10)
+    }
+}
+
+/// Validates [`IN_FLIGHT`] jobs at once; every request must be answered.
+async fn burst(plugin: &Arc<Plugin>, config: &Arc<IntegrationConfig>) -> Result<(), String> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..IN_FLIGHT {
+        let (plugin, config) = (Arc::clone(plugin), Arc::clone(config));
+        tasks.spawn(async move {
+            let job = job(n as u128, uuid::Uuid::from_u128(n as u128));
+            let outcome = plugin
+                .validate(&job, &config)
+                .await
+                .map_err(|e| e.to_string())?;
+            let message = &outcome.report.checks[0].message;
+            if message != "answered 200" {
+                return Err(format!("a request was not answered: {message}"));
+            }
+            Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(|e| e.to_string())??;
+    }
+    Ok(())
+}
