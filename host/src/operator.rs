@@ -115,6 +115,8 @@ pub struct OperatorConfig {
     pub webhooks: Option<WebhookSettings>,
     /// Integration configurations by Pleo company.
     pub companies: BTreeMap<uuid::Uuid, IntegrationConfig>,
+    /// Each company's index in the file's `[[companies]]`, for messages.
+    company_entries: BTreeMap<uuid::Uuid, usize>,
 }
 
 #[derive(Deserialize)]
@@ -471,6 +473,7 @@ impl OperatorConfig {
             })
             .transpose()?;
         let mut companies = BTreeMap::new();
+        let mut company_entries = BTreeMap::new();
         for (index, mut entry) in raw.companies.into_iter().enumerate() {
             let company_id = entry
                 .as_object_mut()
@@ -490,6 +493,7 @@ impl OperatorConfig {
                 })?;
             let prefix = format!("companies[{index}] (company {company_id}): ");
             let config = IntegrationConfig::from_value(entry, &prefix)?;
+            company_entries.insert(company_id, index);
             if companies.insert(company_id, config).is_some() {
                 return Err(error_at(
                     &format!("companies[{index}].companyId"),
@@ -507,7 +511,17 @@ impl OperatorConfig {
             decision_log,
             webhooks,
             companies,
+            company_entries,
         })
+    }
+
+    /// How messages name a configured company: its entry in the file and its
+    /// id, `companies[0] (company 12abc3d4-…)`, as load errors do.
+    pub fn company_entry(&self, company: uuid::Uuid) -> String {
+        match self.company_entries.get(&company) {
+            Some(index) => format!("companies[{index}] (company {company})"),
+            None => format!("company {company}"),
+        }
     }
 
     /// Per accounting system, the settings of each company configured for

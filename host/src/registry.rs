@@ -274,7 +274,7 @@ pub enum StartError {
         /// Its name.
         name: String,
         /// Why.
-        error: String,
+        error: Box<RegistryError>,
     },
     /// The plugin directory could not be read.
     #[error("plugin directory {path}: {error}")]
@@ -361,15 +361,15 @@ impl Registry {
                         expected: None,
                         bytes: CandidateBytes::Bundled(artifact),
                     };
-                    (artifact.name, registry.consider(candidate).await)
+                    (artifact.name, registry.consider_typed(candidate).await.1)
                 });
             }
             while let Some(joined) = loads.join_next().await {
-                let (name, change) = joined.expect("a bundled load never panics");
-                if let Some(error) = change.error {
+                let (name, refused) = joined.expect("a bundled load never panics");
+                if let Some(error) = refused {
                     return Err(StartError::Bundled {
                         name: name.to_owned(),
-                        error,
+                        error: Box::new(error),
                     });
                 }
             }
@@ -584,6 +584,11 @@ impl Registry {
 
     /// Runs a candidate through the pipeline and records what it came to.
     async fn consider(&self, candidate: Candidate) -> Change {
+        self.consider_typed(candidate).await.0
+    }
+
+    /// [`Registry::consider`], with the typed reason of a refusal.
+    async fn consider_typed(&self, candidate: Candidate) -> (Change, Option<RegistryError>) {
         let (system_hint, version_hint) = candidate
             .expected
             .clone()
@@ -595,13 +600,14 @@ impl Registry {
         if let Some(fingerprint) = fingerprint
             && self.is_known(&system_hint, &candidate.source, fingerprint)
         {
-            return Change {
+            let unchanged = Change {
                 source: candidate.source,
                 accounting_system: system_hint,
                 version: version_hint,
                 result: ChangeResult::Unchanged,
                 error: None,
             };
+            return (unchanged, None);
         }
         let started = Instant::now();
         match self.prepare(&candidate).await {
@@ -619,15 +625,18 @@ impl Registry {
                     loaded_at: SystemTime::now(),
                     load_time: started.elapsed(),
                 };
-                self.install(entry)
+                (self.install(entry), None)
             }
-            Err(error) => self.refuse(
-                &candidate.source,
-                &system_hint,
-                &version_hint,
-                fingerprint,
-                &error,
-            ),
+            Err(error) => {
+                let change = self.refuse(
+                    &candidate.source,
+                    &system_hint,
+                    &version_hint,
+                    fingerprint,
+                    &error,
+                );
+                (change, Some(error))
+            }
         }
     }
 

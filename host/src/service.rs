@@ -14,20 +14,24 @@ use preflight_store::Store;
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
     /// A company's settings were refused by its plugin.
-    #[error("companies: company {company}: settings.{field}: {message}")]
+    #[error("{entry}: settings.{field}: {message}")]
     Settings {
         /// The company.
         company: uuid::Uuid,
+        /// How the file names it: `companies[0] (company …)`.
+        entry: String,
         /// The settings field.
         field: String,
         /// What is wrong.
         message: String,
     },
     /// The plugin faulted while checking settings.
-    #[error("company {company}: {error}")]
+    #[error("{entry}: {error}")]
     Plugin {
         /// The company.
         company: uuid::Uuid,
+        /// How the file names it: `companies[0] (company …)`.
+        entry: String,
         /// The fault.
         error: preflight_runtime::plugin::PluginError,
     },
@@ -62,6 +66,7 @@ pub async fn assemble(
                     .expect("an Err holds at least one error");
                 return Err(AssembleError::Settings {
                     company: *company,
+                    entry: config.company_entry(*company),
                     field: first.field,
                     message: first.message,
                 });
@@ -69,6 +74,7 @@ pub async fn assemble(
             Err(error) => {
                 return Err(AssembleError::Plugin {
                     company: *company,
+                    entry: config.company_entry(*company),
                     error,
                 });
             }

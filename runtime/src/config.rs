@@ -312,17 +312,7 @@ impl IntegrationConfig {
                 format!("'{}' is not a URL: {error}", raw.base_url),
             )
         })?;
-        let origin =
-            Origin::of(&base_url).map_err(|message| ConfigError::new(field("baseUrl"), message))?;
-        // Checked here, at load, so a bad file is a bad input (exit 2 naming
-        // the field), not a fault of the first validation; whether loopback
-        // `http` is allowed at all is the runtime's to decide.
-        if origin.scheme() == "http" && !origin.is_loopback() {
-            return Err(ConfigError::new(
-                field("baseUrl"),
-                format!("'{base_url}': plain http is only for loopback addresses; use https"),
-            ));
-        }
+        transport(&base_url, &field("baseUrl"))?;
         if !raw.settings.is_object() {
             return Err(ConfigError::new(field("settings"), "must be a JSON object"));
         }
@@ -350,6 +340,7 @@ impl IntegrationConfig {
                         format!("'{token_url}' is not a URL: {error}"),
                     )
                 })?;
+                transport(&token_url, &field("credentials.tokenUrl"))?;
                 Credentials::OAuth2(std::sync::Arc::new(OAuth::new(
                     token_url,
                     client_id,
@@ -424,6 +415,22 @@ impl IntegrationConfig {
     }
 }
 
+/// The transport rule of every URL a configuration names (the base URL, the
+/// token endpoint): `https`, or plain `http` to a loopback address only.
+/// Checked at load, so a bad file is a bad input (exit 2 naming the field),
+/// not a fault of the first validation; whether loopback `http` is allowed
+/// at all is the runtime's to decide (`sandbox.allowHttpLoopback`).
+fn transport(url: &url::Url, field: &str) -> Result<(), ConfigError> {
+    let origin = Origin::of(url).map_err(|message| ConfigError::new(field.to_owned(), message))?;
+    if origin.scheme() == "http" && !origin.is_loopback() {
+        return Err(ConfigError::new(
+            field.to_owned(),
+            format!("'{url}': plain http is only for loopback addresses; use https"),
+        ));
+    }
+    Ok(())
+}
+
 /// A secret given inline or by the name of an environment variable; errors
 /// name `inline_field` or `env_field`.
 pub fn secret(
@@ -456,6 +463,35 @@ pub fn secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_endpoint_is_held_to_the_transport_rule_at_load() {
+        let config = |token_url: &str| {
+            IntegrationConfig::from_json(&format!(
+                r#"{{"accountingSystem": "xero", "baseUrl": "https://api.xero.com",
+                    "credentials": {{"type": "oauth2", "accessToken": "a", "refreshToken": "r",
+                    "tokenUrl": "{token_url}", "clientId": "c", "clientSecret": "s"}},
+                    "settings": {{}}}}"#
+            ))
+        };
+        for (url, says) in [
+            (
+                "http://identity.xero.com/connect/token",
+                "plain http is only for loopback addresses",
+            ),
+            (
+                "ftp://identity.xero.com/token",
+                "scheme 'ftp' is not allowed",
+            ),
+            ("data:text/plain,token", "scheme 'data' is not allowed"),
+        ] {
+            let error = config(url).unwrap_err();
+            assert_eq!(error.field, "credentials.tokenUrl", "{url}");
+            assert!(error.message.contains(says), "{url}: {error}");
+        }
+        config("https://identity.xero.com/connect/token").expect("https");
+        config("http://127.0.0.1:9/connect/token").expect("loopback http, for emulators");
+    }
 
     #[test]
     fn reads_a_config_and_hides_the_token() {

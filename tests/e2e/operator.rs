@@ -171,6 +171,14 @@ const CASES: &[(&str, &str, &str)] = &[
     ("sandbox", "responseBytes = MAX", "sandbox.responseBytes"),
     ("sandbox", "reportBytes = 0", "sandbox.reportBytes"),
     ("sandbox", "reportBytes = 16777217", "sandbox.reportBytes"),
+    ("sandbox", "requestBytes = 67108865", "sandbox.requestBytes"),
+    ("sandbox", "requestBytes = -1", "sandbox.requestBytes"),
+    ("plugins", "dir = \"no/such/dir\"", "plugins.dir"),
+    (
+        "plugins",
+        "cacheDir = \"/proc/no/such\"",
+        "plugins.cacheDir",
+    ),
     ("sandbox", "logBytes = 0", "sandbox.logBytes"),
     ("sandbox", "logBytes = 16777217", "sandbox.logBytes"),
     (
@@ -285,6 +293,22 @@ fn every_bad_operator_value_is_refused_at_load_naming_the_file_and_field() {
         file("http://127.0.0.1:9", "sandbox", "") + company,
         "companies[0]",
         "a plain-http company baseUrl",
+    );
+    // A token endpoint over plain http to a non-loopback host.
+    let oauth = "[[companies]]\ncompanyId = \"12abc3d4-e567-490e-9234-abc56e78fabc\"\naccountingSystem = \"xero\"\nbaseUrl = \"https://api.xero.com\"\ncredentials = { type = \"oauth2\", accessToken = \"a\", refreshToken = \"r\", tokenUrl = \"http://identity.xero.com/connect/token\", clientId = \"c\", clientSecret = \"s\" }\n";
+    check(
+        file("http://127.0.0.1:9", "sandbox", "") + oauth,
+        "companies[0] (company 12abc3d4-e567-490e-9234-abc56e78fabc): credentials.tokenUrl",
+        "a plain-http token endpoint",
+    );
+    // Settings the plugin's validate-settings refuses: the file, the entry
+    // and the field, in the settings' own terms (no position in an internal
+    // document).
+    let settings = "[[companies]]\ncompanyId = \"12abc3d4-e567-490e-9234-abc56e78fabc\"\naccountingSystem = \"xero\"\nbaseUrl = \"https://api.xero.com\"\ntenantId = \"t\"\ncredentials = { type = \"bearer\", token = \"x\" }\nsettings = { accounts = { expenses = 429 } }\n";
+    check(
+        file("http://127.0.0.1:9", "sandbox", "") + settings,
+        "companies[0] (company 12abc3d4-e567-490e-9234-abc56e78fabc): settings.accounts.expenses: invalid type: integer `429`, expected a string",
+        "settings the plugin refuses",
     );
     assert!(cases >= 60, "{cases} cases");
     // The same file with every value in range loads.

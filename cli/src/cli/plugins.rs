@@ -180,7 +180,7 @@ async fn list_configured(path: &Path, json: bool) -> u8 {
         Err(code) => return code,
     };
     let metrics = std::sync::Arc::new(preflight::metrics::Metrics::default());
-    match super::serve::start_registry(&config, runtime, metrics).await {
+    match super::serve::start_registry(path, &config, runtime, metrics).await {
         Ok(registry) => print_versions(&registry.list(), json),
         Err(error) => {
             eprintln!("error: {error}");

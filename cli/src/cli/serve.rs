@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Args;
 use preflight::metrics::Metrics;
 use preflight::operator::OperatorConfig;
-use preflight::registry::{Registry, RegistryOptions};
+use preflight::registry::{Registry, RegistryError, RegistryOptions, StartError};
 use preflight::signature::SignaturePolicy;
 use preflight_runtime::cache::CompiledCache;
 
@@ -55,7 +55,8 @@ pub async fn run(args: ServeArgs) -> u8 {
         Err(code) => return code,
     };
     let metrics = Arc::new(Metrics::default());
-    let registry = match start_registry(&config, runtime, Arc::clone(&metrics)).await {
+    let registry = match start_registry(&args.config, &config, runtime, Arc::clone(&metrics)).await
+    {
         Ok(registry) => registry,
         Err(error) => {
             eprintln!("error: {error}");
@@ -215,16 +216,20 @@ pub(super) fn runtime_options(config: &OperatorConfig) -> preflight::RuntimeOpti
     }
 }
 
-/// The registry the operator configured: bundled plugins, the plugin
-/// directory with its signature policy, the compiled cache.
+/// The registry the operator configured in the file at `path`: bundled
+/// plugins, the plugin directory with its signature policy, the compiled
+/// cache. Errors that come of the file name it and the key: the directories,
+/// and a company's settings that a bundled plugin's smoke test refuses.
 pub(super) async fn start_registry(
+    path: &std::path::Path,
     config: &OperatorConfig,
     runtime: preflight::Runtime,
     metrics: Arc<Metrics>,
 ) -> Result<Arc<Registry>, String> {
+    let file = path.display();
     let cache = match &config.plugins.cache_dir {
         Some(dir) => Some(Arc::new(CompiledCache::open(dir).map_err(|error| {
-            format!("plugins.cacheDir {}: {error}", dir.display())
+            format!("{file}: plugins.cacheDir: {}: {error}", dir.display())
         })?)),
         None => None,
     };
@@ -242,5 +247,26 @@ pub(super) async fn start_registry(
     };
     Registry::start(runtime, options, metrics)
         .await
-        .map_err(|error| error.to_string())
+        .map_err(|error| match error {
+            StartError::Directory { path, error } => {
+                format!("{file}: plugins.dir: {path}: {error}")
+            }
+            StartError::Bundled { name, error } => match *error {
+                RegistryError::RefusesSettings {
+                    company,
+                    field,
+                    message,
+                } => format!(
+                    "{file}: {}: settings{}: {} (bundled plugin {name} refuses them)",
+                    config.company_entry(company),
+                    field.map_or_else(String::new, |field| format!(".{field}")),
+                    message.unwrap_or_else(|| "refused".to_owned()),
+                ),
+                RegistryError::SmokeFault { company, error } => format!(
+                    "{file}: {}: bundled plugin {name} faulted checking its settings: {error}",
+                    config.company_entry(company),
+                ),
+                error => format!("bundled plugin {name}: {error}"),
+            },
+        })
 }

@@ -52,6 +52,15 @@ impl Outbound {
         if oauth.access_token().expose() != used {
             return Ok(());
         }
+        // The token endpoint is held to the runtime's transport rule like
+        // every origin: plain `http` only to loopback, and only when the
+        // operator allowed it.
+        if oauth.token_url.scheme() == "http" && !self.grants.origins.allow_http_loopback {
+            return Err(format!(
+                "token endpoint {}: plain http is not allowed (sandbox.allowHttpLoopback is off)",
+                oauth.token_url
+            ));
+        }
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "refresh_token")
             .append_pair("refresh_token", oauth.refresh_token().expose())
@@ -129,7 +138,9 @@ impl PluginCtx {
             .and_then(|url| Origin::of(&url).ok())
             .is_some_and(|origin| origin == self.outbound.grants.origins.home);
         let expired = matches!(&result, Ok(response) if says_expired(response));
-        if !home || !expired || self.outbound.refreshed {
+        // A replay sends nothing, the token endpoint included: the recorded
+        // answer stands.
+        if !home || !expired || self.outbound.refreshed || self.outbound.grants.replay.is_some() {
             return result;
         }
         self.outbound.refreshed = true;
