@@ -21,10 +21,22 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAIL: u8 = 1;
 /// The inputs are bad: a file, a flag, a configuration, or a plugin that cannot be loaded.
 pub const EXIT_BAD_INPUT: u8 = 2;
-/// The plugin faulted while validating (trap, limit, broken contract).
+/// The plugin faulted (trap, limit, broken contract) while describing itself,
+/// checking settings or validating.
 pub const EXIT_PLUGIN_FAULT: u8 = 3;
 /// preflight itself failed (could not bind a port, start the runtime, …).
 pub const EXIT_INTERNAL: u8 = 4;
+
+/// The exit code of a plugin that did not load: a fault of its own code in
+/// `info` is [`EXIT_PLUGIN_FAULT`], like one in `validate-settings` or
+/// `validate`; a file or component that cannot be used is [`EXIT_BAD_INPUT`].
+fn load_exit(error: &preflight::bundled::PluginSourceError) -> u8 {
+    if error.is_plugin_fault() {
+        EXIT_PLUGIN_FAULT
+    } else {
+        EXIT_BAD_INPUT
+    }
+}
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -33,7 +45,8 @@ Exit codes:
      for `plugins verify`: the signature does not verify; for `plugins reload`: a version was refused;
      for `replay`: the replayed verdict differs from the recorded one
   2  bad input: a file, flag, configuration or plugin that cannot be used (the message names it)
-  3  the plugin faulted while validating (trap, limit, broken contract)
+  3  the plugin faulted (trap, limit, broken contract) while describing itself, checking
+     settings or validating (the message names the plugin once)
   4  preflight itself failed (port in use, runtime error)";
 
 /// Pre-export validation for Pleo export jobs, with per-accounting-system

@@ -62,6 +62,16 @@ pub enum PluginSourceError {
     Load(#[from] LoadError),
 }
 
+impl PluginSourceError {
+    /// Whether the plugin's own code faulted (a trap or a limit in `info`),
+    /// as opposed to a file or component that cannot be used: the command
+    /// line tells the two apart by exit code (3 and 2), as it does for a
+    /// fault while checking settings or validating.
+    pub fn is_plugin_fault(&self) -> bool {
+        matches!(self, PluginSourceError::Load(LoadError::Info { .. }))
+    }
+}
+
 /// Whether a component file may be loaded without a manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManifestRule {

@@ -142,8 +142,9 @@ pub enum LoadError {
         /// What differs.
         message: String,
     },
-    /// `info` faulted.
-    #[error("{source_name}: {error}")]
+    /// `info` faulted. Named once: before `info` answers, the plugin has
+    /// no name but its source.
+    #[error("{source_name}: faulted in info: {}", error.fault)]
     Info {
         /// Where the bytes came from.
         source_name: String,

@@ -541,6 +541,51 @@ fn a_trapping_plugin_exits_three_naming_it() {
 }
 
 #[test]
+fn a_plugin_looping_in_info_or_in_validate_settings_exits_three_naming_it_once() {
+    let job = examples().join("job.json");
+    let example = std::fs::read_to_string(examples().join("config.json")).unwrap();
+    let spinning = TempFile::new(
+        "config.json",
+        &example.replacen(
+            "\"settings\": {",
+            "\"settings\": {\"spinIn\": \"settings\", ",
+            1,
+        ),
+    );
+    let plain = examples().join("config.json");
+    for (plugin, config, expected) in [
+        (
+            preflight_artifacts::hostile::LOOP_IN_INFO,
+            plain.to_str().unwrap(),
+            format!(
+                "error: {}: faulted in info: stopped at its wall-time limit of 300 ms",
+                preflight_artifacts::hostile::LOOP_IN_INFO
+            ),
+        ),
+        (
+            preflight_artifacts::hostile::INFINITE_LOOP,
+            spinning.path(),
+            "error: plugin hostile-infinite-loop 0.1.0: faulted in validate-settings: stopped at its wall-time limit of 300 ms".to_owned(),
+        ),
+    ] {
+        let output = preflight(&[
+            "check",
+            "--plugin",
+            plugin,
+            "--job",
+            job.to_str().unwrap(),
+            "--config",
+            config,
+            "--wall-time-ms",
+            "300",
+        ]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{plugin}: {stderr}");
+        assert_eq!(stderr.trim(), expected);
+    }
+}
+
+#[test]
 fn plugins_list_describes_the_bundled_plugins() {
     let output = preflight(&["plugins", "list", "--json"]);
     assert_eq!(output.status.code(), Some(0));

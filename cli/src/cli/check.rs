@@ -69,7 +69,7 @@ pub async fn run(args: CheckArgs) -> u8 {
         Ok(plugin) => plugin,
         Err(error) => {
             eprintln!("error: {error}");
-            return EXIT_BAD_INPUT;
+            return super::load_exit(&error);
         }
     };
     if plugin.info().accounting_system != config.accounting_system {
@@ -100,7 +100,10 @@ pub async fn run(args: CheckArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!(
+                "error: plugin {}: faulted in validate-settings: {}",
+                error.plugin, error.fault
+            );
             return EXIT_PLUGIN_FAULT;
         }
     }

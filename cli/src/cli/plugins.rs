@@ -225,7 +225,7 @@ async fn list_components(plugins: Vec<String>, json: bool) -> u8 {
             }),
             Err(error) => {
                 eprintln!("error: {error}");
-                return EXIT_BAD_INPUT;
+                return super::load_exit(&error);
             }
         }
     }

@@ -105,15 +105,17 @@ pub async fn run(args: ReplayArgs) -> u8 {
         Some(name) => {
             preflight::bundled::load(&runtime, name, preflight::bundled::ManifestRule::Optional)
                 .await
-                .map_err(|error| error.to_string())
+                .map_err(|error| (error.to_string(), super::load_exit(&error)))
         }
-        None => recorded_version(&runtime, &recorded_plugin.digest, plugins_dir.as_deref()).await,
+        None => recorded_version(&runtime, &recorded_plugin.digest, plugins_dir.as_deref())
+            .await
+            .map_err(|problem| (problem, EXIT_BAD_INPUT)),
     };
     let plugin = match plugin {
         Ok(plugin) => plugin,
-        Err(problem) => {
+        Err((problem, code)) => {
             eprintln!("error: {problem}");
-            return EXIT_BAD_INPUT;
+            return code;
         }
     };
     let tape = Arc::new(Tape::new(recorded.exchanges.clone()));

@@ -1,5 +1,6 @@
-//! A plugin that never returns from `validate`: the host must stop it at its
-//! wall-time limit (epoch interruption) and keep serving.
+//! A plugin that never returns from `validate` (nor from `validate-settings`
+//! when its settings say `{"spinIn": "settings"}`): the host must stop it at
+//! its wall-time limit (epoch interruption) and keep serving.
 
 use preflight_sdk::raw::RawValidator;
 use preflight_sdk::{Config, ExportJob, PluginInfo, Report, export_raw_validator};
@@ -7,8 +8,30 @@ use preflight_sdk::{Config, ExportJob, PluginInfo, Report, export_raw_validator}
 /// Spins forever.
 pub struct Spins;
 
+/// Settings that never finish parsing when they ask for it.
+pub struct SpinningSettings;
+
+impl<'de> serde::Deserialize<'de> for SpinningSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.get("spinIn").and_then(serde_json::Value::as_str) == Some("settings") {
+            spin(1);
+        }
+        Ok(SpinningSettings)
+    }
+}
+
+/// Never returns while `items` is positive.
+fn spin(items: u32) {
+    let mut counter: u64 = 0;
+    // `black_box` keeps the optimiser from proving the loop useless.
+    while std::hint::black_box(counter) != u64::MAX || items > 0 {
+        counter = counter.wrapping_add(1);
+    }
+}
+
 impl RawValidator for Spins {
-    type Settings = serde_json::Value;
+    type Settings = SpinningSettings;
 
     fn info() -> PluginInfo {
         PluginInfo::new("hostile-infinite-loop", env!("CARGO_PKG_VERSION"), "xero")
@@ -18,11 +41,7 @@ impl RawValidator for Spins {
     }
 
     fn validate(job: &ExportJob, _config: &Config<Self::Settings>) -> Report {
-        let mut counter: u64 = 0;
-        // `black_box` keeps the optimiser from proving the loop useless.
-        while std::hint::black_box(counter) != u64::MAX || job.number_of_items > 0 {
-            counter = counter.wrapping_add(1);
-        }
+        spin(job.number_of_items);
         Report::new()
     }
 }
