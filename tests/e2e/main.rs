@@ -6,6 +6,10 @@
 //! - `support`: starting runtimes, loading plugins, jobs and configurations;
 //! - `xero`, `quickbooks`, `fortnox`, `business_central`: each validator
 //!   against its emulator, one case per scenario;
+//! - `messages`: every message a plugin or the host sends to Pleo, for every
+//!   scenario of every emulator, against the reviewed snapshot files in
+//!   `messages/`, with the numbers and plurals of every text checked;
+//! - `emulators`: every company an emulator lists is usable end to end;
 //! - `contract`: a component of the frozen 0.1.0 contract beside the 0.2.0
 //!   plugins;
 //! - `lifecycle`: detect, claim, validate, fail early or hand over, against
@@ -32,9 +36,11 @@ mod business_central;
 mod cli;
 mod contract;
 mod durable;
+mod emulators;
 mod faults;
 mod fortnox;
 mod lifecycle;
+mod messages;
 mod operator;
 mod quickbooks;
 mod registry;

@@ -33,16 +33,17 @@ pub(super) fn answer(shared: &Shared, active: &Active, ask: Ask<'_>) -> Response
             company
         }
     };
+    let named = seed::Company::named(config, active, company);
     let known = seed::companies(config, active).into_iter().find(|item| {
         item["id"]
             .as_str()
             .is_some_and(|id| id.eq_ignore_ascii_case(company))
     });
-    let Some(known) = known else {
+    let (Some(named), Some(known)) = (named, known) else {
         return responses::company_not_found();
     };
-    // Only the configured company holds data; the other one is an empty shell.
-    let is_configured = company.eq_ignore_ascii_case(&config.company_id);
+    // Every listed company holds data; the scenarios shape the configured one's only.
+    let data = named.shaping(active);
     let context = |set: &str| format!("{metadata}companies({company})/{set}");
     match ask.target {
         Target::Companies => responses::no_resource(&ask.uri),
@@ -51,7 +52,7 @@ pub(super) fn answer(shared: &Shared, active: &Active, ask: Ask<'_>) -> Response
             if let Some(refusal) = refusal(active, set) {
                 return refusal;
             }
-            let Some(items) = set_items(active, set, is_configured) else {
+            let Some(items) = set_items(&data, set) else {
                 return responses::no_resource(&ask.uri);
             };
             responses::collection(context(set), limit(items, ask.top))
@@ -68,11 +69,7 @@ pub(super) fn answer(shared: &Shared, active: &Active, ask: Ask<'_>) -> Response
             if let Some(refusal) = refusal(active, parent).or_else(|| refusal(active, set)) {
                 return refusal;
             }
-            let batches = if is_configured {
-                seed::journals(active)
-            } else {
-                Vec::new()
-            };
+            let batches = seed::journals(&data);
             let exists = batches.iter().any(|journal| {
                 journal["id"]
                     .as_str()
@@ -89,18 +86,18 @@ pub(super) fn answer(shared: &Shared, active: &Active, ask: Ask<'_>) -> Response
     }
 }
 
-/// The entities of `set`, or `None` for a set the API does not have.
-fn set_items(active: &Active, set: &str, is_configured: bool) -> Option<Vec<Value>> {
-    let items = match set {
-        "journals" => seed::journals(active),
-        "accounts" => seed::accounts(active),
-        "taxGroups" => seed::tax_groups(active),
+/// The entities of `set` in a company whose data the scenarios `data` shape, or `None` for a
+/// set the API does not have.
+fn set_items(data: &Active, set: &str) -> Option<Vec<Value>> {
+    Some(match set {
+        "journals" => seed::journals(data),
+        "accounts" => seed::accounts(data),
+        "taxGroups" => seed::tax_groups(data),
         "vendors" => seed::vendors(),
         "purchaseInvoices" => seed::purchase_invoices(),
         "attachments" => seed::attachments(),
         _ => return None,
-    };
-    Some(if is_configured { items } else { Vec::new() })
+    })
 }
 
 /// The refusal the active scenarios give for reading `set`, naming the table behind it.

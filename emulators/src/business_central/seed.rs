@@ -1,8 +1,8 @@
-//! The demo environment's data: two companies and, for the configured one, the general
-//! journal batches, chart of accounts, tax groups, vendors, purchase invoices and
-//! attachments of a small Danish company, in API v2.0's entity shapes (docs/accounting-systems.md
-//! §5, "Endpoints"; field lists from the v2.0 API reference [D], trimmed). Ids are fixed so
-//! answers are stable across runs.
+//! The demo environment's data: two companies, each with the general journal batches, chart
+//! of accounts, tax groups, vendors, purchase invoices and attachments of a small Danish
+//! company, in API v2.0's entity shapes (docs/accounting-systems.md §5, "Endpoints"; field
+//! lists from the v2.0 API reference [D], trimmed). Ids are fixed so answers are stable across
+//! runs.
 
 use serde_json::{Value, json};
 
@@ -17,6 +17,42 @@ const ETAG: &str = r#"W/"JzE5OzUyMTg1NDQ1NzU1MzI0MzQ4NDExOzAwOyc=""#;
 
 /// The second company of the environment, never the configured one.
 const OTHER_COMPANY: (&str, &str) = ("5d0b2c77-3e11-4c8a-9f0e-61a2b3c4d5e6", "My Company");
+
+/// Which of the companies `/companies` lists a request names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Company {
+    /// The configured one, which the scenarios shape.
+    Configured,
+    /// The second company of the environment: usable too, and its data is never shaped by a
+    /// scenario (the permission and licence scenarios are the connection's, so they refuse
+    /// it as well).
+    Other,
+}
+
+impl Company {
+    /// The listed company `id` names, if `/companies` lists it under the active scenarios
+    /// (ids are GUIDs: case does not matter).
+    pub(super) fn named(config: &BusinessCentralConfig, active: &Active, id: &str) -> Option<Self> {
+        let id = id.trim();
+        if id.eq_ignore_ascii_case(OTHER_COMPANY.0) {
+            Some(Company::Other)
+        } else if id.eq_ignore_ascii_case(&config.company_id) && !active.has(Scenario::WrongCompany)
+        {
+            Some(Company::Configured)
+        } else {
+            None
+        }
+    }
+
+    /// The scenarios that shape this company's data: the active ones for the configured
+    /// company, none for the other.
+    pub(super) fn shaping(self, active: &Active) -> Active {
+        match self {
+            Company::Configured => active.clone(),
+            Company::Other => Active::default(),
+        }
+    }
+}
 
 /// The id of general journal batch PLEO.
 pub(super) const PLEO_JOURNAL_ID: &str = "a4b3c2d1-6f5e-4a3b-8c7d-0e1f2a3b4c5d";

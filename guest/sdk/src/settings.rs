@@ -15,21 +15,38 @@ pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 pub const ANY_OBJECT_SCHEMA: &str = r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","description":"Any JSON object.","type":"object"}"#;
 
 /// Parses the settings JSON into `S`; an error names the offending field by its
-/// JSON path (`accounts.expenses`).
+/// JSON path (`accounts.expenses`). The settings reach a plugin re-serialised
+/// by the host, so serde's position in that text (`at line 1 column 68`) is
+/// left out.
 pub fn parse<S: serde::de::DeserializeOwned>(json: &str) -> Result<S, SettingsError> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
     let parsed: S = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let field = error.path().to_string();
         SettingsError {
             field: if field == "." { String::new() } else { field },
-            message: error.into_inner().to_string(),
+            message: without_position(&error.into_inner().to_string()).to_owned(),
         }
     })?;
     deserializer.end().map_err(|error| SettingsError {
         field: String::new(),
-        message: error.to_string(),
+        message: without_position(&error.to_string()).to_owned(),
     })?;
     Ok(parsed)
+}
+
+/// `message` without serde_json's trailing ` at line N column M`.
+fn without_position(message: &str) -> &str {
+    let Some((before, position)) = message.rsplit_once(" at line ") else {
+        return message;
+    };
+    let numbers = position
+        .split_once(" column ")
+        .is_some_and(|(line, column)| {
+            [line, column]
+                .iter()
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+    if numbers { before } else { message }
 }
 
 /// The accounts Pleo posts to, by what it uses them for:
@@ -87,7 +104,10 @@ pub fn passed_check(id: &str, system: &str) -> Check {
 
 /// The failed check of the settings rule `id` for settings that cannot be
 /// used: `missing_configuration` when something required is absent,
-/// `invalid_configuration` otherwise. `system` is the display name.
+/// `invalid_configuration` otherwise. `system` is the display name. The
+/// message puts serde's words in the finance user's: quotes instead of
+/// backticks, "is not set" for a missing field, and the settings there are
+/// for an unknown one.
 pub fn error_check(id: &str, system: &str, error: &SettingsError) -> Check {
     let missing = error.message.starts_with("missing field");
     let reason = if missing {
@@ -95,25 +115,72 @@ pub fn error_check(id: &str, system: &str, error: &SettingsError) -> Check {
     } else {
         FailureReason::InvalidConfiguration
     };
-    let place = if error.field.is_empty() {
-        String::new()
+    let quoted = error.message.replace('`', "'");
+    let (place, problem) = if let Some(name) = quoted.strip_prefix("missing field ") {
+        // serde names the missing field; the path is that of its object.
+        let name = name.trim_matches('\'');
+        let path = if error.field.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", error.field)
+        };
+        (String::new(), format!("'{path}' is not set"))
+    } else if let Some(rest) = quoted.strip_prefix("unknown field ") {
+        let (name, expected) = rest.split_once(", ").unwrap_or((rest, ""));
+        let name = if error.field.is_empty() {
+            name.to_owned()
+        } else {
+            format!("'{}'", error.field)
+        };
+        (
+            String::new(),
+            format!(
+                "{name} is not a {system} setting{}",
+                known_settings(expected)
+            ),
+        )
+    } else if error.field.is_empty() {
+        (String::new(), quoted)
     } else {
-        format!(" (setting '{}')", error.field)
+        (format!(" (setting '{}')", error.field), quoted)
     };
-    let what = if missing { "incomplete" } else { "invalid" };
+    let (what, act) = if missing {
+        ("incomplete", "Complete")
+    } else {
+        ("invalid", "Correct")
+    };
     Check::failed(
         id,
         reason,
         format!(
-            "The {system} integration settings in Pleo are {what}{place}: {}. Complete them in \
-             Pleo's {system} integration settings, then export again.",
-            error.message
+            "The {system} integration settings in Pleo are {what}{place}: {problem}. {act} them \
+             in Pleo's {system} integration settings, then export again."
         ),
     )
     .with_hint(format!(
         "settings rejected at '{}': {}",
         error.field, error.message
     ))
+}
+
+/// The settings serde expected instead of an unknown one, from the rest of its
+/// message (`expected 'a' or 'b'`, `expected one of 'a', 'b', 'c'`, `there
+/// are no fields`), as words: ` (the settings there are 'a' and 'b')`.
+fn known_settings(expected: &str) -> String {
+    let Some(list) = expected.strip_prefix("expected ") else {
+        return String::new();
+    };
+    let list = list.strip_prefix("one of ").unwrap_or(list);
+    let names: Vec<&str> = list
+        .split(", ")
+        .flat_map(|part| part.split(" or "))
+        .filter(|name| !name.is_empty())
+        .collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [only] => format!(" (the only setting there is {only})"),
+        [rest @ .., last] => format!(" (the settings there are {} and {last})", rest.join(", ")),
+    }
 }
 
 /// Holds the settings schema of `V` (`plugin-info.settings-schema`) to what
@@ -502,7 +569,64 @@ mod tests {
 
     #[test]
     fn trailing_garbage_is_refused() {
-        assert!(parse::<Settings>(r#"{"accounts": {"expenses": "4"}} x"#).is_err());
+        let error =
+            parse::<Settings>(r#"{"accounts": {"expenses": "4", "contra": "5"}} x"#).unwrap_err();
+        assert_eq!(error.message, "trailing characters");
+    }
+
+    #[test]
+    fn settings_errors_read_as_words_without_json_positions() {
+        let unknown = parse::<Settings>(
+            r#"{"accounts": {"expenses": "6130", "contra": "2320"}, "taxcode": "x"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(unknown.field, "taxcode");
+        assert!(!unknown.message.contains(" at line "), "{unknown:?}");
+        assert_eq!(
+            error_check("xero.settings", "Xero", &unknown).message,
+            "The Xero integration settings in Pleo are invalid: 'taxcode' is not a Xero setting \
+             (the settings there are 'companyName', 'accounts' and 'attachments'). Correct them \
+             in Pleo's Xero integration settings, then export again."
+        );
+
+        let nested = parse::<Settings>(
+            r#"{"accounts": {"expenses": "6130", "contra": "2320", "vat": "3"}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            error_check("xero.settings", "Xero", &nested)
+                .message
+                .contains("'accounts.vat' is not a Xero setting (the settings there are 'expenses' and 'contra')"),
+        );
+
+        let missing = parse::<Settings>(r#"{"companyName": "Acme"}"#).unwrap_err();
+        let check = error_check("xero.settings", "Xero", &missing);
+        assert_eq!(
+            check.message,
+            "The Xero integration settings in Pleo are incomplete: 'accounts' is not set. \
+             Complete them in Pleo's Xero integration settings, then export again."
+        );
+        assert!(!check.hint.unwrap().contains(" at line "));
+
+        let nested_missing =
+            parse::<Settings>(r#"{"accounts": {"expenses": "6130"}}"#).unwrap_err();
+        assert!(
+            error_check("xero.settings", "Xero", &nested_missing)
+                .message
+                .contains("incomplete: 'accounts.contra' is not set."),
+        );
+
+        let wrong_type =
+            parse::<Settings>(r#"{"accounts": {"expenses": 6130, "contra": "2320"}}"#).unwrap_err();
+        let check = error_check("xero.settings", "Xero", &wrong_type);
+        assert!(
+            check.message.starts_with(
+                "The Xero integration settings in Pleo are invalid (setting 'accounts.expenses'): \
+                 invalid type: integer '6130', expected a string. Correct them"
+            ),
+            "{}",
+            check.message
+        );
     }
 
     #[test]
@@ -517,7 +641,7 @@ mod tests {
         assert!(
             check.message.starts_with(
                 "The Microsoft Dynamics 365 Business Central integration settings in Pleo are \
-                 incomplete: missing field `accounts`"
+                 incomplete: 'accounts' is not set. Complete them"
             ),
             "{}",
             check.message

@@ -37,7 +37,8 @@ pub enum HostVerdict {
     UnsupportedSystem {
         /// The configured system.
         system: String,
-        /// The systems that have a plugin.
+        /// The systems that have a plugin, by the names their plugins give
+        /// them (`plugin-info.display-name`), as the finance user knows them.
         supported: Vec<String>,
     },
 }
@@ -82,9 +83,22 @@ pub(crate) fn resolve<'p>(
         .get(&config.accounting_system)
         .ok_or_else(|| HostVerdict::UnsupportedSystem {
             system: config.accounting_system.clone(),
-            supported: parts.registry.systems(),
+            supported: supported_names(&parts.registry),
         })?;
     Ok(Resolved { config, plugin })
+}
+
+/// The display names of the systems `registry` serves, sorted.
+fn supported_names(registry: &crate::registry::Registry) -> Vec<String> {
+    let mut names: Vec<String> = registry
+        .systems()
+        .iter()
+        .filter_map(|system| registry.get(system))
+        .map(|plugin| plugin.info().system_name().to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// What one attempt came to.

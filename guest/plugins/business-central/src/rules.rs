@@ -468,10 +468,15 @@ pub fn account(purpose: &str, number: &str, accounts: &[Account], company: &str)
     };
     let name = &account.display_name;
     let problem = if !account.account_type.eq_ignore_ascii_case("Posting") {
+        let kind = &account.account_type;
+        let article = if kind.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         Some(format!(
-            "is a {} account, and only posting accounts take entries. Map {purpose} to a \
-             posting account",
-            account.account_type
+            "is {article} {kind} account, and only posting accounts take entries. Map {purpose} \
+             to a posting account"
         ))
     } else if account.blocked {
         Some(format!(
@@ -880,6 +885,13 @@ mod tests {
         let heading = account("expenses", "6100", &chart, "CRONUS");
         assert_eq!(heading.reason, Some(FailureReason::InvalidConfiguration));
         assert!(heading.message.contains("is a Heading account"));
+        let end_total = [account_of("6199", "End-Total", false, true)];
+        let end_total = account("expenses", "6199", &end_total, "CRONUS");
+        assert!(
+            end_total.message.contains("is an End-Total account"),
+            "{}",
+            end_total.message
+        );
 
         let blocked = account("expenses", "6195", &chart, "CRONUS");
         assert_eq!(blocked.reason, Some(FailureReason::InvalidConfiguration));

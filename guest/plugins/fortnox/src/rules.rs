@@ -172,7 +172,7 @@ pub fn refused(id: &str, response: &Response, access: &Access) -> Check {
     let error = error_information(response);
     let code = error.code.as_ref().and_then(|code| code.number());
     let hint = format!(
-        "{} from Fortnox on a {} probe (scope {}): code {}, message '{}'",
+        "{} from Fortnox probing {} (scope {}): code {}, message '{}'",
         response.status,
         access.what,
         access.scope,
@@ -383,8 +383,9 @@ pub fn financial_year(years: &[FinancialYear], date: &str, company: &str) -> Che
             ),
         )
         .with_hint(format!(
-            "GET /3/financialyears?date={date} returned {} year(s), none covering it",
-            years.len()
+            "GET /3/financialyears?date={date} returned {} year{}, none covering it",
+            years.len(),
+            if years.len() == 1 { "" } else { "s" }
         ));
     };
     Check::passed(

@@ -353,8 +353,8 @@ pub fn account(purpose: &str, reference: &str, accounts: &[Account], company: &s
             ),
         )
         .with_hint(format!(
-            "no Account with AcctNum or Name '{wanted}' among {} accounts",
-            accounts.len()
+            "no Account with AcctNum or Name '{wanted}' among {}",
+            counted(accounts.len(), "account", "accounts")
         )),
         Some(account) if !account.active => Check::failed(
             &rule,
@@ -381,6 +381,11 @@ pub fn account(purpose: &str, reference: &str, accounts: &[Account], company: &s
     }
 }
 
+/// `count` and the noun in the number it takes: `1 account`, `3 accounts`.
+pub fn counted(count: usize, singular: &str, plural: &str) -> String {
+    format!("{count} {}", if count == 1 { singular } else { plural })
+}
+
 /// The configured tax code, named by its name or id, must exist, be active and
 /// apply to purchases (a code with no `PurchaseTaxRateList` entry is for sales
 /// only).
@@ -400,8 +405,8 @@ pub fn tax_code(reference: &str, codes: &[TaxCode], company: &str) -> Check {
             ),
         )
         .with_hint(format!(
-            "no TaxCode with Name or Id '{wanted}' among {} tax codes",
-            codes.len()
+            "no TaxCode with Name or Id '{wanted}' among {}",
+            counted(codes.len(), "tax code", "tax codes")
         )),
         Some(code) if !code.active => Check::failed(
             id::TAX_CODE,
@@ -454,8 +459,8 @@ pub fn journal_code(reference: &str, codes: &[JournalCode], company: &str) -> Ch
             ),
         )
         .with_hint(format!(
-            "no JournalCode named '{wanted}' among {} journal codes",
-            codes.len()
+            "no JournalCode named '{wanted}' among {}",
+            counted(codes.len(), "journal code", "journal codes")
         )),
         Some(code) if !code.active => Check::failed(
             id::JOURNAL_CODE,
@@ -512,6 +517,13 @@ mod tests {
             active,
             account_type: "Expense".into(),
         }
+    }
+
+    #[test]
+    fn counts_take_the_number_of_their_noun() {
+        assert_eq!(counted(1, "account", "accounts"), "1 account");
+        assert_eq!(counted(0, "account", "accounts"), "0 accounts");
+        assert_eq!(counted(12, "tax code", "tax codes"), "12 tax codes");
     }
 
     #[test]

@@ -79,8 +79,9 @@ pub fn unauthorized(id: &str, response: &Response, what: &str) -> Check {
     }
     let message = match detail.strip_prefix("TokenExpired: token expired at ") {
         Some(moment) => format!(
-            "Reconnect Xero: the connection expired on {moment} (UTC). Open Pleo's Xero \
-             integration settings, reconnect, then export again."
+            "Reconnect Xero: the connection expired on {}. Open Pleo's Xero integration \
+             settings, reconnect, then export again.",
+            readable_moment(moment)
         ),
         None => "Reconnect Xero: Xero no longer accepts Pleo's connection. Open Pleo's Xero \
                  integration settings, reconnect, then export again."
@@ -92,6 +93,32 @@ pub fn unauthorized(id: &str, response: &Response, what: &str) -> Check {
         message,
     )
     .with_hint(hint)
+}
+
+/// Xero's `MM/DD/YYYY hh:mm:ss` (UTC) as `YYYY-MM-DD at hh:mm:ss UTC`, which
+/// reads the same in every country; anything else as Xero sent it, in UTC.
+pub fn readable_moment(moment: &str) -> String {
+    let moment = moment.trim();
+    let parts = moment.split_once(' ').and_then(|(date, time)| {
+        let mut fields = date.split('/');
+        let (month, day, year) = (fields.next()?, fields.next()?, fields.next()?);
+        let digits =
+            |text: &str, len: usize| text.len() == len && text.bytes().all(|b| b.is_ascii_digit());
+        let shaped = fields.next().is_none()
+            && digits(month, 2)
+            && digits(day, 2)
+            && digits(year, 4)
+            && time.len() == 8
+            && time.bytes().enumerate().all(|(at, b)| {
+                if at == 2 || at == 5 {
+                    b == b':'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        shaped.then(|| format!("{year}-{month}-{day} at {time} UTC"))
+    });
+    parts.unwrap_or_else(|| format!("{moment} (UTC)"))
 }
 
 /// The company context: the configured tenant must be among the token's
@@ -302,9 +329,16 @@ mod tests {
             Some(FailureReason::AccountingSystemAuthenticationFailure)
         );
         assert!(
-            check
-                .message
-                .starts_with("Reconnect Xero: the connection expired on 09/24/2021 08:23:47")
+            check.message.starts_with(
+                "Reconnect Xero: the connection expired on 2021-09-24 at 08:23:47 UTC."
+            ),
+            "{}",
+            check.message
+        );
+        assert_eq!(readable_moment("not a moment"), "not a moment (UTC)");
+        assert_eq!(
+            readable_moment("9/24/2021 08:23:47"),
+            "9/24/2021 08:23:47 (UTC)"
         );
     }
 
