@@ -349,3 +349,32 @@ fn a_plain_http_pleo_url_given_on_the_command_line_is_refused_too() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_plain_http_pleo_url_that_is_not_loopback_never_receives_a_byte() {
+    // A listener on loopback, reached through an address the transport rule
+    // does not count as loopback (IPv4-mapped IPv6): were the rule not
+    // applied at load, `serve` would connect to it and send its API key.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let url = format!("http://[::ffff:127.0.0.1]:{port}");
+    let dir = support::temp_dir("operator-mapped-pleo-url");
+    let path = dir.join("preflight.toml");
+    std::fs::write(&path, file(&url, "runner", "")).unwrap();
+    refused(&["serve"], &path, "pleo.baseUrl", &url);
+    refused(&["plugins", "list"], &path, "pleo.baseUrl", &url);
+    let path = dir.join("loopback.toml");
+    std::fs::write(&path, file("http://127.0.0.1:9", "runner", "")).unwrap();
+    let output = Command::new(PREFLIGHT)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .args(["--pleo-url", &url, "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    match listener.accept() {
+        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the listener was reached: {other:?}"),
+    }
+}
