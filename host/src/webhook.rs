@@ -165,6 +165,50 @@ pub fn verify<'a>(
     })
 }
 
+/// What the body of a verified delivery announces: the fields of Pleo's
+/// event that `POST /webhooks/pleo` acts on (docs/pleo-export-api.md §4.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// `eventType`; empty when absent or not a string.
+    pub kind: String,
+    /// `data.id`, the job, when it is a string.
+    pub job: Option<String>,
+    /// `data.companyId`, when it is a UUID.
+    pub company: Option<uuid::Uuid>,
+}
+
+impl Event {
+    /// Reads a delivery's body: any JSON document; the fields it does not
+    /// have, or has in another shape, are absent. The error says why the body
+    /// is not JSON.
+    ///
+    /// The one reading of the body, used by the endpoint and by the fuzz
+    /// target of deliveries (`fuzz/fuzz_targets/webhook.rs`).
+    pub fn parse(body: &[u8]) -> Result<Event, serde_json::Error> {
+        let event: serde_json::Value = serde_json::from_slice(body)?;
+        Ok(Event {
+            kind: event
+                .get("eventType")
+                .and_then(|t| t.as_str())
+                .unwrap_or("")
+                .to_owned(),
+            job: event
+                .pointer("/data/id")
+                .and_then(|id| id.as_str())
+                .map(str::to_owned),
+            company: event
+                .pointer("/data/companyId")
+                .and_then(|id| id.as_str())
+                .and_then(|id| id.parse::<uuid::Uuid>().ok()),
+        })
+    }
+
+    /// Whether it announces a new export job, under either spelling.
+    pub fn is_export_job_created(&self) -> bool {
+        self.kind == EXPORT_JOB_CREATED || self.kind == EXPORT_JOB_CREATED_DEPRECATED
+    }
+}
+
 /// The webhook endpoint's key and replay window (the operator file's
 /// `[webhooks]`).
 #[derive(Debug, Clone)]
@@ -254,6 +298,31 @@ mod tests {
             check(&headers(SIGNATURE, ID)[..2], BODY, now),
             Err(WebhookError::Header("webhook-signature"))
         );
+    }
+
+    #[test]
+    fn bodies_are_read_for_the_event_type_job_and_company() {
+        let event = Event::parse(
+            br#"{"eventType": "v1.export-job.created", "data": {"id": "job-1", "companyId": "12abc3d4-e567-490e-9234-abc56e78fabc"}}"#,
+        )
+        .unwrap();
+        assert!(event.is_export_job_created());
+        assert_eq!(event.job.as_deref(), Some("job-1"));
+        assert_eq!(
+            event.company,
+            Some(uuid::Uuid::from_u128(
+                0x12abc3d4_e567_490e_9234_abc56e78fabc
+            ))
+        );
+        let deprecated =
+            Event::parse(br#"{"eventType": "v1.export.job-created", "data": {"companyId": 7}}"#)
+                .unwrap();
+        assert!(deprecated.is_export_job_created());
+        assert_eq!((deprecated.job, deprecated.company), (None, None));
+        let other = Event::parse(b"[1, 2]").unwrap();
+        assert_eq!(other.kind, "");
+        assert!(!other.is_export_job_created());
+        assert!(Event::parse(b"{\"eventType\":").is_err());
     }
 
     #[test]

@@ -59,8 +59,8 @@ use wasmtime::component::Component;
 
 use crate::plugin::hex;
 
-/// The first bytes of every entry.
-const MAGIC: &[u8; 8] = b"PFCWASM1";
+/// The first bytes of every entry (see the [entry format](self)).
+pub const MAGIC: &[u8; 8] = b"PFCWASM1";
 /// The length of the MAC after the magic.
 const MAC_LEN: usize = 32;
 /// The name of the key file in the cache directory.
@@ -185,51 +185,79 @@ impl CompiledCache {
         Ok((component, cache_use))
     }
 
-    /// The MAC of an entry's body for the component `digest` and
-    /// `engine_hash`.
-    fn mac_state(&self, digest: &[u8; 32], engine_hash: &str, body: &[u8]) -> HmacSha256 {
-        let mut mac =
-            HmacSha256::new_from_slice(&self.key).expect("HMAC takes a key of any length");
-        mac.update(digest);
-        mac.update(engine_hash.as_bytes());
-        mac.update(body);
-        mac
-    }
-
     fn mac(&self, digest: &[u8; 32], engine_hash: &str, body: &[u8]) -> [u8; MAC_LEN] {
-        self.mac_state(digest, engine_hash, body)
-            .finalize()
-            .into_bytes()
-            .into()
+        entry_mac(&self.key, digest, engine_hash, body)
     }
 
-    /// Checks an entry's magic and MAC and returns its body, or why it is
-    /// refused.
     fn open_entry<'a>(
         &self,
         entry: &'a [u8],
         digest: &[u8; 32],
         engine_hash: &str,
     ) -> Result<&'a [u8], String> {
-        if entry.len() < MAGIC.len() + MAC_LEN {
-            return Err(format!(
-                "truncated: {} bytes, shorter than its header",
-                entry.len()
-            ));
-        }
-        let (magic, rest) = entry.split_at(MAGIC.len());
-        if magic != MAGIC {
-            return Err("not a preflight cache entry (wrong magic)".to_owned());
-        }
-        let (mac, body) = rest.split_at(MAC_LEN);
-        self.mac_state(digest, engine_hash, body)
-            .verify_slice(mac)
-            .map_err(|_| {
-                "failed authentication: edited, truncated, or written under another cache key"
-                    .to_owned()
-            })?;
-        Ok(body)
+        open_entry(&self.key, entry, digest, engine_hash)
     }
+}
+
+/// The MAC of an entry's body for the component `digest` and `engine_hash`.
+fn mac_state(key: &[u8; 32], digest: &[u8; 32], engine_hash: &str, body: &[u8]) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(digest);
+    mac.update(engine_hash.as_bytes());
+    mac.update(body);
+    mac
+}
+
+/// The MAC field of an entry (see the [entry format](self)): HMAC-SHA256
+/// under the cache `key` of the component `digest`, `engine_hash` and `body`.
+///
+/// Public, with [`open_entry`], so that the fuzz target of the entry framing
+/// (`fuzz/fuzz_targets/cache_entry.rs`) seals and opens entries with the code
+/// the cache itself runs.
+pub fn entry_mac(
+    key: &[u8; 32],
+    digest: &[u8; 32],
+    engine_hash: &str,
+    body: &[u8],
+) -> [u8; MAC_LEN] {
+    mac_state(key, digest, engine_hash, body)
+        .finalize()
+        .into_bytes()
+        .into()
+}
+
+/// Checks an entry's framing, its magic and its MAC under the cache `key`
+/// for the component `digest` and `engine_hash`, and returns its body, or why
+/// it is refused. Nothing is deserialised: this is the whole check
+/// [`CompiledCache::load_or_compile`] makes before wasmtime sees a byte.
+///
+/// Public so that the fuzz target of the entry framing
+/// (`fuzz/fuzz_targets/cache_entry.rs`) runs exactly this check on untrusted
+/// bytes.
+pub fn open_entry<'a>(
+    key: &[u8; 32],
+    entry: &'a [u8],
+    digest: &[u8; 32],
+    engine_hash: &str,
+) -> Result<&'a [u8], String> {
+    if entry.len() < MAGIC.len() + MAC_LEN {
+        return Err(format!(
+            "truncated: {} bytes, shorter than its header",
+            entry.len()
+        ));
+    }
+    let (magic, rest) = entry.split_at(MAGIC.len());
+    if magic != MAGIC {
+        return Err("not a preflight cache entry (wrong magic)".to_owned());
+    }
+    let (mac, body) = rest.split_at(MAC_LEN);
+    mac_state(key, digest, engine_hash, body)
+        .verify_slice(mac)
+        .map_err(|_| {
+            "failed authentication: edited, truncated, or written under another cache key"
+                .to_owned()
+        })?;
+    Ok(body)
 }
 
 /// Deserialises an entry's body.
@@ -634,6 +662,24 @@ mod tests {
         config.cranelift_opt_level(wasmtime::OptLevel::None);
         let other = Engine::new(&config).expect("engine");
         assert_ne!(hash, engine_hash(&other));
+    }
+
+    #[test]
+    fn entries_open_only_for_their_key_component_and_engine() {
+        let key = [1; 32];
+        let digest = [2; 32];
+        let body = b"a serialised component";
+        let entry = [&MAGIC[..], &entry_mac(&key, &digest, "e", body), body].concat();
+        assert_eq!(open_entry(&key, &entry, &digest, "e"), Ok(&body[..]));
+        assert!(open_entry(&[3; 32], &entry, &digest, "e").is_err());
+        assert!(open_entry(&key, &entry, &[3; 32], "e").is_err());
+        assert!(open_entry(&key, &entry, &digest, "f").is_err());
+        assert!(open_entry(&key, &entry[..entry.len() - 1], &digest, "e").is_err());
+        assert!(
+            open_entry(&key, &entry[..MAGIC.len() + MAC_LEN - 1], &digest, "e")
+                .unwrap_err()
+                .starts_with("truncated")
+        );
     }
 
     #[test]

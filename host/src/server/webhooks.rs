@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiState, error};
-use crate::webhook::{self, EXPORT_JOB_CREATED, EXPORT_JOB_CREATED_DEPRECATED};
+use crate::webhook;
 
 /// The handler.
 pub async fn pleo(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -40,7 +40,7 @@ pub async fn pleo(State(state): State<ApiState>, headers: HeaderMap, body: Bytes
             return error(StatusCode::UNAUTHORIZED, &refused.to_string()).into_response();
         }
     };
-    let event: serde_json::Value = match serde_json::from_slice(&body) {
+    let event = match webhook::Event::parse(&body) {
         Ok(event) => event,
         Err(problem) => {
             return error(
@@ -63,28 +63,17 @@ pub async fn pleo(State(state): State<ApiState>, headers: HeaderMap, body: Bytes
                 .into_response();
         }
     }
-    let kind = event
-        .get("eventType")
-        .and_then(|t| t.as_str())
-        .unwrap_or("");
-    if kind == EXPORT_JOB_CREATED || kind == EXPORT_JOB_CREATED_DEPRECATED {
+    if event.is_export_job_created() {
         metrics.inc(crate::metrics::WEBHOOKS, &[("result", "wake")]);
-        let job = event
-            .pointer("/data/id")
-            .and_then(|id| id.as_str())
-            .unwrap_or("?");
-        let company = event
-            .pointer("/data/companyId")
-            .and_then(|id| id.as_str())
-            .and_then(|id| id.parse::<uuid::Uuid>().ok());
+        let job = event.job.as_deref().unwrap_or("?");
         tracing::info!(id = %verified.id, %job, "export job created; listing its company now");
-        match company {
+        match event.company {
             Some(company) => state.runner.wake_company(company),
             None => state.runner.wake(),
         }
     } else {
         metrics.inc(crate::metrics::WEBHOOKS, &[("result", "ignored")]);
-        tracing::debug!(id = %verified.id, event = kind, "ignored a webhook event of another type");
+        tracing::debug!(id = %verified.id, event = %event.kind, "ignored a webhook event of another type");
     }
     StatusCode::NO_CONTENT.into_response()
 }

@@ -1,0 +1,1 @@
+ed25519:PE7u2M72mvrynhb6kkR7F4jqcK8/NZe6FudMana8DuSy4FiH0kRni0clhzLNkayLvjhBGkpQ0b9zl3YnVQwNCQ==
