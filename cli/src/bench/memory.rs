@@ -1,7 +1,8 @@
-//! What the host holds while many validations post the largest body they
+//! What the process holds while many validations post the largest body they
 //! may: 64 validations in flight, each sending one request of `requestBytes`
 //! (the default, 1 MiB) to a sink on loopback, against the same 64 sending
-//! 1 KiB. The difference, per validation and per byte of body, is what a
+//! 1 KiB. The guests' memory is included (each builds the body as a string,
+//! then as JSON), and so is the sink's, which reads each body whole. The difference, per validation and per byte of body, is what a
 //! request body costs beyond the plugin's own memory; the documented bound
 //! is the plugin's memory limit plus `requestBytes`, `responseBytes` and two
 //! recorded bodies per exchange.
@@ -20,23 +21,17 @@ use super::{BenchError, Effort, Figure};
 /// Validations in flight at once, as the issue of record asks.
 const IN_FLIGHT: usize = 64;
 
-/// The memory figures; none when `/proc/self` cannot say.
-pub async fn run(runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, BenchError> {
+/// The memory figures; none when `/proc/self` cannot say. Each round starts
+/// a runtime of its own (engine, instance pool, client), so that what a
+/// round measures (the peak over the resident size before its first
+/// validation) holds the guests' memory as well as the host's, and nothing
+/// from the round before.
+pub async fn run(_runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, BenchError> {
     let fail = BenchError::of("memory");
-    let plugin = Arc::new(
-        runtime
-            .load(
-                "hostile:big-request",
-                preflight_artifacts::hostile::BIG_REQUEST_BYTES,
-                None,
-            )
-            .await
-            .map_err(|e| fail(e.to_string()))?,
-    );
     let probe = ProbeServer::start(LOOPBACK)
         .await
         .map_err(|e| fail(e.to_string()))?;
-    let largest = plugin.limits().request_bytes;
+    let largest = preflight_runtime::Limits::default().request_bytes;
     let config = |bytes: usize| {
         Arc::new(IntegrationConfig {
             accounting_system: "xero".to_owned(),
@@ -47,35 +42,37 @@ pub async fn run(runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, Bench
         })
     };
     let (small, large) = (config(1 << 10), config(largest));
-    // Connections and pool slots for a burst are made once, untimed.
-    burst(&plugin, &large).await.map_err(&fail)?;
-    let growth = |config| {
-        let plugin = Arc::clone(&plugin);
-        async move {
-            let mut peaks = Vec::new();
-            for _ in 0..effort.burst_rounds {
-                if !peak::reset_peak() {
-                    return Ok(None);
-                }
-                let Some(before) = peak::resident_mib() else {
-                    return Ok(None);
-                };
-                burst(&plugin, &config).await?;
-                let Some(after) = peak::peak_mib() else {
-                    return Ok(None);
-                };
-                peaks.push(after - before);
-            }
-            Ok::<_, String>(Some(peaks))
+    let mut growth = (Vec::new(), Vec::new());
+    let mut plugin = None;
+    for _ in 0..effort.burst_rounds.max(1) {
+        for (config, samples) in [(&large, &mut growth.1), (&small, &mut growth.0)] {
+            let runtime =
+                Runtime::new(super::runtime_options()).map_err(|e| fail(e.to_string()))?;
+            let loaded = Arc::new(
+                runtime
+                    .load(
+                        "hostile:big-request",
+                        preflight_artifacts::hostile::BIG_REQUEST_BYTES,
+                        None,
+                    )
+                    .await
+                    .map_err(|e| fail(e.to_string()))?,
+            );
+            let (true, Some(before)) = (peak::reset_peak(), peak::resident_mib()) else {
+                eprintln!(
+                    "note: peak RSS cannot be reset or read on this system; memory not reported"
+                );
+                return Ok(Vec::new());
+            };
+            burst(&loaded, config).await.map_err(&fail)?;
+            let after = peak::peak_mib().ok_or_else(|| fail("peak RSS unreadable".to_owned()))?;
+            samples.push(after - before);
+            plugin = Some(loaded);
         }
-    };
-    let small_growth = growth(Arc::clone(&small)).await.map_err(&fail)?;
-    let large_growth = growth(Arc::clone(&large)).await.map_err(&fail)?;
+    }
     probe.shutdown().await;
-    let (Some(small_growth), Some(large_growth)) = (small_growth, large_growth) else {
-        eprintln!("note: peak RSS cannot be reset or read on this system; memory not reported");
-        return Ok(Vec::new());
-    };
+    let (small_growth, large_growth) = growth;
+    let plugin = plugin.expect("at least one round ran");
     let limits = plugin.limits();
     let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
     let bound_per_validation = mib(limits.memory_bytes)
