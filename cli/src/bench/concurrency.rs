@@ -99,7 +99,25 @@ async fn burst(
     config: &Arc<preflight_runtime::config::IntegrationConfig>,
     jobs: usize,
 ) -> Result<Vec<f64>, String> {
-    let mut tasks = tokio::task::JoinSet::new();
+    at_once(plugin, config, jobs, |outcome| {
+        if outcome.verdict.proceeds() {
+            Ok(())
+        } else {
+            Err(format!("a job did not proceed: {:?}", outcome.verdict))
+        }
+    })
+    .await
+}
+
+/// Validates `jobs` distinct jobs at once, each outcome held to `accept`.
+/// Returns each validation's own time, in milliseconds.
+pub(super) async fn at_once(
+    plugin: &Arc<preflight_runtime::plugin::Plugin>,
+    config: &Arc<preflight_runtime::config::IntegrationConfig>,
+    jobs: usize,
+    accept: fn(&preflight_runtime::plugin::Outcome) -> Result<(), String>,
+) -> Result<Vec<f64>, String> {
+    let mut tasks = tokio::task::JoinSet::<Result<f64, String>>::new();
     for n in 0..jobs {
         let (plugin, config) = (Arc::clone(plugin), Arc::clone(config));
         tasks.spawn(async move {
@@ -108,9 +126,7 @@ async fn burst(
                 .validate(&job, &config)
                 .await
                 .map_err(|e| e.to_string())?;
-            if !outcome.verdict.proceeds() {
-                return Err(format!("a job did not proceed: {:?}", outcome.verdict));
-            }
+            accept(&outcome)?;
             Ok(millis(outcome.elapsed))
         });
     }

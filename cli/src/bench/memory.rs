@@ -15,7 +15,7 @@ use preflight_runtime::engine::Runtime;
 use preflight_runtime::plugin::Plugin;
 
 use super::concurrency::memory as peak;
-use super::fixtures::{LOOPBACK, job};
+use super::fixtures::LOOPBACK;
 use super::{BenchError, Effort, Figure};
 
 /// Validations in flight at once, as the issue of record asks.
@@ -133,24 +133,12 @@ fn size(bytes: usize) -> String {
 
 /// Validates [`IN_FLIGHT`] jobs at once; every request must be answered.
 async fn burst(plugin: &Arc<Plugin>, config: &Arc<IntegrationConfig>) -> Result<(), String> {
-    let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..IN_FLIGHT {
-        let (plugin, config) = (Arc::clone(plugin), Arc::clone(config));
-        tasks.spawn(async move {
-            let job = job(n as u128, uuid::Uuid::from_u128(n as u128));
-            let outcome = plugin
-                .validate(&job, &config)
-                .await
-                .map_err(|e| e.to_string())?;
-            let message = &outcome.report.checks[0].message;
-            if message != "answered 200" {
-                return Err(format!("a request was not answered: {message}"));
-            }
-            Ok(())
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        done.map_err(|e| e.to_string())??;
-    }
-    Ok(())
+    super::concurrency::at_once(plugin, config, IN_FLIGHT, |outcome| {
+        match outcome.report.checks[0].message.as_str() {
+            "answered 200" => Ok(()),
+            message => Err(format!("a request was not answered: {message}")),
+        }
+    })
+    .await
+    .map(drop)
 }
