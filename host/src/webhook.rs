@@ -106,6 +106,18 @@ pub fn sign(key: &SigningKey, id: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
+/// `webhook-timestamp` as the specification writes it: integer seconds in
+/// decimal digits, no sign, no leading zero, no spaces. The signature covers
+/// the number as printed, so a second spelling of the same number
+/// (`+1614265330`, `01614265330`) is refused rather than taken for it.
+fn canonical_seconds(text: &str) -> Option<i64> {
+    let digits = !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
+    if !digits || (text.len() > 1 && text.starts_with('0')) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 /// A delivery whose signature and timestamp checked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -127,8 +139,8 @@ pub fn verify<'a>(
     let id = header("webhook-id")
         .filter(|id| !id.is_empty())
         .ok_or(WebhookError::Header("webhook-id"))?;
-    let timestamp: i64 = header("webhook-timestamp")
-        .and_then(|t| t.trim().parse().ok())
+    let timestamp = header("webhook-timestamp")
+        .and_then(canonical_seconds)
         .ok_or(WebhookError::Header("webhook-timestamp"))?;
     let signatures =
         header("webhook-signature").ok_or(WebhookError::Header("webhook-signature"))?;
@@ -251,6 +263,40 @@ mod tests {
             Duration::from_secs(300),
             now,
         )
+    }
+
+    #[test]
+    fn only_the_canonical_spelling_of_a_timestamp_is_read() {
+        assert_eq!(canonical_seconds("1614265330"), Some(TIMESTAMP));
+        assert_eq!(canonical_seconds("0"), Some(0));
+        for text in [
+            "+1614265330",
+            "01614265330",
+            " 1614265330",
+            "1614265330 ",
+            "-5",
+            "",
+            "1e9",
+            "99999999999999999999",
+        ] {
+            assert_eq!(canonical_seconds(text), None, "{text:?}");
+        }
+        let signed = |timestamp: &str| {
+            check(
+                &[
+                    ("webhook-id", ID.to_owned()),
+                    ("webhook-timestamp", timestamp.to_owned()),
+                    ("webhook-signature", SIGNATURE.to_owned()),
+                ],
+                BODY,
+                UNIX_EPOCH + Duration::from_secs(TIMESTAMP as u64),
+            )
+        };
+        assert!(signed("1614265330").is_ok());
+        assert!(matches!(
+            signed("+1614265330"),
+            Err(WebhookError::Header("webhook-timestamp"))
+        ));
     }
 
     #[test]
