@@ -20,11 +20,14 @@
 //!   before each step is acted on (the outbox);
 //! - [`decisions`]: one entry per validation: the job, the plugin, every
 //!   outbound exchange, the checks and the verdict;
+//! - [`secrets`]: the AEAD that seals credential values at rest, and its
+//!   keys;
 //! - `migrations`: the schema, per database.
 
 pub mod decisions;
 pub mod journal;
 mod migrations;
+pub mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
