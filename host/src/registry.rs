@@ -589,10 +589,17 @@ impl Registry {
 
     /// [`Registry::consider`], with the typed reason of a refusal.
     async fn consider_typed(&self, candidate: Candidate) -> (Change, Option<RegistryError>) {
-        let (system_hint, version_hint) = candidate
-            .expected
-            .clone()
-            .unwrap_or_else(|| ("?".to_owned(), "?".to_owned()));
+        // What logs and the books call it before `info` answers: its
+        // directory's names, or a bundled plugin's manifest.
+        let (system_hint, version_hint) = match (&candidate.expected, &candidate.bytes) {
+            (Some(expected), _) => expected.clone(),
+            (None, CandidateBytes::Bundled(artifact)) => crate::bundled::manifest(artifact)
+                .map_or_else(
+                    |_| (artifact.name.to_owned(), "?".to_owned()),
+                    |manifest| (manifest.accounting_system, manifest.version),
+                ),
+            (None, CandidateBytes::Files(_)) => ("?".to_owned(), "?".to_owned()),
+        };
         let fingerprint = match &candidate.bytes {
             CandidateBytes::Files(files) => Some(files.fingerprint),
             CandidateBytes::Bundled(_) => None,
