@@ -251,6 +251,7 @@ pub async fn suite(
     effort: Effort,
     filter: &str,
     report: &mut dyn FnMut(&Figure),
+    progress: &crate::progress::Progress,
 ) -> Result<Vec<Figure>, BenchError> {
     let mut figures = Vec::new();
     let mut keep = |more: Vec<Figure>| {
@@ -259,7 +260,20 @@ pub async fn suite(
         }
         figures.extend(more);
     };
-    let wanted = |group: &str| group.contains(filter);
+    // Each wanted group names itself on the progress bar as it starts and
+    // counts as done once the next one starts (or the suite ends).
+    let mut started = 0;
+    let mut wanted = |group: &str| {
+        let wanted = group.contains(filter);
+        if wanted {
+            if started > 0 {
+                progress.advance();
+            }
+            started += 1;
+            progress.step(group);
+        }
+        wanted
+    };
     if wanted("overhead") {
         keep(vec![overhead::host_overhead(runtime, effort).await?]);
         keep(vec![overhead::runaway_stop(runtime, effort).await?]);
@@ -291,6 +305,7 @@ pub async fn suite(
     if wanted("detection") {
         keep(detection::run(runtime, effort).await?);
     }
+    progress.advance();
     Ok(figures)
 }
 

@@ -480,10 +480,12 @@ pub enum DemoError {
 }
 
 /// Runs the demo: seeds, processes every job, and reports each outcome.
-/// The journal and decision log go to `store`.
+/// The journal and decision log go to `store`; `progress` counts the jobs
+/// that have an outcome.
 pub async fn run(
     runtime: &Runtime,
     store: preflight_store::Store,
+    progress: &crate::progress::Progress,
 ) -> Result<Vec<DemoRow>, DemoError> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let pleo = PleoEmulator::start(PleoConfig::default(), loopback).await?;
@@ -530,16 +532,32 @@ pub async fn run(
         handover: Handover::Record,
         metrics: Arc::new(Metrics::default()),
     });
+    let ticker = {
+        let (runner, progress) = (runner.clone(), progress.clone());
+        tokio::spawn(async move {
+            loop {
+                progress.set(runner.outcomes().len());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
     // Poll until every seeded job has an outcome; a company's second job
     // would wait for its first, so a few rounds may be needed.
+    let mut swept = Ok(());
     for _ in 0..10 {
-        runner.poll().await?;
+        swept = runner.poll().await.map(drop);
+        if swept.is_err() {
+            break;
+        }
         runner.wait_idle().await;
         if runner.outcomes().len() >= seeded.len() {
             break;
         }
     }
+    ticker.abort();
+    swept?;
     let outcomes = runner.outcomes();
+    progress.set(outcomes.len());
     let events = pleo.events();
     let mut rows = Vec::new();
     for (job, company) in &seeded {

@@ -10,6 +10,7 @@
 //! - [`demo`]: the demonstration run of `preflight demo`, every accounting
 //!   system's failure cases through the Pleo emulator;
 //! - [`bench`](mod@bench): the benchmarks of `preflight bench`;
+//! - [`progress`]: the progress bar both show on a terminal;
 //! - the binary (`src/main.rs`, `src/cli.rs`, `src/cli/`): arguments, exit
 //!   codes, one file per subcommand.
 
@@ -17,3 +18,4 @@
 
 pub mod bench;
 pub mod demo;
+pub mod progress;

@@ -607,6 +607,39 @@ fn plugins_list_describes_the_bundled_plugins() {
     );
 }
 
+/// Runs `preflight ARGS` on a pseudo-terminal (util-linux `script`), as a
+/// user at a terminal would; returns everything the terminal showed.
+fn on_a_terminal(args: &[&str]) -> String {
+    let command = std::iter::once(PREFLIGHT)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("util-linux script runs");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    text(&output.stdout)
+}
+
+#[test]
+fn the_demo_shows_progress_on_a_terminal_and_none_when_piped_or_json() {
+    let shown = on_a_terminal(&["demo"]);
+    assert!(
+        shown.contains("demo: jobs with an outcome ["),
+        "no progress bar on the terminal: {shown}"
+    );
+    assert!(
+        shown.contains("58 export jobs: 5 passed validation"),
+        "{shown}"
+    );
+    let json = on_a_terminal(&["demo", "--json"]);
+    assert!(!json.contains("demo: jobs with an outcome"), "{json}");
+    let piped = preflight(&["demo"]);
+    assert_eq!(piped.status.code(), Some(0));
+    assert_eq!(text(&piped.stderr), "", "nothing but the table when piped");
+}
+
 #[test]
 fn demo_reaches_every_expected_outcome() {
     let output = preflight(&["demo", "--json"]);

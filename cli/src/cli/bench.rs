@@ -60,14 +60,23 @@ pub async fn run(args: BenchArgs) -> u8 {
             "FIGURE", "MEDIAN", "P10", "P90", "TARGET"
         );
     }
+    let groups = bench::GROUPS
+        .iter()
+        .filter(|group| group.contains(&args.only))
+        .count();
+    let progress = preflight_cli::progress::Progress::new(groups, "bench", args.json);
     // The table is printed figure by figure, as each is measured.
     let mut print = |figure: &Figure| {
         if !args.json {
-            println!("{}", row(figure));
-            let _ = std::io::stdout().flush();
+            progress.suspend(|| {
+                println!("{}", row(figure));
+                let _ = std::io::stdout().flush();
+            });
         }
     };
-    let figures = match bench::suite(&runtime, effort, &args.only, &mut print).await {
+    let figures = bench::suite(&runtime, effort, &args.only, &mut print, &progress).await;
+    progress.finish();
+    let figures = match figures {
         Ok(figures) => figures,
         Err(error) => {
             eprintln!("error: {error}");

@@ -36,7 +36,14 @@ pub async fn run(args: DemoArgs) -> u8 {
             return super::EXIT_BAD_INPUT;
         }
     };
-    let rows = match preflight_cli::demo::run(&runtime, store.clone()).await {
+    let progress = preflight_cli::progress::Progress::new(
+        preflight_cli::demo::COMPANIES.len(),
+        "demo: jobs with an outcome",
+        args.json,
+    );
+    let rows = preflight_cli::demo::run(&runtime, store.clone(), &progress).await;
+    progress.finish();
+    let rows = match rows {
         Ok(rows) => rows,
         Err(error) => {
             eprintln!("error: demo: {error}");
