@@ -38,6 +38,9 @@ pub struct RuntimeOptions {
     /// other non-public address is refused after DNS
     /// ([`crate::sandbox::resolver`]).
     pub allowed_addresses: Vec<crate::sandbox::resolver::AddressRange>,
+    /// Whether to write `/tmp/perf-<pid>.map` naming the plugins' compiled
+    /// functions, so a `perf` profile shows them by name (`scripts/profile`).
+    pub perf_map: bool,
 }
 
 /// The default of [`RuntimeOptions::record_body_bytes`].
@@ -52,6 +55,7 @@ impl Default for RuntimeOptions {
             allow_http_loopback: false,
             record_body_bytes: RECORD_BODY_BYTES,
             allowed_addresses: Vec::new(),
+            perf_map: false,
         }
     }
 }
@@ -185,6 +189,9 @@ fn engine_config(options: &RuntimeOptions) -> Config {
         .table_keep_resident(KEEP_RESIDENT)
         .pagemap_scan(wasmtime::Enabled::Auto);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if options.perf_map {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 

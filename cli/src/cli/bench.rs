@@ -22,6 +22,10 @@ pub struct BenchArgs {
     /// end-to-end, detection).
     #[arg(long, value_name = "GROUP", default_value = "")]
     only: String,
+    /// Write /tmp/perf-<pid>.map so that a perf profile names the plugins'
+    /// compiled functions (scripts/profile passes it).
+    #[arg(long)]
+    perf_map: bool,
 }
 
 /// Runs `preflight bench`.
@@ -39,7 +43,11 @@ pub async fn run(args: BenchArgs) -> u8 {
         );
         return super::EXIT_BAD_INPUT;
     }
-    let runtime = match super::runtime(bench::runtime_options()) {
+    let options = preflight::RuntimeOptions {
+        perf_map: args.perf_map,
+        ..bench::runtime_options()
+    };
+    let runtime = match super::runtime(options) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
