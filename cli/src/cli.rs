@@ -8,6 +8,7 @@ mod outcomes;
 mod plugins;
 mod replay;
 mod serve;
+mod wit;
 
 use std::process::ExitCode;
 
@@ -105,6 +106,10 @@ enum Command {
     /// exchanges, with the same or another plugin version; show the
     /// difference in verdicts.
     Replay(replay::ReplayArgs),
+    /// Print the WIT of the plugin contract this binary runs (the latest
+    /// version, or --contract VERSION), for plugin authors and their
+    /// toolchains.
+    Wit(wit::WitArgs),
 }
 
 /// Runs the parsed command and returns the process exit code.
@@ -118,6 +123,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Bench(args) => bench::run(args).await,
         Command::Outcomes(args) => outcomes::run(args).await,
         Command::Replay(args) => replay::run(args).await,
+        Command::Wit(args) => wit::run(&args),
     };
     ExitCode::from(code)
 }

@@ -82,6 +82,15 @@ impl ContractVersion {
         }
     }
 
+    /// The contract's WIT, as this host was built against it: what a plugin
+    /// of this version is written to (`preflight wit`).
+    pub fn wit(self) -> &'static str {
+        match self {
+            ContractVersion::V0_1_0 => include_str!("../../wit/since_v0.1.0/plugin.wit"),
+            ContractVersion::V0_2_0 => include_str!("../../wit/plugin.wit"),
+        }
+    }
+
     /// The version a component built against WIT version `version` runs
     /// as: 0.x versions are compatible within the same minor version
     /// (semver), so `0.2.3` runs as 0.2.0.

@@ -586,6 +586,33 @@ fn a_plugin_looping_in_info_or_in_validate_settings_exits_three_naming_it_once()
 }
 
 #[test]
+fn wit_prints_the_contract_the_binary_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (args, file) in [
+        (&["wit"][..], "wit/plugin.wit"),
+        (&["wit", "--contract", "0.2.0"][..], "wit/plugin.wit"),
+        (
+            &["wit", "--contract", "0.1.0"][..],
+            "wit/since_v0.1.0/plugin.wit",
+        ),
+    ] {
+        let output = preflight(args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        assert_eq!(
+            text(&output.stdout),
+            std::fs::read_to_string(root.join(file)).unwrap(),
+            "{args:?} prints {file}"
+        );
+    }
+    let output = preflight(&["wit", "--contract", "0.3.0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr).trim(),
+        "error: --contract 0.3.0: this host runs preflight:plugin versions 0.1.0, 0.2.0"
+    );
+}
+
+#[test]
 fn plugins_list_describes_the_bundled_plugins() {
     let output = preflight(&["plugins", "list", "--json"]);
     assert_eq!(output.status.code(), Some(0));
