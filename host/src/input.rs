@@ -67,8 +67,8 @@ impl Input {
     }
 }
 
-/// `bytes` as `4 KiB`, `16 MiB`.
-fn size(bytes: usize) -> String {
+/// `bytes` as people write a bound: `4 KiB`, `16 MiB`, `1000 bytes`.
+pub fn size(bytes: usize) -> String {
     if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {

@@ -555,15 +555,8 @@ impl OperatorConfig {
 /// handover): `https`, or plain `http` to a loopback address only (traffic
 /// that never leaves the machine); any other scheme is refused.
 pub fn transport(field: &str, url: &url::Url) -> Result<(), ConfigError> {
-    let origin = preflight_runtime::sandbox::Origin::of(url)
-        .map_err(|message| error_at(field, format!("'{url}': {message}")))?;
-    if origin.scheme() == "http" && !origin.is_loopback() {
-        return Err(error_at(
-            field,
-            format!("'{url}': plain http is only for loopback addresses; use https"),
-        ));
-    }
-    Ok(())
+    preflight_runtime::sandbox::policy::transport_rule(url)
+        .map_err(|message| error_at(field, message))
 }
 
 /// `value` of `field` (or `default` when absent), refused outside `range`:
@@ -578,19 +571,8 @@ fn bounded<T>(
 where
     T: PartialOrd + std::fmt::Display + Copy,
 {
-    let value = value.unwrap_or(default);
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(error_at(
-            field,
-            format!(
-                "{value} is out of range: {} to {}",
-                range.start(),
-                range.end()
-            ),
-        ))
-    }
+    preflight_runtime::limits::ranges::check(value.unwrap_or(default), &range)
+        .map_err(|message| error_at(field, message))
 }
 
 /// [`bounded`] for a duration written in milliseconds.

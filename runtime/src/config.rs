@@ -22,8 +22,6 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::sandbox::Origin;
-
 /// One company's integration configuration, validated.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IntegrationConfig {
@@ -421,14 +419,8 @@ impl IntegrationConfig {
 /// not a fault of the first validation; whether loopback `http` is allowed
 /// at all is the runtime's to decide (`sandbox.allowHttpLoopback`).
 fn transport(url: &url::Url, field: &str) -> Result<(), ConfigError> {
-    let origin = Origin::of(url).map_err(|message| ConfigError::new(field.to_owned(), message))?;
-    if origin.scheme() == "http" && !origin.is_loopback() {
-        return Err(ConfigError::new(
-            field.to_owned(),
-            format!("'{url}': plain http is only for loopback addresses; use https"),
-        ));
-    }
-    Ok(())
+    crate::sandbox::policy::transport_rule(url)
+        .map_err(|message| ConfigError::new(field.to_owned(), message))
 }
 
 /// A secret given inline or by the name of an environment variable; errors

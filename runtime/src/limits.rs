@@ -74,6 +74,24 @@ pub mod ranges {
     pub const REPORT_BYTES: RangeInclusive<usize> = 1..=16 << 20;
     /// `logBytes`.
     pub const LOG_BYTES: RangeInclusive<usize> = 1..=16 << 20;
+
+    /// `value` when `range` holds it; otherwise the one wording every
+    /// refusal of an out-of-range number uses, `{value} is out of range:
+    /// {start} to {end}` (callers put the file and the field in front).
+    pub fn check<T: PartialOrd + std::fmt::Display>(
+        value: T,
+        range: &RangeInclusive<T>,
+    ) -> Result<T, String> {
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!(
+                "{value} is out of range: {} to {}",
+                range.start(),
+                range.end()
+            ))
+        }
+    }
 }
 
 /// Which limit a validation ran into.

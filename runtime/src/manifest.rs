@@ -74,19 +74,15 @@ impl RequestedLimits {
     /// Refuses a value outside its range, naming the field.
     fn check(&self) -> Result<(), ManifestError> {
         use crate::limits::ranges;
-        fn within<T: PartialOrd + std::fmt::Display + Copy>(
+        fn within<T: PartialOrd + std::fmt::Display>(
             field: &str,
             value: Option<T>,
             range: std::ops::RangeInclusive<T>,
         ) -> Result<(), ManifestError> {
-            match value {
-                Some(value) if !range.contains(&value) => Err(ManifestError {
+            match value.map(|value| ranges::check(value, &range)) {
+                Some(Err(message)) => Err(ManifestError {
                     field: format!("limits.{field}"),
-                    message: format!(
-                        "{value} is out of range: {} to {}",
-                        range.start(),
-                        range.end()
-                    ),
+                    message,
                 }),
                 _ => Ok(()),
             }

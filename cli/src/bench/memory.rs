@@ -93,7 +93,7 @@ pub async fn run(_runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, Benc
         Figure::from_samples(
             format!(
                 "memory: peak RSS growth, {IN_FLIGHT} validations each posting {} (probe included)",
-                size(largest)
+                preflight::input::size(largest)
             ),
             "MiB",
             large_growth.clone(),
@@ -108,7 +108,7 @@ pub async fn run(_runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, Benc
         Figure::from_samples(
             format!(
                 "memory: per validation posting {}, against the documented bound",
-                size(largest)
+                preflight::input::size(largest)
             ),
             "MiB",
             per_validation,
@@ -121,14 +121,6 @@ pub async fn run(_runtime: &Runtime, effort: Effort) -> Result<Vec<Figure>, Benc
             None,
         ),
     ])
-}
-
-fn size(bytes: usize) -> String {
-    if bytes >= 1 << 20 {
-        format!("{} MiB", bytes >> 20)
-    } else {
-        format!("{} KiB", bytes >> 10)
-    }
 }
 
 /// Validates [`IN_FLIGHT`] jobs at once; every request must be answered.

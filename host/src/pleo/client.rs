@@ -10,6 +10,7 @@ use super::error::{ExceptionInfo, PleoError};
 use preflight_runtime::config::Secret;
 use preflight_runtime::job::{ExportJob, JobStatus};
 use preflight_runtime::report::FailureReason;
+use preflight_runtime::sandbox::outbound::{ReadError, read_within};
 
 /// How the client authenticates (docs/pleo-export-api.md §1.1).
 #[derive(Debug, Clone)]
@@ -383,32 +384,6 @@ pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
 /// How much of an error response's body is read for its message.
 const ERROR_BODY_BYTES: usize = 64 << 10;
-
-enum ReadError {
-    /// Over the limit: the bytes read up to it.
-    TooLarge(Vec<u8>),
-    Transport(reqwest::Error),
-}
-
-/// The body of `response`, refused once it outgrows `limit` (by its
-/// `Content-Length` before anything is read, or as it arrives).
-async fn read_within(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
-    if response
-        .content_length()
-        .is_some_and(|length| length > limit as u64)
-    {
-        return Err(ReadError::TooLarge(Vec::new()));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
-        if body.len() + chunk.len() > limit {
-            body.extend_from_slice(&chunk[..limit - body.len()]);
-            return Err(ReadError::TooLarge(body));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
 
 #[cfg(test)]
 mod tests {

@@ -253,7 +253,7 @@ impl Outbound {
         &self,
         request: reqwest::Request,
     ) -> Result<wit_http::Response, HttpError> {
-        let mut response = self
+        let response = self
             .client
             .execute(request)
             .await
@@ -281,17 +281,12 @@ impl Outbound {
             )));
         }
         let limit = self.response_bytes;
-        let length = response.content_length();
-        if length.is_some_and(|length| length > limit as u64) {
-            return Err(HttpError::TooLarge(limit as u64));
-        }
-        let mut body = Vec::with_capacity(length.map_or(0, |length| length as usize));
-        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-            if body.len() + chunk.len() > limit {
-                return Err(HttpError::TooLarge(limit as u64));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_within(response, limit)
+            .await
+            .map_err(|error| match error {
+                ReadError::TooLarge(_) => HttpError::TooLarge(limit as u64),
+                ReadError::Transport(error) => transport_error(error),
+            })?;
         // The secrets are read once per response (an OAuth refresh may have
         // changed them since the last one), not once per header.
         let secrets = self.secrets();
@@ -305,6 +300,38 @@ impl Outbound {
             body: redact_bytes_with(&secrets, body),
         })
     }
+}
+
+/// Why [`read_within`] returned no whole body.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The body is over the limit: the bytes read up to it (none when its
+    /// `Content-Length` said so before anything was read).
+    TooLarge(Vec<u8>),
+    /// The transport failed.
+    Transport(reqwest::Error),
+}
+
+/// The body of `response`, refused once it outgrows `limit`: by its
+/// `Content-Length` before anything is read, or as it arrives. Every client
+/// of preflight reads bodies through this (the plugins' and Pleo's).
+pub async fn read_within(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, ReadError> {
+    let length = response.content_length();
+    if length.is_some_and(|length| length > limit as u64) {
+        return Err(ReadError::TooLarge(Vec::new()));
+    }
+    let mut body = Vec::with_capacity(length.map_or(0, |length| length as usize));
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            body.extend_from_slice(&chunk[..limit - body.len()]);
+            return Err(ReadError::TooLarge(body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The method's name on the wire.
@@ -447,14 +474,7 @@ pub struct Refusals {
 
 impl Refusals {
     fn count(&self, plugin: &str, refused: &HttpError) {
-        let reason = match refused {
-            HttpError::Denied(_) => "denied",
-            HttpError::InvalidRequest(_) => "invalid-request",
-            HttpError::BudgetExhausted => "budget-exhausted",
-            HttpError::TooLarge(_) => "too-large",
-            HttpError::Timeout => "timeout",
-            HttpError::Unreachable(_) => "unreachable",
-        };
+        let reason = Failure::from(refused).kind();
         *self
             .counts
             .lock()

@@ -78,6 +78,21 @@ impl Origin {
     }
 }
 
+/// The transport rule of every URL preflight is configured with (Pleo, the
+/// handover, a company's base URL and token endpoint): `https`, or plain
+/// `http` to a loopback address only (traffic that never leaves the
+/// machine); any other scheme is refused. The message names the URL; callers
+/// put the file and the field in front.
+pub fn transport_rule(url: &url::Url) -> Result<(), String> {
+    let origin = Origin::of(url).map_err(|message| format!("'{url}': {message}"))?;
+    if origin.scheme() == "http" && !origin.is_loopback() {
+        return Err(format!(
+            "'{url}': plain http is only for loopback addresses; use https"
+        ));
+    }
+    Ok(())
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}://{}:{}", self.scheme, self.host, self.port)

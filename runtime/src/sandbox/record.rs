@@ -93,6 +93,21 @@ pub enum Failure {
     InvalidRequest(String),
 }
 
+impl Failure {
+    /// The failure's name on the wire (`denied`, `invalid-request`, …): its
+    /// `kind` in the decision log, and the `reason` label of refusals.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::Denied(_) => "denied",
+            Failure::Timeout => "timeout",
+            Failure::Unreachable(_) => "unreachable",
+            Failure::TooLarge(_) => "too-large",
+            Failure::BudgetExhausted => "budget-exhausted",
+            Failure::InvalidRequest(_) => "invalid-request",
+        }
+    }
+}
+
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -238,6 +253,21 @@ fn same_body(recorded: Option<&Captured>, sent: Option<&[u8]>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failures_kind_is_its_name_in_the_decision_log() {
+        for failure in [
+            Failure::Denied("d".to_owned()),
+            Failure::Timeout,
+            Failure::Unreachable("u".to_owned()),
+            Failure::TooLarge(1),
+            Failure::BudgetExhausted,
+            Failure::InvalidRequest("i".to_owned()),
+        ] {
+            let written = serde_json::to_value(&failure).unwrap();
+            assert_eq!(written["kind"], failure.kind(), "{failure}");
+        }
+    }
 
     fn recorded(url: &str, body: &str, status: u16) -> Exchange {
         Exchange {
