@@ -2,11 +2,13 @@
 
 mod bench;
 mod check;
+mod companies;
 mod demo;
 mod emulate;
 mod outcomes;
 mod plugins;
 mod replay;
+mod secrets;
 mod serve;
 mod wit;
 
@@ -106,6 +108,12 @@ enum Command {
     /// exchanges, with the same or another plugin version; show the
     /// difference in verdicts.
     Replay(replay::ReplayArgs),
+    /// Companies' integration configurations, managed at runtime against a
+    /// server (--server) or a store (--config, --store): list, show, set,
+    /// remove, import, export. No output holds a secret value.
+    Companies(companies::CompaniesArgs),
+    /// The key that seals credentials at rest: keygen, rotate-key.
+    Secrets(secrets::SecretsArgs),
     /// Print the WIT of the plugin contract this binary runs (the latest
     /// version, or --contract VERSION), for plugin authors and their
     /// toolchains.
@@ -123,6 +131,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Bench(args) => bench::run(args).await,
         Command::Outcomes(args) => outcomes::run(args).await,
         Command::Replay(args) => replay::run(args).await,
+        Command::Companies(args) => companies::run(args).await,
+        Command::Secrets(args) => secrets::run(args).await,
         Command::Wit(args) => wit::run(&args),
     };
     ExitCode::from(code)

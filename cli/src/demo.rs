@@ -474,6 +474,9 @@ pub enum DemoError {
     /// Polling the emulated Pleo failed.
     #[error(transparent)]
     Pleo(#[from] preflight::pleo::PleoError),
+    /// The companies could not be stored.
+    #[error(transparent)]
+    Companies(#[from] preflight::companies::CompanyError),
     /// Not every job reached an outcome.
     #[error("{0} job(s) reached no outcome")]
     Unfinished(usize),
@@ -512,13 +515,17 @@ pub async fn run(
         polled.push(company_id);
     }
     let registry = Registry::bundled(runtime).await?;
+    let metrics = Arc::new(Metrics::default());
+    let companies =
+        preflight::companies::Companies::with(store.clone(), &configs, Arc::clone(&metrics))
+            .await?;
     let runner = Runner::new(RunnerParts {
         pleo: PleoClient::new(
             url::Url::parse(&pleo.url()).expect("emulator URLs parse"),
             PleoAuth::Bearer(Secret::new(pleo::DEMO_ORG_TOKEN)),
             RetryPolicy::default(),
         )?,
-        companies: configs,
+        companies,
         polled,
         poll_interval: Duration::from_secs(1),
         registry,
@@ -530,7 +537,7 @@ pub async fn run(
         store,
         mask_fields: Vec::new(),
         handover: Handover::Record,
-        metrics: Arc::new(Metrics::default()),
+        metrics,
     });
     let ticker = {
         let (runner, progress) = (runner.clone(), progress.clone());

@@ -23,6 +23,8 @@
 //! - [`bundled`]: the plugins built into the binary, and how a plugin named
 //!   on the command line is found;
 //! - [`signature`]: ed25519 signatures of plugin versions;
+//! - [`companies`]: each company's integration configuration and OAuth
+//!   tokens as runtime state in the store, secrets sealed;
 //! - [`operator`]: the operator's configuration file, resolved into the
 //!   settings of each part;
 //! - [`service`]: an operator configuration wired into a runner;
@@ -34,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod bundled;
+pub mod companies;
 pub mod input;
 pub mod metrics;
 pub mod operator;

@@ -159,6 +159,16 @@ pub const INPUTS_REFUSED: Metric = Metric {
     name: "preflight_inputs_refused_total",
     help: "Request bodies the operator API refused for their size, per input (webhook, api).",
 };
+/// `preflight_company_writes_total`: Company configurations stored, per interface (api, cli, file, check).
+pub const COMPANY_WRITES: Metric = Metric {
+    name: "preflight_company_writes_total",
+    help: "Company configurations stored, per interface (api, cli, file, check).",
+};
+/// `preflight_token_refreshes_total`: OAuth token refreshes, per accounting system and result (refreshed, revoked, failed, lost-lease).
+pub const TOKEN_REFRESHES: Metric = Metric {
+    name: "preflight_token_refreshes_total",
+    help: "OAuth token refreshes, per accounting system and result (refreshed, revoked, failed, lost-lease).",
+};
 
 /// Every metric, for documentation and tests.
 pub const ALL: &[Metric] = &[
@@ -186,6 +196,8 @@ pub const ALL: &[Metric] = &[
     HANDOVERS,
     PLUGIN_REQUESTS_REFUSED,
     INPUTS_REFUSED,
+    COMPANY_WRITES,
+    TOKEN_REFRESHES,
 ];
 
 impl Metrics {

@@ -42,6 +42,13 @@
 //! replicaId = "preflight-a"    # unique per running replica; default: the host name
 //! leaseSecs = 300              # a claim held by a replica that stopped is taken over after this
 //!
+//! [secrets]                  # the key that seals companies' credentials in the store
+//! keyFile = "/etc/preflight/secrets.key"   # mode 0600 (`preflight secrets keygen --out FILE`);
+//!                              # or keyEnv = "PREFLIGHT_SECRETS_KEY". Default for a SQLite store:
+//!                              # secrets.key beside the database, created on first start;
+//!                              # a PostgreSQL store needs one named here (every replica shares it)
+//! previousKeyFiles = []        # keys still opened while `preflight secrets rotate-key` runs
+//!
 //! [decisionLog]
 //! maskFields = ["Name", "EmailAddress"]  # JSON keys and query parameters masked in the log
 //! bodyBytes = 65536            # of each request and response body kept
@@ -61,7 +68,7 @@
 //! [sandbox.origins]            # optional: narrow what a plugin's manifest allows
 //! xero = ["https://api.xero.com"]
 //!
-//! [[companies]]
+//! [[companies]]               # imported into the store at start (see below)
 //! companyId = "12abc3d4-e567-490e-9234-abc56e78fabc"
 //! accountingSystem = "xero"
 //! baseUrl = "https://api.xero.com"
@@ -69,6 +76,12 @@
 //! credentials = { type = "bearer", tokenEnv = "XERO_TOKEN_ACME" }
 //! settings = { accounts = { expenses = "429", contra = "800" } }
 //! ```
+//!
+//! `[[companies]]` is an import: at start, an entry is written to the store
+//! when the store does not hold the company, or when the entry changed since
+//! it was last imported; an entry unchanged since then leaves the stored
+//! version as it is, whatever the operator API or `preflight companies`
+//! changed meanwhile. The latest change wins, wherever it was made.
 //!
 //! Errors name the company and the field: `companies[0] (company 12abc3d4-…):
 //! credentials.tokenEnv: environment variable XERO_TOKEN_ACME is not set`.
@@ -113,8 +126,13 @@ pub struct OperatorConfig {
     pub decision_log: DecisionLogSettings,
     /// Pleo's webhook, when configured.
     pub webhooks: Option<WebhookSettings>,
-    /// Integration configurations by Pleo company.
+    /// The key that seals credentials in the store.
+    pub secrets: SecretsSettings,
+    /// Integration configurations by Pleo company, as the file gives them.
     pub companies: BTreeMap<uuid::Uuid, IntegrationConfig>,
+    /// The same entries as written (without `companyId`), for the import
+    /// into the store.
+    pub company_documents: Vec<(uuid::Uuid, serde_json::Value)>,
     /// Each company's index in the file's `[[companies]]`, for messages.
     company_entries: BTreeMap<uuid::Uuid, usize>,
 }
@@ -138,7 +156,101 @@ struct RawFile {
     #[serde(default)]
     webhooks: Option<RawWebhooks>,
     #[serde(default)]
+    secrets: RawSecrets,
+    #[serde(default)]
     companies: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawSecrets {
+    key_file: Option<PathBuf>,
+    key_env: Option<String>,
+    #[serde(default)]
+    previous_key_files: Vec<PathBuf>,
+}
+
+/// Where the secrets key comes from (the operator file's `[secrets]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A key file, mode 0600.
+    File(PathBuf),
+    /// An environment variable holding the key.
+    Env(String),
+    /// A key file beside a SQLite store, created on first start.
+    Beside(PathBuf),
+    /// A random key for a store that lives in memory.
+    Ephemeral,
+}
+
+/// The secrets key and the previous keys still opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretsSettings {
+    /// The key new values are sealed under.
+    pub key: KeySource,
+    /// Keys values may still be sealed under (during a rotation).
+    pub previous: Vec<PathBuf>,
+}
+
+impl SecretsSettings {
+    /// The sealer these settings describe: the key read (or, beside a
+    /// SQLite store, created), the previous keys read.
+    pub fn sealer(
+        &self,
+    ) -> Result<preflight_store::secrets::Sealer, preflight_store::secrets::KeyError> {
+        use preflight_store::secrets::Key;
+        let key = match &self.key {
+            KeySource::File(path) => Key::from_file(path)?,
+            KeySource::Env(variable) => Key::from_env(variable)?,
+            KeySource::Beside(path) => Key::open_or_create(path)?,
+            KeySource::Ephemeral => Key::generate(),
+        };
+        let previous = self
+            .previous
+            .iter()
+            .map(|path| Key::from_file(path))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(preflight_store::secrets::Sealer::new(key, previous))
+    }
+}
+
+impl RawSecrets {
+    fn settings(self, store: &StoreSettings) -> Result<SecretsSettings, ConfigError> {
+        let key = match (self.key_file, self.key_env) {
+            (Some(_), Some(_)) => {
+                return Err(error_at(
+                    "secrets.keyEnv",
+                    "give either secrets.keyFile or secrets.keyEnv, not both".to_owned(),
+                ));
+            }
+            (Some(path), None) => KeySource::File(path),
+            (None, Some(variable)) => KeySource::Env(variable),
+            (None, None) => match &store.url {
+                None => KeySource::Ephemeral,
+                Some(url) if url.starts_with("postgres") => {
+                    return Err(error_at(
+                        "secrets.keyFile",
+                        "missing: a PostgreSQL store keeps companies' credentials sealed under a key \
+                         every replica shares; give secrets.keyFile or secrets.keyEnv \
+                         (`preflight secrets keygen --out FILE` writes one)"
+                            .to_owned(),
+                    ));
+                }
+                Some(url) => match preflight_store::sqlite_file(url) {
+                    Some(path) => KeySource::Beside(
+                        path.parent()
+                            .unwrap_or(std::path::Path::new(""))
+                            .join("secrets.key"),
+                    ),
+                    None => KeySource::Ephemeral,
+                },
+            },
+        };
+        Ok(SecretsSettings {
+            key,
+            previous: self.previous_key_files,
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -431,6 +543,7 @@ impl OperatorConfig {
         let sandbox = raw.sandbox.settings()?;
         let plugins = raw.plugins.settings(runner.state_dir.as_deref())?;
         let store = raw.store.settings(runner.state_dir.as_deref())?;
+        let secrets = raw.secrets.settings(&store)?;
         let defaults = DecisionLogSettings::default();
         let decision_log = DecisionLogSettings {
             mask_fields: raw.decision_log.mask_fields,
@@ -474,6 +587,7 @@ impl OperatorConfig {
             .transpose()?;
         let mut companies = BTreeMap::new();
         let mut company_entries = BTreeMap::new();
+        let mut company_documents = Vec::new();
         for (index, mut entry) in raw.companies.into_iter().enumerate() {
             let company_id = entry
                 .as_object_mut()
@@ -492,7 +606,8 @@ impl OperatorConfig {
                     )
                 })?;
             let prefix = format!("companies[{index}] (company {company_id}): ");
-            let config = IntegrationConfig::from_value(entry, &prefix)?;
+            let config = IntegrationConfig::from_value(entry.clone(), &prefix)?;
+            company_documents.push((company_id, entry));
             company_entries.insert(company_id, index);
             if companies.insert(company_id, config).is_some() {
                 return Err(error_at(
@@ -510,7 +625,9 @@ impl OperatorConfig {
             store,
             decision_log,
             webhooks,
+            secrets,
             companies,
+            company_documents,
             company_entries,
         })
     }

@@ -49,7 +49,6 @@ pub use handover::Handover;
 use crate::metrics::Metrics;
 use crate::pleo::{PleoClient, PleoError};
 use crate::registry::Registry;
-use preflight_runtime::config::IntegrationConfig;
 use preflight_runtime::job::ExportJob;
 use preflight_runtime::report::Verdict;
 pub use preflight_store::Stage;
@@ -146,10 +145,11 @@ impl Default for RunnerSettings {
 pub struct RunnerParts {
     /// The Export API client.
     pub pleo: PleoClient,
-    /// Integration configurations by company.
-    pub companies: std::collections::BTreeMap<uuid::Uuid, IntegrationConfig>,
-    /// Companies to poll (in any order; swept in the order of their ids);
-    /// empty means "the credentials' own company" (no `company_id` passed).
+    /// Integration configurations by company, in the store.
+    pub companies: Arc<crate::companies::Companies>,
+    /// Companies to poll besides the configured ones (`pleo.watchCompanies`;
+    /// in any order, swept in the order of their ids). With neither, the
+    /// credentials' own company is listed (no `company_id` passed).
     pub polled: Vec<uuid::Uuid>,
     /// Time between the starts of two sweeps (`pleo.pollIntervalSecs`), and
     /// the first delay of a failing company's backoff.
@@ -182,6 +182,9 @@ struct Inner {
     stopping: AtomicBool,
     detection: detection::Detection,
     busy_companies: Mutex<HashSet<uuid::Uuid>>,
+    /// The companies swept: the watched ones and those configured in the
+    /// store when last read, sorted.
+    swept: Mutex<Vec<uuid::Uuid>>,
     in_flight: Mutex<HashSet<uuid::Uuid>>,
     outcomes: Mutex<VecDeque<JobOutcome>>,
     slots: Arc<Semaphore>,
@@ -199,6 +202,7 @@ impl Runner {
         let slots = Arc::new(Semaphore::new(permits));
         parts.polled.sort();
         parts.polled.dedup();
+        let swept = Mutex::new(parts.polled.clone());
         Runner {
             inner: Arc::new(Inner {
                 parts,
@@ -206,6 +210,7 @@ impl Runner {
                 stopping: AtomicBool::new(false),
                 detection: detection::Detection::default(),
                 busy_companies: Mutex::new(HashSet::new()),
+                swept,
                 in_flight: Mutex::new(HashSet::new()),
                 outcomes: Mutex::new(VecDeque::new()),
                 slots,
@@ -243,22 +248,54 @@ impl Runner {
 
     /// Lists `company`'s pending jobs now (a webhook announced one) and
     /// starts them. Without a list of companies, the credentials' own
-    /// company is listed; a company the runner does not watch is ignored.
+    /// company is listed; a company the runner neither watches nor has a
+    /// configuration for is ignored.
     pub fn wake_company(&self, company: uuid::Uuid) {
-        let polled = &self.inner.parts.polled;
-        let target = if polled.is_empty() {
-            None
-        } else if polled.binary_search(&company).is_ok() {
-            Some(company)
-        } else {
-            tracing::info!(%company, "a webhook named a company this runner does not watch; ignored");
-            return;
-        };
         if self.is_stopping() {
             return;
         }
         let runner = self.clone();
-        tokio::spawn(async move { runner.list_now(target).await });
+        tokio::spawn(async move {
+            let swept = runner.refresh_swept().await;
+            let target = if swept.is_empty() {
+                None
+            } else if swept.binary_search(&company).is_ok() {
+                Some(company)
+            } else {
+                tracing::info!(%company, "a webhook named a company this runner does not watch; ignored");
+                return;
+            };
+            runner.list_now(target).await;
+        });
+    }
+
+    /// Reads which companies are configured now and keeps the list swept
+    /// (the watched ones and the configured ones); when the store cannot be
+    /// read, the last list stands.
+    pub(crate) async fn refresh_swept(&self) -> Vec<uuid::Uuid> {
+        let parts = &self.inner.parts;
+        match parts.companies.ids().await {
+            Ok(configured) => {
+                let mut swept: Vec<uuid::Uuid> = configured
+                    .into_iter()
+                    .chain(parts.polled.iter().copied())
+                    .collect();
+                swept.sort();
+                swept.dedup();
+                *self.inner.swept.lock().expect("swept lock") = swept.clone();
+                swept
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the configured companies; sweeping the last list read");
+                self.inner.swept.lock().expect("swept lock").clone()
+            }
+        }
+    }
+
+    /// The companies a validation may use now: the configuration company
+    /// `id` has in the store.
+    pub fn companies(&self) -> &Arc<crate::companies::Companies> {
+        &self.inner.parts.companies
     }
 
     /// Whether the runner is shutting down.
@@ -275,7 +312,7 @@ impl Runner {
     }
 
     fn targets_len(&self) -> usize {
-        self.inner.parts.polled.len().max(1)
+        self.inner.swept.lock().expect("swept lock").len().max(1)
     }
 
     /// The journal and the decision log.
@@ -508,16 +545,16 @@ impl Runner {
     pub async fn validate_on_demand(&self, job_id: uuid::Uuid) -> Result<OnDemand, PleoError> {
         let parts = &self.inner.parts;
         let job = parts.pleo.get_job(job_id).await?;
-        let accounting_system = parts
-            .companies
-            .get(&job.company_id)
-            .map(|config| config.accounting_system.clone());
-        let (verdict, outcome) = match attempt::resolve(parts, &job) {
+        let (verdict, outcome, accounting_system) = match attempt::resolve(parts, &job).await {
             Ok(resolved) => {
                 let attempt = attempt::run(parts, &job, &resolved, 1, attempt::Budgeted::No).await;
-                (attempt.verdict, attempt.outcome)
+                let system = resolved.config.accounting_system.clone();
+                (attempt.verdict, attempt.outcome, Some(system))
             }
-            Err(why) => (attempt::host_decided(parts, &job, &why).await, None),
+            Err(why) => {
+                let system = why.accounting_system();
+                (attempt::host_decided(parts, &job, &why).await, None, system)
+            }
         };
         Ok(OnDemand {
             job,

@@ -10,6 +10,8 @@
 //!   job's journal, from the store (`decisions`);
 //! - `GET /v1/plugins`, `POST /v1/plugins/reload`,
 //!   `POST /v1/plugins/{system}/rollback`: the plugin registry (`plugins`);
+//! - `GET /v1/companies`, `GET/PUT/PATCH/DELETE /v1/companies/{companyId}`:
+//!   companies' configurations, managed at runtime (`companies`);
 //! - `POST /v1/validate` `{"jobId": …}`: validate a job on demand, for
 //!   integrations that run the rest of the lifecycle themselves (`validate`);
 //! - `POST /webhooks/pleo`: Pleo's signed webhooks wake the runner
@@ -19,6 +21,7 @@
 //! token; without one, reads are open and changes are refused (`auth`).
 
 mod auth;
+mod companies;
 mod decisions;
 mod detection;
 mod health;
@@ -33,7 +36,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::runner::Runner;
 use crate::webhook::WebhookSettings;
@@ -87,6 +90,12 @@ pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSet
     let changes = Router::new()
         .route("/v1/plugins/reload", post(plugins::reload))
         .route("/v1/plugins/{system}/rollback", post(plugins::rollback))
+        .route(
+            "/v1/companies/{company}",
+            put(companies::put)
+                .patch(companies::patch)
+                .delete(companies::remove),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::changes_need_a_token,
@@ -97,6 +106,8 @@ pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSet
         .route("/v1/decisions", get(decisions::list))
         .route("/v1/jobs/{job}", get(decisions::job))
         .route("/v1/plugins", get(plugins::list))
+        .route("/v1/companies", get(companies::list))
+        .route("/v1/companies/{company}", get(companies::show))
         .route("/v1/validate", post(validate::validate))
         .merge(changes)
         .layer(axum::middleware::from_fn_with_state(

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::companies::Companies;
 use crate::metrics::Metrics;
 use crate::operator::OperatorConfig;
 use crate::pleo::{PleoClient, RetryPolicy};
@@ -13,28 +14,18 @@ use preflight_store::Store;
 /// Why a runner could not be assembled.
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
-    /// A company's settings were refused by its plugin.
-    #[error("{entry}: settings.{field}: {message}")]
-    Settings {
-        /// The company.
-        company: uuid::Uuid,
-        /// How the file names it: `companies[0] (company …)`.
-        entry: String,
-        /// The settings field.
-        field: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The plugin faulted while checking settings.
+    /// A company of the operator file was refused as it was imported into
+    /// the store (its settings by its plugin, or its shape).
     #[error("{entry}: {error}")]
-    Plugin {
-        /// The company.
-        company: uuid::Uuid,
+    Company {
         /// How the file names it: `companies[0] (company …)`.
         entry: String,
-        /// The fault.
-        error: preflight_runtime::plugin::PluginError,
+        /// Why.
+        error: crate::companies::CompanyError,
     },
+    /// The secrets key could not be had.
+    #[error("secrets key: {0}")]
+    Key(#[from] preflight_store::secrets::KeyError),
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] preflight_store::StoreError),
@@ -43,41 +34,19 @@ pub enum AssembleError {
     Http(#[from] reqwest::Error),
 }
 
-/// Builds the runner for `config` with the plugins of `registry`. Every
-/// company's settings are checked by its plugin's `validate-settings`; a
-/// company whose accounting system has no plugin is only warned about (its
-/// jobs fail with `invalid_configuration`).
+/// Builds the runner for `config` with the plugins of `registry`. The
+/// file's companies are imported into the store ([`Companies::import_file`]),
+/// each checked by its plugin's `validate-settings`; a company whose
+/// accounting system has no plugin is only warned about (its jobs fail with
+/// `invalid_configuration`).
 pub async fn assemble(
     config: &OperatorConfig,
     registry: Arc<Registry>,
     metrics: Arc<Metrics>,
 ) -> Result<Runner, AssembleError> {
     for (company, integration) in &config.companies {
-        let Some(plugin) = registry.get(&integration.accounting_system) else {
+        if registry.get(&integration.accounting_system).is_none() {
             tracing::warn!(%company, system = %integration.accounting_system, "no plugin for this company's accounting system; its jobs will fail as invalid_configuration");
-            continue;
-        };
-        match plugin.validate_settings(&integration.settings).await {
-            Ok(Ok(())) => {}
-            Ok(Err(errors)) => {
-                let first = errors
-                    .into_iter()
-                    .next()
-                    .expect("an Err holds at least one error");
-                return Err(AssembleError::Settings {
-                    company: *company,
-                    entry: config.company_entry(*company),
-                    field: first.field,
-                    message: first.message,
-                });
-            }
-            Err(error) => {
-                return Err(AssembleError::Plugin {
-                    company: *company,
-                    entry: config.company_entry(*company),
-                    error,
-                });
-            }
         }
     }
     let pleo = PleoClient::new(
@@ -93,6 +62,14 @@ pub async fn assemble(
         Some(url) => Store::open(url, identity).await?,
         None => Store::in_memory(identity).await?,
     };
+    let sealer = Arc::new(config.secrets.sealer()?);
+    let companies = Arc::new(Companies::new(store.clone(), sealer, Arc::clone(&metrics)));
+    companies
+        .import_file(&config.company_documents, Some(&*registry), |company| {
+            config.company_entry(company)
+        })
+        .await
+        .map_err(|(entry, error)| AssembleError::Company { entry, error })?;
     let handover = match (&config.runner.handover_url, &config.runner.handover_command) {
         (Some(url), _) => Handover::url(url.clone(), config.runner.handover_key.clone())?,
         (None, Some(command)) => Handover::Command(command.clone()),
@@ -100,8 +77,8 @@ pub async fn assemble(
     };
     Ok(Runner::new(RunnerParts {
         pleo,
-        companies: config.companies.clone(),
-        polled: config.polled_companies(),
+        companies,
+        polled: config.pleo.watch_companies.clone(),
         poll_interval: config.pleo.poll_interval,
         registry,
         settings: config.runner.clone(),

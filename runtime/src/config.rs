@@ -48,13 +48,10 @@ pub enum Credentials {
     None,
     /// `Authorization: Bearer <token>` (OAuth 2.0 access token).
     Bearer(Secret),
-    /// A custom header, e.g. e-conomic's `X-AgreementGrantToken`.
-    Header {
-        /// Header name, lower case.
-        name: String,
-        /// Header value.
-        value: Secret,
-    },
+    /// Headers of the host's own on every request to the home origin, any
+    /// names: one (an API key header) or several (e-conomic's
+    /// `X-AppSecretToken` and `X-AgreementGrantToken`).
+    Headers(Vec<(String, Secret)>),
 }
 
 /// A secret value; its `Debug` never shows it.
@@ -86,10 +83,91 @@ pub struct OAuth {
     /// The client id, sent with the client secret as HTTP Basic auth.
     pub client_id: String,
     client_secret: Secret,
-    tokens: std::sync::Mutex<(Secret, Secret)>,
+    tokens: std::sync::Mutex<Tokens>,
     /// Serialises refreshes: refresh tokens rotate, so two at once would
     /// spend the same one.
     pub(crate) refreshing: tokio::sync::Mutex<()>,
+    /// Where the tokens outlive the process, if anywhere.
+    keeper: std::sync::OnceLock<std::sync::Arc<dyn TokenKeeper>>,
+}
+
+/// An OAuth grant's tokens at one moment.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Tokens {
+    /// The access token sent as `Authorization: Bearer`.
+    pub access: Secret,
+    /// The refresh token the next refresh spends.
+    pub refresh: Secret,
+    /// When the access token expires, when known (`expires_in`).
+    pub expires_at: Option<std::time::SystemTime>,
+    /// When the tokens were last refreshed.
+    pub refreshed_at: Option<std::time::SystemTime>,
+    /// The token endpoint refused the refresh token (`invalid_grant`): the
+    /// grant is gone and the customer must reconnect. No refresh is tried
+    /// again until new credentials are written.
+    pub revoked: bool,
+}
+
+impl Tokens {
+    /// Tokens as a configuration gives them: expiry unknown.
+    pub fn new(access: Secret, refresh: Secret) -> Tokens {
+        Tokens {
+            access,
+            refresh,
+            expires_at: None,
+            refreshed_at: None,
+            revoked: false,
+        }
+    }
+
+    /// Whether the access token should be refreshed before it is sent at
+    /// `now`: within a quarter of its lifetime (at most a minute) of its
+    /// expiry, so a token is never sent in its last seconds.
+    pub fn due(&self, now: std::time::SystemTime) -> bool {
+        let Some(expires_at) = self.expires_at else {
+            return false;
+        };
+        let lifetime = self
+            .refreshed_at
+            .and_then(|at| expires_at.duration_since(at).ok())
+            .unwrap_or(std::time::Duration::from_secs(240));
+        let ahead = (lifetime / 4).min(std::time::Duration::from_secs(60));
+        expires_at
+            .checked_sub(ahead)
+            .is_none_or(|refresh_at| now >= refresh_at)
+    }
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("expires_at", &self.expires_at)
+            .field("refreshed_at", &self.refreshed_at)
+            .field("revoked", &self.revoked)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a [`TokenKeeper`]'s calls return.
+pub type KeeperFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, String>> + Send + 'a>>;
+
+/// Where a company's OAuth tokens outlive the process, shared by every
+/// replica: the host's store. A refresh goes: [`TokenKeeper::load`] (another
+/// replica may have refreshed already), [`TokenKeeper::lease`] (one refresher
+/// at a time), the token endpoint, then [`TokenKeeper::save`] before the new
+/// token is used, or [`TokenKeeper::release`] when the endpoint refused.
+pub trait TokenKeeper: Send + Sync {
+    /// The tokens as kept now.
+    fn load(&self) -> KeeperFuture<'_, Option<Tokens>>;
+    /// Takes the right to refresh for `ttl`; false while another holder has
+    /// it.
+    fn lease(&self, ttl: std::time::Duration) -> KeeperFuture<'_, bool>;
+    /// Keeps a refresh's result and gives the lease up.
+    fn save<'a>(&'a self, tokens: &'a Tokens) -> KeeperFuture<'a, ()>;
+    /// Gives the lease up after a refresh that did not succeed; `revoked`
+    /// when the token endpoint refused the grant itself.
+    fn release(&self, revoked: bool) -> KeeperFuture<'_, ()>;
 }
 
 impl OAuth {
@@ -105,19 +183,33 @@ impl OAuth {
             token_url,
             client_id,
             client_secret,
-            tokens: std::sync::Mutex::new((access, refresh)),
+            tokens: std::sync::Mutex::new(Tokens::new(access, refresh)),
             refreshing: tokio::sync::Mutex::new(()),
+            keeper: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Keeps the tokens with `keeper` from now on, starting from `tokens`
+    /// (as it holds them). Once only: a second call is ignored.
+    pub fn keep_with(&self, keeper: std::sync::Arc<dyn TokenKeeper>, tokens: Tokens) {
+        if self.keeper.set(keeper).is_ok() {
+            self.adopt(tokens);
+        }
+    }
+
+    /// The keeper, if the tokens have one.
+    pub(crate) fn keeper(&self) -> Option<&std::sync::Arc<dyn TokenKeeper>> {
+        self.keeper.get()
     }
 
     /// The current access token.
     pub fn access_token(&self) -> Secret {
-        self.tokens.lock().expect("token lock").0.clone()
+        self.tokens.lock().expect("token lock").access.clone()
     }
 
-    /// The current refresh token.
-    pub(crate) fn refresh_token(&self) -> Secret {
-        self.tokens.lock().expect("token lock").1.clone()
+    /// The tokens as this process holds them.
+    pub fn tokens(&self) -> Tokens {
+        self.tokens.lock().expect("token lock").clone()
     }
 
     /// The client secret.
@@ -125,22 +217,18 @@ impl OAuth {
         &self.client_secret
     }
 
-    /// Keeps the tokens a refresh returned; a missing refresh token keeps the
-    /// current one.
-    pub(crate) fn store(&self, access: Secret, refresh: Option<Secret>) {
-        let mut tokens = self.tokens.lock().expect("token lock");
-        tokens.0 = access;
-        if let Some(refresh) = refresh {
-            tokens.1 = refresh;
-        }
+    /// Holds `tokens` from now on (a refresh's result, or what the keeper
+    /// holds).
+    pub fn adopt(&self, tokens: Tokens) {
+        *self.tokens.lock().expect("token lock") = tokens;
     }
 
     /// Every secret value, for redaction.
     pub(crate) fn secrets(&self) -> Vec<String> {
         let tokens = self.tokens.lock().expect("token lock");
         vec![
-            tokens.0.expose().to_owned(),
-            tokens.1.expose().to_owned(),
+            tokens.access.expose().to_owned(),
+            tokens.refresh.expose().to_owned(),
             self.client_secret.expose().to_owned(),
         ]
     }
@@ -164,7 +252,14 @@ impl fmt::Debug for Credentials {
             ),
             Credentials::None => f.write_str("None"),
             Credentials::Bearer(_) => f.write_str("Bearer(***)"),
-            Credentials::Header { name, .. } => write!(f, "Header({name}: ***)"),
+            Credentials::Headers(headers) => {
+                f.write_str("Headers(")?;
+                for (index, (name, _)) in headers.iter().enumerate() {
+                    let comma = if index == 0 { "" } else { ", " };
+                    write!(f, "{comma}{name}: ***")?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }
@@ -252,6 +347,19 @@ enum RawCredentials {
         #[serde(default)]
         value_env: Option<String>,
     },
+    Headers {
+        headers: Vec<RawHeader>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawHeader {
+    name: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    value_env: Option<String>,
 }
 
 impl IntegrationConfig {
@@ -366,23 +474,34 @@ impl IntegrationConfig {
                 name,
                 value,
                 value_env,
-            }) => {
-                let header = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
-                    .map_err(|_| {
-                        ConfigError::new(
-                            field("credentials.name"),
-                            format!("'{name}' is not a header name"),
-                        )
-                    })?;
-                Credentials::Header {
-                    name: header.as_str().to_owned(),
-                    value: secret(
-                        value,
-                        value_env,
-                        &field("credentials.value"),
-                        &field("credentials.valueEnv"),
-                    )?,
+            }) => Credentials::Headers(vec![header(
+                RawHeader {
+                    name,
+                    value,
+                    value_env,
+                },
+                &field("credentials."),
+            )?]),
+            Some(RawCredentials::Headers { headers }) => {
+                if headers.is_empty() {
+                    return Err(ConfigError::new(
+                        field("credentials.headers"),
+                        "is empty: name at least one header",
+                    ));
                 }
+                let mut parsed: Vec<(String, Secret)> = Vec::with_capacity(headers.len());
+                for (index, raw) in headers.into_iter().enumerate() {
+                    let prefix = field(&format!("credentials.headers[{index}]."));
+                    let (name, value) = header(raw, &prefix)?;
+                    if parsed.iter().any(|(seen, _)| *seen == name) {
+                        return Err(ConfigError::new(
+                            format!("{prefix}name"),
+                            format!("header '{name}' is named twice"),
+                        ));
+                    }
+                    parsed.push((name, value));
+                }
+                Credentials::Headers(parsed)
             }
         };
         Ok(IntegrationConfig {
@@ -395,6 +514,38 @@ impl IntegrationConfig {
             credentials,
             settings: raw.settings,
         })
+    }
+
+    /// The whole configuration as a document [`IntegrationConfig::from_value`]
+    /// reads, its secret values in clear: for sealing into a store only,
+    /// never to be logged, printed or returned.
+    pub fn to_document(&self) -> serde_json::Value {
+        let mut document = self.snapshot();
+        document["credentials"] = match &self.credentials {
+            Credentials::None => return document,
+            Credentials::Bearer(token) => {
+                serde_json::json!({ "type": "bearer", "token": token.expose() })
+            }
+            Credentials::Headers(headers) => serde_json::json!({
+                "type": "headers",
+                "headers": headers
+                    .iter()
+                    .map(|(name, value)| serde_json::json!({ "name": name, "value": value.expose() }))
+                    .collect::<Vec<_>>(),
+            }),
+            Credentials::OAuth2(oauth) => {
+                let tokens = oauth.tokens();
+                serde_json::json!({
+                    "type": "oauth2",
+                    "tokenUrl": oauth.token_url.as_str(),
+                    "clientId": oauth.client_id,
+                    "clientSecret": oauth.client_secret().expose(),
+                    "accessToken": tokens.access.expose(),
+                    "refreshToken": tokens.refresh.expose(),
+                })
+            }
+        };
+        document
     }
 
     /// The configuration as the decision log keeps it: everything but the
@@ -422,6 +573,86 @@ fn transport(url: &url::Url, field: &str) -> Result<(), ConfigError> {
     crate::sandbox::policy::transport_rule(url)
         .map_err(|message| ConfigError::new(field.to_owned(), message))
 }
+
+/// One credential header: a valid name the host may set (not one it owns,
+/// such as `host` or `content-length`), lower-cased, and its value. Errors
+/// name `prefix` + the field.
+fn header(raw: RawHeader, prefix: &str) -> Result<(String, Secret), ConfigError> {
+    let name = reqwest::header::HeaderName::from_bytes(raw.name.trim().as_bytes())
+        .map_err(|_| {
+            ConfigError::new(
+                format!("{prefix}name"),
+                format!("'{}' is not a header name", raw.name),
+            )
+        })?
+        .as_str()
+        .to_owned();
+    const TRANSPORT: &[&str] = &[
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "te",
+        "upgrade",
+        "expect",
+    ];
+    if TRANSPORT.contains(&name.as_str()) {
+        return Err(ConfigError::new(
+            format!("{prefix}name"),
+            format!("'{name}' is set by the host's transport and cannot be a credential"),
+        ));
+    }
+    let value = secret(
+        raw.value,
+        raw.value_env,
+        &format!("{prefix}value"),
+        &format!("{prefix}valueEnv"),
+    )?;
+    Ok((name, value))
+}
+
+/// Every inline secret of a configuration document (its JSON form, as
+/// [`IntegrationConfig::from_value`] reads it), by field path, e.g.
+/// `credentials.refreshToken` or `credentials.headers[1].value`: the one
+/// list of what is secret, for sealing at rest and for the views that show
+/// which secrets are set but never their values.
+pub fn for_each_secret<E>(
+    document: &mut serde_json::Value,
+    mut visit: impl FnMut(&str, &mut serde_json::Value) -> Result<(), E>,
+) -> Result<(), E> {
+    let Some(credentials) = document
+        .get_mut("credentials")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return Ok(());
+    };
+    for name in SECRET_FIELDS {
+        if let Some(value) = credentials.get_mut(*name) {
+            visit(&format!("credentials.{name}"), value)?;
+        }
+    }
+    if let Some(headers) = credentials
+        .get_mut("headers")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for (index, header) in headers.iter_mut().enumerate() {
+            if let Some(value) = header.get_mut("value") {
+                visit(&format!("credentials.headers[{index}].value"), value)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The credential fields that hold a secret value inline (the `…Env` forms
+/// name a variable, which is not secret).
+pub const SECRET_FIELDS: &[&str] = &[
+    "token",
+    "accessToken",
+    "refreshToken",
+    "clientSecret",
+    "value",
+];
 
 /// A secret given inline or by the name of an environment variable; errors
 /// name `inline_field` or `env_field`.

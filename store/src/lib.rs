@@ -20,10 +20,13 @@
 //!   before each step is acted on (the outbox);
 //! - [`decisions`]: one entry per validation: the job, the plugin, every
 //!   outbound exchange, the checks and the verdict;
+//! - [`companies`]: each company's integration configuration (versioned,
+//!   audited, secrets sealed) and its OAuth tokens with the refresh lease;
 //! - [`secrets`]: the AEAD that seals credential values at rest, and its
 //!   keys;
 //! - `migrations`: the schema, per database.
 
+pub mod companies;
 pub mod decisions;
 pub mod journal;
 mod migrations;
@@ -35,6 +38,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row as _};
 
+pub use companies::{
+    AuditEntry, CompanyFilter, CompanyWrite, Conflict, StoredCompany, StoredTokens, TokenWrite,
+};
 pub use decisions::{Decision, DecisionFilter, DecisionQuery, DecisionSummary, JobReport};
 pub use journal::{Acquired, Budget, JobRecord, JobResult, JournalEntry, Stage};
 
@@ -435,6 +441,15 @@ fn sqlite_path(connect: &str) -> Option<PathBuf> {
     let rest = connect.strip_prefix("sqlite://")?;
     let path = rest.split('?').next()?;
     (!path.contains(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// The database file of a SQLite store URL (`None` for PostgreSQL or an
+/// in-memory database).
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let (connect, backend, _, _) = parse_url(url).ok()?;
+    (backend == Backend::Sqlite)
+        .then(|| sqlite_path(&connect))
+        .flatten()
 }
 
 /// The default store of a state directory.

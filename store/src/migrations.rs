@@ -100,6 +100,56 @@ const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 3,
+        name: "companies, their audit trail, OAuth tokens",
+        statements: &[
+            // One row per company: its integration configuration as JSON,
+            // every secret value in it sealed (store::secrets), and a
+            // version that every write bumps (compare-and-set).
+            // `file_digest` is the digest (sealed) of the operator file's entry
+            // last imported, so an unchanged entry is not imported again.
+            "CREATE TABLE companies (
+                company_id TEXT PRIMARY KEY,
+                organisation_id TEXT,
+                accounting_system TEXT NOT NULL,
+                document TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                file_digest TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                updated_via TEXT NOT NULL
+            )",
+            "CREATE INDEX companies_system ON companies (accounting_system, company_id)",
+            // Every change: when, through which interface, which fields
+            // (names only, never a value).
+            "CREATE TABLE company_audit (
+                seq {serial},
+                company_id TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                action TEXT NOT NULL,
+                via TEXT NOT NULL,
+                fields TEXT NOT NULL,
+                at BIGINT NOT NULL
+            )",
+            "CREATE INDEX company_audit_company ON company_audit (company_id, seq)",
+            // A company's live OAuth tokens (sealed), apart from its
+            // configuration: refreshes rotate them without a new version.
+            // `generation` counts the token sets; the lease lets one replica
+            // refresh at a time.
+            "CREATE TABLE oauth_tokens (
+                company_id TEXT PRIMARY KEY,
+                access_token TEXT NOT NULL,
+                refresh_token TEXT NOT NULL,
+                expires_at BIGINT,
+                refreshed_at BIGINT,
+                revoked BIGINT NOT NULL DEFAULT 0,
+                generation BIGINT NOT NULL,
+                lease_owner TEXT,
+                lease_until BIGINT NOT NULL DEFAULT 0
+            )",
+        ],
+    },
 ];
 
 /// The newest schema version this build knows.

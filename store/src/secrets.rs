@@ -132,6 +132,49 @@ impl Key {
         Key::parse(&text)
     }
 
+    /// Writes a new key to `path`, which must not exist yet, readable by its
+    /// owner only (mode 0600, set as the file is created).
+    pub fn create_file(path: &Path) -> Result<Key, KeyError> {
+        use std::io::Write as _;
+        let key = Key::generate();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let read = |error| KeyError::Read {
+            path: path.display().to_string(),
+            error,
+        };
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(read)?;
+        }
+        let mut file = options.open(path).map_err(read)?;
+        file.write_all(key.to_text().as_bytes()).map_err(read)?;
+        file.write_all(b"\n").map_err(read)?;
+        file.sync_all().map_err(read)?;
+        Ok(key)
+    }
+
+    /// The key file at `path`, created with a new key when there is none
+    /// (the default beside a SQLite store).
+    pub fn open_or_create(path: &Path) -> Result<Key, KeyError> {
+        match Key::create_file(path) {
+            Ok(key) => {
+                tracing::warn!(path = %path.display(), "created a new secrets key: back it up with the store, or companies' credentials cannot be read again");
+                Ok(key)
+            }
+            Err(KeyError::Read { error, .. })
+                if error.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                Key::from_file(path)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// Reads the key from environment variable `variable`.
     pub fn from_env(variable: &str) -> Result<Key, KeyError> {
         let text = zeroize::Zeroizing::new(
@@ -257,6 +300,26 @@ impl Sealer {
         Ok(opened)
     }
 
+    /// A fingerprint of `value`: 16 hex digits of an HMAC-SHA256 under a key
+    /// derived from the current one, so equal values can be told apart from
+    /// changed ones without revealing them, and a short or guessable secret
+    /// cannot be found from its fingerprint without the key. It changes
+    /// with a key rotation.
+    pub fn fingerprint(&self, value: &[u8]) -> String {
+        let derived = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, self.current.bytes.as_ref()),
+            b"preflight secrets fingerprint",
+        );
+        let tag = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref()),
+            value,
+        );
+        tag.as_ref()[..8]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
     /// Whether `sealed` is under a key other than the current one (a key
     /// rotation re-seals it); a malformed value needs no re-sealing, it
     /// needs replacing.
@@ -300,6 +363,21 @@ mod tests {
         assert_eq!(
             sealer.open(&sealed, &elsewhere),
             Err(SealError::Forged(sealer.current_key().to_owned()))
+        );
+    }
+
+    #[test]
+    fn fingerprints_tell_values_apart_under_a_key_without_showing_them() {
+        let sealer = Sealer::new(Key::generate(), Vec::new());
+        let print = sealer.fingerprint(b"s3cret");
+        assert_eq!(print.len(), 16);
+        assert_eq!(print, sealer.fingerprint(b"s3cret"));
+        assert_ne!(print, sealer.fingerprint(b"s3cret2"));
+        let other = Sealer::new(Key::generate(), Vec::new());
+        assert_ne!(
+            print,
+            other.fingerprint(b"s3cret"),
+            "keyed, not a bare hash"
         );
     }
 

@@ -88,6 +88,18 @@ impl<'a> Setup<'a> {
             self.companies.keys().copied().chain(self.watched).collect();
         polled.sort();
         polled.dedup();
+        let store = match self.store {
+            Some(store) => store,
+            None => Store::in_memory(Identity::default()).await.unwrap(),
+        };
+        let metrics = Arc::new(Metrics::default());
+        let companies = preflight::companies::Companies::with(
+            store.clone(),
+            &self.companies,
+            Arc::clone(&metrics),
+        )
+        .await
+        .unwrap();
         Runner::new(RunnerParts {
             pleo: PleoClient::new(
                 url::Url::parse(&self.pleo.url()).unwrap(),
@@ -95,18 +107,15 @@ impl<'a> Setup<'a> {
                 self.retry,
             )
             .unwrap(),
-            companies: self.companies,
+            companies,
             polled,
             poll_interval: Duration::from_secs(60),
             registry,
             settings: self.settings,
-            store: match self.store {
-                Some(store) => store,
-                None => Store::in_memory(Identity::default()).await.unwrap(),
-            },
+            store,
             mask_fields: Vec::new(),
             handover: self.handover,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
         })
     }
 }

@@ -400,8 +400,8 @@ async fn the_schema_is_migrated_once_and_bad_urls_are_named() {
     for url in urls("schema") {
         let first = open(&url, "replica-a", MINUTE).await;
         let second = open(&url, "replica-b", MINUTE).await;
-        assert_eq!(first.schema_version().await.unwrap(), 2);
-        assert_eq!(second.schema_version().await.unwrap(), 2);
+        assert_eq!(first.schema_version().await.unwrap(), 3);
+        assert_eq!(second.schema_version().await.unwrap(), 3);
     }
     let error = Store::open("mysql://db/preflight", Identity::default())
         .await

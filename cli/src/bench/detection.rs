@@ -134,6 +134,14 @@ async fn measure(
     let store = Store::in_memory(Identity::default())
         .await
         .map_err(|e| e.to_string())?;
+    let metrics = Arc::new(Metrics::default());
+    let configured = preflight::companies::Companies::with(
+        store.clone(),
+        &std::collections::BTreeMap::new(),
+        Arc::clone(&metrics),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let runner = Runner::new(RunnerParts {
         pleo: PleoClient::new(
             url::Url::parse(&pleo.url()).map_err(|e| e.to_string())?,
@@ -141,7 +149,7 @@ async fn measure(
             RetryPolicy::default(),
         )
         .map_err(|e| e.to_string())?,
-        companies: Default::default(),
+        companies: configured,
         polled: companies.clone(),
         poll_interval: interval,
         registry: Arc::clone(registry),
@@ -152,7 +160,7 @@ async fn measure(
         store,
         mask_fields: Vec::new(),
         handover: Handover::Record,
-        metrics: Arc::new(Metrics::default()),
+        metrics,
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let signal = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {

@@ -170,6 +170,11 @@ async fn one_round(
     let database =
         std::env::temp_dir().join(format!("preflight-bench-{}-{round}.db", std::process::id()));
     let in_flight = settings.max_concurrent_jobs;
+    let store = open_store(storage, &database).await?;
+    let companies =
+        preflight::companies::Companies::with(store.clone(), &companies, Arc::clone(&metrics))
+            .await
+            .map_err(|e| e.to_string())?;
     let runner = Runner::new(RunnerParts {
         pleo: PleoClient::new(
             url::Url::parse(&pleo.url()).map_err(|e| e.to_string())?,
@@ -182,7 +187,7 @@ async fn one_round(
         poll_interval: Duration::from_secs(60),
         registry: Arc::clone(registry),
         settings,
-        store: open_store(storage, &database).await?,
+        store,
         mask_fields: Vec::new(),
         handover: Handover::Record,
         metrics: Arc::clone(&metrics),

@@ -21,8 +21,18 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     job: PathBuf,
     /// The company's integration configuration (JSON; see the README).
-    #[arg(long, value_name = "FILE")]
-    config: PathBuf,
+    /// With --store it is imported for the job's company first (written when
+    /// it changed since it was last imported); without it, the stored one is
+    /// used.
+    #[arg(long, value_name = "FILE", required_unless_present = "store")]
+    config: Option<PathBuf>,
+    /// A store that keeps the company's configuration and OAuth tokens
+    /// between runs (`sqlite://PATH`, a file path, `postgres://…`): a
+    /// refreshed, rotated token is kept for the next run.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    #[command(flatten)]
+    key: super::companies::KeyArgs,
     /// Print the outcome as one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -44,6 +54,18 @@ pub async fn run(args: CheckArgs) -> u8 {
         }
     };
     let (job, config) = inputs;
+    let (config, stored) = match (&args.store, config) {
+        (Some(url), config) => match stored_config(&args, url, &job, config).await {
+            Ok(stored) => stored,
+            Err(code) => return code,
+        },
+        (None, Some((config, _))) => (std::sync::Arc::new(config), None),
+        (None, None) => unreachable!("clap requires --config without --store"),
+    };
+    let config_name = args.config.as_ref().map_or_else(
+        || format!("company {} in the store", job.company_id),
+        |path| path.display().to_string(),
+    );
     let options = RuntimeOptions {
         limits: Limits {
             wall_time: Duration::from_millis(args.wall_time_ms),
@@ -74,8 +96,7 @@ pub async fn run(args: CheckArgs) -> u8 {
     };
     if plugin.info().accounting_system != config.accounting_system {
         eprintln!(
-            "error: {}: accountingSystem is '{}', but plugin {} validates '{}'",
-            args.config.display(),
+            "error: {config_name}: accountingSystem is '{}', but plugin {} validates '{}'",
             config.accounting_system,
             plugin.label(),
             plugin.info().accounting_system
@@ -91,11 +112,7 @@ pub async fn run(args: CheckArgs) -> u8 {
                 } else {
                     format!(".{}", error.field)
                 };
-                eprintln!(
-                    "error: {}: settings{field}: {}",
-                    args.config.display(),
-                    error.message
-                );
+                eprintln!("error: {config_name}: settings{field}: {}", error.message);
             }
             return EXIT_BAD_INPUT;
         }
@@ -107,7 +124,11 @@ pub async fn run(args: CheckArgs) -> u8 {
             return EXIT_PLUGIN_FAULT;
         }
     }
-    match plugin.validate(&job, &config).await {
+    let result = plugin.validate(&job, &config).await;
+    if let Some(store) = stored {
+        store.close().await;
+    }
+    match result {
         Ok(outcome) => {
             if args.json {
                 println!(
@@ -138,20 +159,83 @@ pub async fn run(args: CheckArgs) -> u8 {
     }
 }
 
-fn read_inputs(args: &CheckArgs) -> Result<(ExportJob, IntegrationConfig), String> {
+fn read_inputs(
+    args: &CheckArgs,
+) -> Result<(ExportJob, Option<(IntegrationConfig, serde_json::Value)>), String> {
     let job = read(&args.job, Input::JobFile)?;
     let job =
         ExportJob::from_json(&job).map_err(|error| format!("{}: {error}", args.job.display()))?;
-    let config = read(&args.config, Input::ConfigFile)?;
-    let config = IntegrationConfig::from_json(&config).map_err(|error| {
+    let Some(path) = &args.config else {
+        return Ok((job, None));
+    };
+    let text = read(path, Input::ConfigFile)?;
+    let config = IntegrationConfig::from_json(&text).map_err(|error| {
         let field = if error.field.is_empty() {
             "the configuration".to_owned()
         } else {
             error.field
         };
-        format!("{}: {field}: {}", args.config.display(), error.message)
+        format!("{}: {field}: {}", path.display(), error.message)
     })?;
-    Ok((job, config))
+    let document =
+        serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok((job, Some((config, document))))
+}
+
+/// The job's company's configuration from the store at `url`, the file's
+/// imported first when given (and changed since its last import), so its
+/// OAuth tokens are those the store kept, refreshed by an earlier run.
+async fn stored_config(
+    args: &CheckArgs,
+    url: &str,
+    job: &ExportJob,
+    file: Option<(IntegrationConfig, serde_json::Value)>,
+) -> Result<
+    (
+        std::sync::Arc<IntegrationConfig>,
+        Option<preflight_store::Store>,
+    ),
+    u8,
+> {
+    let (store, secrets) = super::companies::open_store(None, Some(url), &args.key).await?;
+    let sealer = secrets.sealer().map_err(|error| {
+        eprintln!("error: secrets key: {error}");
+        EXIT_BAD_INPUT
+    })?;
+    let companies = preflight::companies::Companies::new(
+        store.clone(),
+        std::sync::Arc::new(sealer),
+        std::sync::Arc::new(preflight::metrics::Metrics::default()),
+    );
+    let company = job.company_id;
+    if let Some((_, document)) = file {
+        let path = args
+            .config
+            .as_ref()
+            .expect("a file was read")
+            .display()
+            .to_string();
+        if let Err((_, error)) = companies
+            .import_file(&[(company, document)], None, |_| path.clone())
+            .await
+        {
+            eprintln!("error: {path}: {error}");
+            return Err(EXIT_BAD_INPUT);
+        }
+    }
+    match companies.get(company).await {
+        Ok(Some(config)) => Ok((config, Some(store))),
+        Ok(None) => {
+            eprintln!(
+                "error: store {url}: company {company} (the job's) has no configuration; give --config FILE"
+            );
+            Err(EXIT_BAD_INPUT)
+        }
+        Err(error) => {
+            eprintln!("error: store {url}: {error}");
+            Err(super::EXIT_INTERNAL)
+        }
+    }
 }
 
 fn read(path: &Path, input: Input) -> Result<String, String> {

@@ -20,9 +20,10 @@ use super::RunnerParts;
 use crate::metrics;
 
 /// What a job is validated with.
-pub(crate) struct Resolved<'p> {
-    /// The company's integration configuration.
-    pub(crate) config: &'p IntegrationConfig,
+pub(crate) struct Resolved {
+    /// The company's integration configuration: the version read when the
+    /// job's validation began, kept by every attempt of it.
+    pub(crate) config: Arc<IntegrationConfig>,
     /// The active plugin for its accounting system.
     pub(crate) plugin: Arc<Plugin>,
 }
@@ -41,12 +42,36 @@ pub enum HostVerdict {
         /// them (`plugin-info.display-name`), as the finance user knows them.
         supported: Vec<String>,
     },
+    /// The company's configuration could not be read (the store failed, or
+    /// a stored value does not open): transient for the job, an alert for
+    /// the operator.
+    Unreadable {
+        /// What went wrong, for the log (never shown to the finance user).
+        problem: String,
+    },
 }
 
 impl HostVerdict {
+    /// The accounting system the company is configured for, when known.
+    pub fn accounting_system(&self) -> Option<String> {
+        match self {
+            HostVerdict::UnsupportedSystem { system, .. } => Some(system.clone()),
+            HostVerdict::NoConfiguration | HostVerdict::Unreadable { .. } => None,
+        }
+    }
+
     /// The verdict the job gets.
     pub fn verdict(&self) -> Verdict {
         match self {
+            HostVerdict::Unreadable { .. } => Verdict::Retry {
+                reason: FailureReason::IntegrationUnusable,
+                message: "Pleo's accounting integration could not read this company's \
+                          configuration just now, so the export was not checked. Export again \
+                          in a few minutes; if it keeps failing, contact the integration's support."
+                    .to_owned(),
+                check: "preflight.configuration".to_owned(),
+                retry_after: None,
+            },
             HostVerdict::NoConfiguration => Verdict::Fail {
                 reason: FailureReason::MissingConfiguration,
                 message: "Pleo's accounting integration has no configuration for this company, \
@@ -69,14 +94,16 @@ impl HostVerdict {
     }
 }
 
-/// The company's configuration, then the plugin for its accounting system.
-pub(crate) fn resolve<'p>(
-    parts: &'p RunnerParts,
-    job: &ExportJob,
-) -> Result<Resolved<'p>, HostVerdict> {
+/// The company's configuration as stored now, then the plugin for its
+/// accounting system.
+pub(crate) async fn resolve(parts: &RunnerParts, job: &ExportJob) -> Result<Resolved, HostVerdict> {
     let config = parts
         .companies
-        .get(&job.company_id)
+        .get(job.company_id)
+        .await
+        .map_err(|error| HostVerdict::Unreadable {
+            problem: error.to_string(),
+        })?
         .ok_or(HostVerdict::NoConfiguration)?;
     let plugin = parts
         .registry
@@ -123,7 +150,11 @@ pub(crate) async fn host_decided(
         }
         HostVerdict::UnsupportedSystem { system, .. } => {
             tracing::warn!(%system, "no plugin for the accounting system");
-            parts.companies.get(&job.company_id)
+            parts.companies.get(job.company_id).await.ok().flatten()
+        }
+        HostVerdict::Unreadable { problem } => {
+            tracing::error!(%problem, "cannot read the company's configuration");
+            None
         }
     };
     let verdict = why.verdict();
@@ -137,7 +168,7 @@ pub(crate) async fn host_decided(
         at: SystemTime::now(),
         budgeted: Budgeted::No,
     };
-    write_decision(parts, job, config, None, entry, written).await;
+    write_decision(parts, job, config.as_deref(), None, entry, written).await;
     verdict
 }
 
@@ -158,11 +189,12 @@ pub(crate) enum Budgeted {
 pub(crate) async fn run(
     parts: &RunnerParts,
     job: &ExportJob,
-    resolved: &Resolved<'_>,
+    resolved: &Resolved,
     number: u32,
     budgeted: Budgeted,
 ) -> Attempt {
     let Resolved { config, plugin } = resolved;
+    let config: &IntegrationConfig = config;
     let (began, at) = (Instant::now(), SystemTime::now());
     let result = plugin.validate(job, config).await;
     parts.metrics.observe(

@@ -242,14 +242,15 @@ struct Listed {
 }
 
 impl Runner {
-    /// The companies a sweep lists, sorted: the polled ones, or the
-    /// credentials' own company when none is named.
-    fn targets(&self) -> Vec<Option<uuid::Uuid>> {
-        let polled = &self.inner.parts.polled;
-        if polled.is_empty() {
+    /// The companies a sweep lists, sorted: the watched and the configured
+    /// ones (read from the store at each sweep), or the credentials' own
+    /// company when there are none.
+    async fn targets(&self) -> Vec<Option<uuid::Uuid>> {
+        let swept = self.refresh_swept().await;
+        if swept.is_empty() {
             vec![None]
         } else {
-            polled.iter().copied().map(Some).collect()
+            swept.into_iter().map(Some).collect()
         }
     }
 
@@ -258,7 +259,7 @@ impl Runner {
     pub(super) async fn sweep(&self) -> Result<usize, PleoError> {
         let parts = &self.inner.parts;
         let detection = &self.inner.detection;
-        let companies = self.targets();
+        let companies = self.targets().await;
         let concurrency = parts.settings.detection_concurrency.max(1);
         let cursor = match parts.store.detection_cursor().await {
             Ok(cursor) => cursor,

@@ -90,6 +90,7 @@ pub(super) async fn process(parts: &RunnerParts, work: Work) -> Option<JobOutcom
             job,
             started,
             resumed: !fresh,
+            accounting_system: None,
         };
         tokio::select! {
             biased;
@@ -130,6 +131,8 @@ struct Run<'a> {
     /// Taken up from the journal: a `started` of an earlier attempt (ours
     /// before a restart, or the previous holder's) may have landed.
     resumed: bool,
+    /// The company's accounting system, once its configuration was read.
+    accounting_system: Option<String>,
 }
 
 impl Run<'_> {
@@ -196,7 +199,9 @@ impl Run<'_> {
     }
 
     async fn validate_and_act(&mut self) -> Option<JobOutcome> {
-        let (verdict, plugin, attempts) = decide(self.parts, &self.job).await;
+        let decided = decide(self.parts, &self.job).await;
+        let (verdict, plugin, attempts) = (decided.verdict, decided.plugin, decided.attempts);
+        self.accounting_system = decided.accounting_system;
         let action = match (verdict.reason(), verdict.message()) {
             (Some(reason), Some(message)) => {
                 let intent = Stage::Failing {
@@ -419,11 +424,7 @@ impl Run<'_> {
         JobOutcome {
             job_id: self.job.id,
             company_id: self.job.company_id,
-            accounting_system: self
-                .parts
-                .companies
-                .get(&self.job.company_id)
-                .map(|c| c.accounting_system.clone()),
+            accounting_system: self.accounting_system.clone(),
             plugin,
             verdict,
             action,
@@ -497,11 +498,43 @@ async fn record(parts: &RunnerParts, job: uuid::Uuid, stage: &Stage) -> Result<(
 /// budget the journal holds: a final verdict reached before the restart
 /// stands, and a spent budget fails the job with the last transient verdict
 /// without validating again. Never returns `Verdict::Retry`.
-async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String>, u32) {
-    let resolved = match attempt::resolve(parts, job) {
+async fn decide(parts: &RunnerParts, job: &ExportJob) -> Decided {
+    let resolved = match attempt::resolve(parts, job).await {
         Ok(resolved) => resolved,
-        Err(why) => return (attempt::host_decided(parts, job, &why).await, None, 0),
+        Err(why) => {
+            return Decided {
+                accounting_system: why.accounting_system(),
+                verdict: attempt::host_decided(parts, job, &why).await,
+                plugin: None,
+                attempts: 0,
+            };
+        }
     };
+    let accounting_system = Some(resolved.config.accounting_system.clone());
+    let (verdict, plugin, attempts) = decide_with(parts, job, &resolved).await;
+    Decided {
+        verdict,
+        plugin,
+        attempts,
+        accounting_system,
+    }
+}
+
+/// What [`decide`] came to.
+struct Decided {
+    verdict: Verdict,
+    plugin: Option<String>,
+    attempts: u32,
+    accounting_system: Option<String>,
+}
+
+/// [`decide`] once the configuration and the plugin are known: every
+/// attempt of the job runs on this one version of the configuration.
+async fn decide_with(
+    parts: &RunnerParts,
+    job: &ExportJob,
+    resolved: &attempt::Resolved,
+) -> (Verdict, Option<String>, u32) {
     let plugin = Some(resolved.plugin.label().to_owned());
     let settings = &parts.settings;
     let window = millis(settings.retry_window.min(expiry_budget(job)));
@@ -555,7 +588,7 @@ async fn decide(parts: &RunnerParts, job: &ExportJob) -> (Verdict, Option<String
         }
         let number = budget.attempts + 1;
         let began = preflight_store::now_millis();
-        let verdict = attempt::run(parts, job, &resolved, number, attempt::Budgeted::Yes)
+        let verdict = attempt::run(parts, job, resolved, number, attempt::Budgeted::Yes)
             .await
             .verdict;
         budget.attempts = number;

@@ -214,15 +214,18 @@ impl Outbound {
         let method = reqwest::Method::from_bytes(method_name(request.method).as_bytes())
             .expect("standard methods parse");
         let mut prepared = reqwest::Request::new(method, url);
-        let credential_header = match &self.grants.credentials {
-            Credentials::Header { name, .. } => Some(name.as_str()),
-            _ => None,
+        let credential_headers: &[(String, crate::config::Secret)] = match &self.grants.credentials
+        {
+            Credentials::Headers(headers) => headers,
+            _ => &[],
         };
         for (name, value) in &request.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| HttpError::InvalidRequest(format!("'{name}' is not a header name")))?;
             if FORBIDDEN_HEADERS.contains(&name.as_str())
-                || credential_header == Some(name.as_str())
+                || credential_headers
+                    .iter()
+                    .any(|(own, _)| own == name.as_str())
             {
                 return Err(HttpError::InvalidRequest(format!(
                     "header '{name}' is set by the host"
@@ -374,6 +377,7 @@ impl wit_http::Host for PluginCtx {
         // The body lifted from the plugin's memory is the only copy: the
         // transport, a resend after a refresh and the record share it.
         let body = request.body.take().map(Bytes::from);
+        self.refresh_ahead(&request.url).await;
         let result = match self.outbound.prepare(&request, body.as_ref()) {
             Ok(_) if let Some(tape) = &self.outbound.grants.replay => {
                 tape.answer(&method, &request.url, body.as_deref())

@@ -20,7 +20,10 @@ impl Outbound {
         match &self.grants.credentials {
             Credentials::None => Vec::new(),
             Credentials::Bearer(token) => vec![token.expose().to_owned()],
-            Credentials::Header { value, .. } => vec![value.expose().to_owned()],
+            Credentials::Headers(headers) => headers
+                .iter()
+                .map(|(_, value)| value.expose().to_owned())
+                .collect(),
             Credentials::OAuth2(oauth) => oauth.secrets(),
         }
     }
