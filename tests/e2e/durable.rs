@@ -227,6 +227,7 @@ async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
         .collect();
     let mut replicas = Vec::new();
     let mut apis = Vec::new();
+    let secrets = support::secrets_table();
     for name in ["replica-a", "replica-b"] {
         let dir = support::temp_dir(name);
         let path = dir.join("preflight.toml");
@@ -236,7 +237,7 @@ async fn two_replicas_on_one_postgresql_never_validate_a_job_twice() {
                 pleo.url(),
                 &companies,
                 &[],
-                format!("[store]\nurl = \"{postgres}\"\nreplicaId = \"{name}\"\n"),
+                format!("[store]\nurl = \"{postgres}\"\nreplicaId = \"{name}\"\n{secrets}"),
             ),
         )
         .unwrap();

@@ -86,6 +86,7 @@ async fn a_job_taken_over_from_a_paused_replica_ends_with_one_outcome() {
     .await;
     let xero = support::xero_emulator(&[Scenario::AccountsMissing]).await;
     let company = early(1);
+    let secrets = support::secrets_table();
     let config = |name: &str| {
         let dir = support::temp_dir(name);
         let path = dir.join("preflight.toml");
@@ -93,7 +94,7 @@ async fn a_job_taken_over_from_a_paused_replica_ends_with_one_outcome() {
             &path,
             &OperatorToml {
                 extra: format!(
-                    "[store]\nurl = \"{postgres}\"\nreplicaId = \"{name}\"\nleaseSecs = 10\n"
+                    "[store]\nurl = \"{postgres}\"\nreplicaId = \"{name}\"\nleaseSecs = 10\n{secrets}"
                 ),
                 ..OperatorToml::new(pleo.url(), None, vec![(company, xero.url())])
             },
@@ -305,6 +306,7 @@ async fn soak_two_replicas_under_faults_and_sigkills_end_every_job_once() {
             (uuid::Uuid::new_v4(), url)
         })
         .collect();
+    let secrets = support::secrets_table();
     let paths: Vec<std::path::PathBuf> = ["soak-a", "soak-b"]
         .iter()
         .map(|name| {
@@ -314,7 +316,7 @@ async fn soak_two_replicas_under_faults_and_sigkills_end_every_job_once() {
                 &OperatorToml {
                     pleo_extra: "requestTimeoutMs = 1000\n".to_owned(),
                     extra: format!(
-                        "[store]\nurl = \"{postgres}\"\nreplicaId = \"{name}\"\nleaseSecs = 5\n"
+                        "[store]\nurl = \"{postgres}\"\nreplicaId = \"{name}\"\nleaseSecs = 5\n{secrets}"
                     ),
                     ..OperatorToml::new(pleo.url(), None, companies.clone())
                 },

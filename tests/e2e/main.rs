@@ -34,6 +34,7 @@
 
 mod business_central;
 mod cli;
+mod companies;
 mod contract;
 mod durable;
 mod emulators;

@@ -770,6 +770,17 @@ async fn through_runner(
         jobs.push((case, job));
     }
     polled.sort();
+    let store = preflight_store::Store::in_memory(preflight_store::Identity::default())
+        .await
+        .expect("store");
+    let metrics = std::sync::Arc::new(Metrics::default());
+    let companies = preflight::companies::Companies::with(
+        store.clone(),
+        &companies,
+        std::sync::Arc::clone(&metrics),
+    )
+    .await
+    .expect("companies");
     let runner = Runner::new(RunnerParts {
         pleo: PleoClient::new(
             url::Url::parse(&pleo.url()).expect("url"),
@@ -787,12 +798,10 @@ async fn through_runner(
         poll_interval: Duration::from_secs(60),
         registry,
         settings: RunnerSettings::default(),
-        store: preflight_store::Store::in_memory(preflight_store::Identity::default())
-            .await
-            .expect("store"),
+        store,
         mask_fields: Vec::new(),
         handover: Handover::Record,
-        metrics: std::sync::Arc::new(Metrics::default()),
+        metrics,
     });
     for _ in 0..3 {
         let started = runner.poll().await.unwrap_or(0);

@@ -143,6 +143,11 @@ impl Drop for Serving {
 /// Starts `preflight serve` on a free port; returns it and the API's base
 /// URL, read from its first line.
 pub(crate) fn spawn_serve(config: &std::path::Path) -> (Serving, String) {
+    spawn_serve_with(config, "info")
+}
+
+/// [`spawn_serve`] logging at `level`.
+pub(crate) fn spawn_serve_with(config: &std::path::Path, level: &str) -> (Serving, String) {
     let mut child = Command::new(PREFLIGHT)
         .args([
             "serve",
@@ -153,7 +158,7 @@ pub(crate) fn spawn_serve(config: &std::path::Path) -> (Serving, String) {
             "--log-format",
             "json",
             "--log-level",
-            "info",
+            level,
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

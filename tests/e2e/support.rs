@@ -60,8 +60,12 @@ pub async fn xero_emulator(scenarios: &[Scenario]) -> XeroEmulator {
 
 /// A claimed job.
 pub fn job(vendor_based_bookkeeping: bool) -> ExportJob {
-    ExportJob::from_json(
-        &serde_json::json!({
+    ExportJob::from_json(&job_json(vendor_based_bookkeeping)).expect("job parses")
+}
+
+/// [`job`] as the JSON file `preflight check --job` reads.
+pub fn job_json(vendor_based_bookkeeping: bool) -> String {
+    serde_json::json!({
             "id": "8eb648ab-464b-42a0-ba17-eda703657e33",
             "companyId": "12abc3d4-e567-490e-9234-abc56e78fabc",
             "status": "in_progress",
@@ -70,10 +74,8 @@ pub fn job(vendor_based_bookkeeping: bool) -> ExportJob {
             "isInteractive": true,
             "numberOfItems": 3,
             "vendorBasedBookkeeping": vendor_based_bookkeeping
-        })
-        .to_string(),
-    )
-    .expect("job parses")
+    })
+    .to_string()
 }
 
 /// The demo company's Xero configuration pointing at `base_url`.
@@ -107,6 +109,14 @@ pub fn temp_dir(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
+}
+
+/// A `[secrets]` table naming a new key file (mode 0600), for the replicas
+/// a test starts on one PostgreSQL database: they share the key.
+pub fn secrets_table() -> String {
+    let path = temp_dir("secrets").join("secrets.key");
+    preflight_store::secrets::Key::create_file(&path).expect("a new key file");
+    format!("[secrets]\nkeyFile = \"{}\"\n", path.display())
 }
 
 /// Polls `probe` until it gives a value; gives up (failing the test) after

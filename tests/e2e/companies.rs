@@ -1,0 +1,572 @@
+//! Companies as runtime state: configurations and OAuth tokens in the
+//! store, managed through `/v1/companies` and `preflight companies` while
+//! `serve` runs, secrets sealed and never shown.
+
+use std::process::Command;
+
+use preflight_emulators::pleo::{PleoConfig, PleoEmulator, SeedJob};
+use preflight_emulators::xero::{self, Scenario};
+
+use crate::serve::{OperatorToml, PREFLIGHT, ready, spawn_serve_with};
+use crate::support;
+
+const OPERATOR_TOKEN: &str = "operator-token-for-companies-tests";
+const CLIENT_SECRET: &str = "xero-client-secret-never-shown";
+const BEARER: &str = "bearer-token-value-never-shown";
+
+/// Every secret value a test used: none may appear anywhere it can read.
+fn assert_secret_free(what: &str, text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !text.contains(secret),
+            "{what} holds the secret {secret:?}:\n{text}"
+        );
+    }
+}
+
+/// A store file's bytes, with its write-ahead log, as text.
+fn sqlite_bytes(database: &std::path::Path) -> String {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal"] {
+        let mut path = database.as_os_str().to_owned();
+        path.push(suffix);
+        if let Ok(read) = std::fs::read(&path) {
+            bytes.extend(read);
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn oauth_config(xero_url: &str) -> serde_json::Value {
+    serde_json::json!({
+        "accountingSystem": "xero",
+        "baseUrl": xero_url,
+        "tenantId": xero::DEMO_TENANT_ID,
+        "credentials": {
+            "type": "oauth2",
+            "accessToken": xero::DEMO_ACCESS_TOKEN,
+            "refreshToken": xero::DEMO_REFRESH_TOKEN,
+            "tokenUrl": format!("{xero_url}/connect/token"),
+            "clientId": "preflight-tests",
+            "clientSecret": CLIENT_SECRET,
+        },
+        "settings": { "accounts": { "expenses": "429", "contra": "800" } },
+    })
+}
+
+fn token_calls(emulator: &xero::XeroEmulator) -> usize {
+    emulator
+        .requests()
+        .iter()
+        .filter(|request| request.path == "/connect/token")
+        .count()
+}
+
+#[tokio::test]
+async fn check_with_a_store_keeps_the_rotated_refresh_token_for_the_next_run() {
+    let emulator = support::xero_emulator(&[Scenario::TokenExpired]).await;
+    let dir = support::temp_dir("check-store");
+    let config = dir.join("config.json");
+    std::fs::write(&config, oauth_config(&emulator.url()).to_string()).unwrap();
+    let job = dir.join("job.json");
+    std::fs::write(&job, support::job_json(false)).unwrap();
+    let store = format!("sqlite://{}", dir.join("state/preflight.db").display());
+    let check = |with_store: bool| {
+        let mut command = Command::new(PREFLIGHT);
+        command.args([
+            "check",
+            "--plugin",
+            "xero",
+            "--job",
+            job.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--json",
+            "--log-level",
+            "trace",
+        ]);
+        if with_store {
+            command.args(["--store", &store]);
+        }
+        command.output().unwrap()
+    };
+
+    // The first run refreshes the expired token; the second finds the
+    // rotated one in the store and needs no refresh.
+    for run in 0..2 {
+        let output = check(true);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "run {run}: {stdout}\n{stderr}"
+        );
+        assert_secret_free(
+            "check's output",
+            &stdout,
+            &[CLIENT_SECRET, "xero-refreshed-access-token"],
+        );
+        assert_secret_free(
+            "check's trace log",
+            &stderr,
+            &[
+                CLIENT_SECRET,
+                "xero-refreshed-access-token",
+                "rotated-refresh",
+            ],
+        );
+    }
+    assert_eq!(
+        token_calls(&emulator),
+        1,
+        "one refresh, kept for the second run"
+    );
+
+    // Without the store the rotated token is gone: the demo refresh token
+    // was spent, so the connection reads as expired.
+    let output = check(false);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("accounting_system_authentication_failure"),
+        "{stdout}"
+    );
+
+    // Nothing secret in the store file: not the client secret, not the
+    // tokens the emulator issued.
+    let bytes = sqlite_bytes(&dir.join("state/preflight.db"));
+    assert!(
+        bytes.contains("preflight-tests"),
+        "the client id is stored in clear"
+    );
+    assert_secret_free(
+        "the SQLite file",
+        &bytes,
+        &[
+            CLIENT_SECRET,
+            "xero-refreshed-access-token",
+            "rotated-refresh",
+            xero::DEMO_REFRESH_TOKEN,
+        ],
+    );
+    // The key was made beside the database, readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.join("state/secrets.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // `companies show` reads the state back without values.
+    let company =
+        serde_json::from_str::<serde_json::Value>(&support::job_json(false)).unwrap()["companyId"]
+            .as_str()
+            .map(str::to_owned)
+            .expect("the job names its company");
+    let output = Command::new(PREFLIGHT)
+        .args(["companies", "--store", &store, "show", &company])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let credentials = &shown["credentials"];
+    assert_eq!(credentials["type"], "oauth2");
+    assert_eq!(credentials["status"], "connected");
+    assert_eq!(
+        credentials["set"],
+        serde_json::json!(["accessToken", "clientSecret", "refreshToken"])
+    );
+    assert!(credentials["accessTokenExpiresAt"].is_string(), "{shown}");
+    assert!(credentials["lastRefreshAt"].is_string(), "{shown}");
+    assert_eq!(credentials["fingerprint"].as_str().map(str::len), Some(16));
+    assert_secret_free(
+        "companies show",
+        &shown.to_string(),
+        &[CLIENT_SECRET, "xero-refreshed", "rotated-refresh"],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A running `serve` with the operator token and a SQLite store, logging
+/// at trace level, with no company in its file.
+struct Server {
+    serving: crate::serve::Serving,
+    api: String,
+    http: reqwest::Client,
+    dir: std::path::PathBuf,
+}
+
+impl Server {
+    async fn start(name: &str, pleo: &PleoEmulator) -> Server {
+        let dir = support::temp_dir(name);
+        let path = dir.join("preflight.toml");
+        let toml = OperatorToml {
+            poll_interval_secs: 3600,
+            extra: format!("[server]\ntoken = \"{OPERATOR_TOKEN}\"\n"),
+            ..OperatorToml::new(pleo.url(), Some(dir.join("state")), Vec::new())
+        };
+        std::fs::write(&path, toml.to_string()).unwrap();
+        let (serving, api) = spawn_serve_with(&path, "trace");
+        let http = reqwest::Client::new();
+        ready(&http, &api).await;
+        Server {
+            serving,
+            api,
+            http,
+            dir,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        if_match: Option<i64>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.api))
+            .bearer_auth(OPERATOR_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(version) = if_match {
+            request = request.header("if-match", format!("\"{version}\""));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(PREFLIGHT)
+            .args(["companies", "--server", &self.api])
+            .args(args)
+            .env("PREFLIGHT_OPERATOR_TOKEN", OPERATOR_TOKEN)
+            .output()
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn companies_are_managed_through_the_api_and_the_cli_while_serve_runs() {
+    let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
+        .await
+        .unwrap();
+    let emulator = support::xero_emulator(&[]).await;
+    let server = Server::start("companies-api", &pleo).await;
+    let company = uuid::Uuid::new_v4();
+    let path = format!("/v1/companies/{company}");
+    let document = serde_json::json!({
+        "accountingSystem": "xero",
+        "baseUrl": emulator.url(),
+        "tenantId": xero::DEMO_TENANT_ID,
+        "credentials": { "type": "headers", "headers": [
+            { "name": "Authorization", "value": format!("Bearer {}", xero::DEMO_ACCESS_TOKEN) },
+            { "name": "X-Second-Secret", "value": BEARER },
+        ]},
+        "settings": { "accounts": { "expenses": "429", "contra": "800" } },
+    });
+
+    // A job of the company before it is configured fails as such.
+    let early = pleo.seed_job(SeedJob::pending(company));
+    let (status, answer) = server
+        .call(
+            reqwest::Method::POST,
+            "/v1/validate",
+            Some(serde_json::json!({ "jobId": early })),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["verdict"]["reason"], "missing_configuration",
+        "{answer}"
+    );
+
+    // Changes need the token.
+    let refused = server
+        .http
+        .put(format!("{}{path}", server.api))
+        .json(&document)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    let (status, created) = server
+        .call(reqwest::Method::PUT, &path, Some(document.clone()), Some(0))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["credentials"]["type"], "headers");
+    assert_eq!(
+        created["credentials"]["headers"],
+        serde_json::json!([{ "name": "authorization" }, { "name": "x-second-secret" }])
+    );
+    assert_eq!(
+        created["credentials"]["set"],
+        serde_json::json!(["headers[0].value", "headers[1].value"])
+    );
+
+    // The next validation uses it, no restart; both headers went out.
+    let job = pleo.seed_job(SeedJob::pending(company));
+    let (status, answer) = server
+        .call(
+            reqwest::Method::POST,
+            "/v1/validate",
+            Some(serde_json::json!({ "jobId": job })),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["verdict"]["verdict"], "proceed", "{answer}");
+    let seen = emulator.requests();
+    assert!(
+        seen.iter().any(|r| r
+            .headers
+            .iter()
+            .any(|(n, v)| n == "x-second-secret" && v == BEARER)),
+        "the second credential header was attached"
+    );
+
+    // An invalid write is refused naming the field; the version stays.
+    let (status, refused) = server
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(serde_json::json!({ "settings": { "accounts": { "expenses": 429 } } })),
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(
+        refused["fields"][0]["field"], "settings.accounts.expenses",
+        "{refused}"
+    );
+    let (status, refused) = server
+        .call(
+            reqwest::Method::PATCH,
+            &path,
+            Some(serde_json::json!({ "baseUrl": "http://accounting.example.com" })),
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["fields"][0]["field"], "baseUrl", "{refused}");
+    let (_, shown) = server.call(reqwest::Method::GET, &path, None, None).await;
+    assert_eq!(shown["version"], 1, "{shown}");
+    assert_eq!(shown["settings"]["accounts"]["expenses"], "429");
+
+    // A stale If-Match is refused; a merge keeps the secrets it leaves out.
+    let patch = serde_json::json!({ "settings": { "accounts": { "expenses": "400" } } });
+    let (status, _) = server
+        .call(reqwest::Method::PATCH, &path, Some(patch.clone()), Some(7))
+        .await;
+    assert_eq!(status, 412);
+    let (status, patched) = server
+        .call(reqwest::Method::PATCH, &path, Some(patch), Some(1))
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["version"], 2);
+    assert_eq!(
+        patched["credentials"]["fingerprint"], created["credentials"]["fingerprint"],
+        "same secrets"
+    );
+    let (_, shown) = server.call(reqwest::Method::GET, &path, None, None).await;
+    let audit = shown["audit"].as_array().unwrap();
+    assert_eq!(audit.len(), 2, "{shown}");
+    assert_eq!(
+        audit[1]["fields"],
+        serde_json::json!(["settings.accounts.expenses"])
+    );
+    assert_eq!(audit[1]["via"], "api");
+
+    // The CLI against the server: list, export (no values), set from a file.
+    let output = server.cli(&["list"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        listed.contains(&company.to_string()) && listed.contains("headers"),
+        "{listed}"
+    );
+    let output = server.cli(&["export"]);
+    let exported: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(exported[0]["companyId"], company.to_string());
+    assert_secret_free(
+        "export",
+        &exported.to_string(),
+        &[BEARER, xero::DEMO_ACCESS_TOKEN],
+    );
+    let file = server.dir.join("patch.json");
+    std::fs::write(&file, r#"{"settings": {"accounts": {"expenses": "nope"}}}"#).unwrap();
+    let output = server.cli(&[
+        "set",
+        &company.to_string(),
+        file.to_str().unwrap(),
+        "--merge",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("settings.accounts.expenses"), "{stderr}");
+
+    // The exported list imports again unchanged: its secrets are kept.
+    let exported_file = server.dir.join("exported.json");
+    std::fs::write(&exported_file, exported.to_string()).unwrap();
+    let output = server.cli(&["import", exported_file.to_str().unwrap()]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (_, shown) = server.call(reqwest::Method::GET, &path, None, None).await;
+    assert_eq!(
+        shown["version"], 2,
+        "an unchanged import is no new version: {shown}"
+    );
+
+    // Removed: its jobs fail as unconfigured again.
+    let output = server.cli(&["remove", &company.to_string()]);
+    assert_eq!(output.status.code(), Some(0));
+    let (status, _) = server.call(reqwest::Method::GET, &path, None, None).await;
+    assert_eq!(status, 404);
+    let (_, answer) = server
+        .call(
+            reqwest::Method::POST,
+            "/v1/validate",
+            Some(serde_json::json!({ "jobId": job })),
+            None,
+        )
+        .await;
+    assert_eq!(
+        answer["verdict"]["reason"], "missing_configuration",
+        "{answer}"
+    );
+
+    // No secret anywhere: metrics, decision log, logs at trace level, store.
+    let metrics = server
+        .http
+        .get(format!("{}/metrics", server.api))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("preflight_company_writes_total{via=\"api\"} 2"),
+        "{metrics}"
+    );
+    let secrets = [BEARER, xero::DEMO_ACCESS_TOKEN];
+    assert_secret_free("/metrics", &metrics, &secrets);
+    let (_, report) = server
+        .call(reqwest::Method::GET, &format!("/v1/jobs/{job}"), None, None)
+        .await;
+    assert_secret_free("the decision log", &report.to_string(), &secrets);
+    server.serving.stop();
+    assert_secret_free("serve's trace log", &server.serving.logs(), &secrets);
+    assert_secret_free(
+        "the SQLite file",
+        &sqlite_bytes(&server.dir.join("state/preflight.db")),
+        &secrets,
+    );
+    let _ = std::fs::remove_dir_all(&server.dir);
+}
+
+#[tokio::test]
+async fn a_settings_change_under_load_fails_no_validation_and_later_ones_use_it() {
+    let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
+        .await
+        .unwrap();
+    let emulator = support::xero_emulator(&[]).await;
+    let server = Server::start("companies-load", &pleo).await;
+    let company = uuid::Uuid::new_v4();
+    let path = format!("/v1/companies/{company}");
+    let mut document = oauth_config(&emulator.url());
+    document["credentials"] =
+        serde_json::json!({ "type": "bearer", "token": xero::DEMO_ACCESS_TOKEN });
+    let (status, created) = server
+        .call(reqwest::Method::PUT, &path, Some(document), None)
+        .await;
+    assert_eq!(status, 201, "{created}");
+
+    let jobs: Vec<uuid::Uuid> = (0..100)
+        .map(|_| pleo.seed_job(SeedJob::pending(company)))
+        .collect();
+    let validate = |job: uuid::Uuid| {
+        let request = server
+            .http
+            .post(format!("{}/v1/validate", server.api))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&serde_json::json!({ "jobId": job }));
+        async move {
+            let answer: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+            answer
+        }
+    };
+    let (first, rest) = jobs.split_at(50);
+    let before = futures_util::future::join_all(first.iter().map(|job| validate(*job)));
+    let write = async {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let (status, patched) = server
+            .call(
+                reqwest::Method::PATCH,
+                &path,
+                Some(serde_json::json!({ "settings": { "accounts": { "expenses": "400" } } })),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{patched}");
+        std::time::SystemTime::now()
+    };
+    let (answers, written) = tokio::join!(before, write);
+    let after: Vec<serde_json::Value> =
+        futures_util::future::join_all(rest.iter().map(|job| validate(*job))).await;
+    for answer in answers.iter().chain(&after) {
+        assert_eq!(
+            answer["verdict"]["verdict"], "proceed",
+            "no validation fails: {answer}"
+        );
+    }
+    // Every validation that began after the write used the new settings.
+    let written = preflight_store::millis(written);
+    let mut newer = 0;
+    for job in &jobs {
+        let (_, report) = server
+            .call(reqwest::Method::GET, &format!("/v1/jobs/{job}"), None, None)
+            .await;
+        let decision = &report["decisions"][0];
+        let expenses = decision["config"]["settings"]["accounts"]["expenses"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if decision["at"].as_i64().unwrap() > written {
+            assert_eq!(expenses, "400", "began after the write: {decision}");
+            newer += 1;
+        } else {
+            assert!(expenses == "429" || expenses == "400", "{decision}");
+        }
+    }
+    assert!(newer >= 50, "the 50 started after the write, at least");
+    server.serving.stop();
+    let _ = std::fs::remove_dir_all(&server.dir);
+}
