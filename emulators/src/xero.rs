@@ -25,6 +25,30 @@
 //! accounting calls `tenant-not-connected` and the tenant header (403), then the
 //! missing-scope scenarios (401 `insufficient_scope`). The remaining scenarios change
 //! what individual endpoints return.
+//!
+//! # OAuth
+//!
+//! `POST /connect/token` (Xero's `identity.xero.com/connect/token`) refreshes tokens for any
+//! number of *grants*, one per connected company:
+//!
+//! - The configured refresh token ([`XeroConfig::refresh_token`]) belongs to the grant
+//!   [`DEFAULT_GRANT`]. A never-seen refresh token `<configured refresh token>:<name>`
+//!   ([`XeroConfig::grant_refresh_token`]) starts the grant `<name>` at its first use.
+//! - Every refresh rotates the grant's refresh token and issues a new access token. Both
+//!   are numbered by one counter for the whole emulator, so the first access token issued
+//!   is `xero-refreshed-access-token-1` whichever grant asked, and no token repeats.
+//! - An issued access token works for [`XeroConfig::access_token_lifetime`] (30 minutes,
+//!   the answer's `expires_in`), even under `token-expired`; afterwards it gets the 401 an
+//!   expired token gets under that scenario. The configured access token never expires by
+//!   itself: only the scenario expires it.
+//! - The refresh token a rotation replaced stays usable for [`XeroConfig::refresh_grace`]
+//!   (30 minutes) after its first use, as Xero documents, so a host that crashed before
+//!   storing the new token can retry; the retry rotates again. Older tokens, and the
+//!   previous one after its grace period, are `400 invalid_grant`.
+//! - [`XeroEmulator::token_calls`], [`XeroEmulator::token_calls_by_grant`] and
+//!   [`XeroEmulator::refused_token_calls`] count the token calls;
+//!   [`XeroEmulator::advance_clock`] lets tests expire tokens and end grace periods
+//!   without waiting.
 
 mod attachments;
 mod chart;
@@ -34,6 +58,7 @@ mod filter;
 mod gate;
 mod identity;
 mod journals;
+mod oauth;
 mod responses;
 mod scenario;
 mod seed;
@@ -42,6 +67,7 @@ mod state;
 mod token;
 mod validation;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +79,7 @@ use axum::routing::get;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use self::oauth::DEFAULT_GRANT;
 pub use self::scenario::Scenario;
 use self::state::Shared;
 pub use crate::server::RecordedRequest;
@@ -64,6 +91,7 @@ pub const DEFAULT_PORT: u16 = 4011;
 pub const DEMO_ACCESS_TOKEN: &str = "xero-demo-access-token";
 /// The refresh token the demo connection starts with; exchanged at
 /// `POST /connect/token` for a new access token (and a new refresh token).
+/// `xero-demo-refresh-token:<name>` starts the grant `<name>` instead.
 pub const DEMO_REFRESH_TOKEN: &str = "xero-demo-refresh-token";
 /// The tenant (organisation) id the emulator is connected to by default.
 pub const DEMO_TENANT_ID: &str = "b7c1d2e3-0f4a-4b5c-8d6e-7f8091a2b3c4";
@@ -77,10 +105,17 @@ const ACCOUNTING_BASE: &str = "/api.xro/2.0";
 #[derive(Clone, Debug)]
 pub struct XeroConfig {
     /// The bearer token the connection starts with (expired under the
-    /// `token-expired` scenario; tokens issued by a refresh are accepted too).
+    /// `token-expired` scenario, never otherwise; tokens issued by a refresh are accepted
+    /// too, for [`XeroConfig::access_token_lifetime`]).
     pub access_token: String,
-    /// The refresh token `POST /connect/token` accepts first.
+    /// The refresh token of the [`DEFAULT_GRANT`]; `<refresh_token>:<name>` starts the
+    /// grant `<name>` (see [`XeroConfig::grant_refresh_token`]).
     pub refresh_token: String,
+    /// How long an access token issued by a refresh is accepted; the token answer's
+    /// `expires_in` (whole seconds, at least 1). Xero's is 30 minutes.
+    pub access_token_lifetime: Duration,
+    /// How long after its first use a rotated refresh token still works (Xero: 30 minutes).
+    pub refresh_grace: Duration,
     /// The connected organisation's tenant id, expected in `Xero-tenant-id`.
     pub tenant_id: String,
     /// The connected organisation's name (`tenantName`, `Organisation.Name`).
@@ -98,12 +133,22 @@ impl Default for XeroConfig {
         Self {
             access_token: DEMO_ACCESS_TOKEN.to_owned(),
             refresh_token: DEMO_REFRESH_TOKEN.to_owned(),
+            access_token_lifetime: Duration::from_secs(30 * 60),
+            refresh_grace: Duration::from_secs(30 * 60),
             tenant_id: DEMO_TENANT_ID.to_owned(),
             organisation_name: DEMO_ORGANISATION_NAME.to_owned(),
             scenarios: Vec::new(),
             slow_delay: Duration::from_secs(10),
             retry_after_secs: 1,
         }
+    }
+}
+
+impl XeroConfig {
+    /// The refresh token that starts the grant `name` at its first use:
+    /// `<refresh_token>:<name>`. [`DEFAULT_GRANT`] and the empty name start nothing.
+    pub fn grant_refresh_token(&self, name: &str) -> String {
+        format!("{}:{name}", self.refresh_token)
     }
 }
 
@@ -153,6 +198,30 @@ impl XeroEmulator {
     /// Forgets the requests received so far.
     pub fn clear_requests(&self) {
         self.log.clear();
+    }
+
+    /// How many `POST /connect/token` calls succeeded, over all grants.
+    pub fn token_calls(&self) -> u64 {
+        self.shared.token_calls()
+    }
+
+    /// Successful `POST /connect/token` calls per grant name ([`DEFAULT_GRANT`] for the
+    /// configured refresh token). Grants never refreshed are absent, so the values add up
+    /// to [`XeroEmulator::token_calls`].
+    pub fn token_calls_by_grant(&self) -> BTreeMap<String, u64> {
+        self.shared.token_calls_by_grant()
+    }
+
+    /// How many `POST /connect/token` calls were refused (any `400` answer).
+    pub fn refused_token_calls(&self) -> u64 {
+        self.shared.refused_token_calls()
+    }
+
+    /// Moves the emulator's clock forward: access tokens expire and grace periods end as if
+    /// `by` had passed, and the rate-limit windows roll on. Dates in answers
+    /// (`DateTimeUTC`, …) keep following the real clock.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.advance_clock(by);
     }
 
     /// Stops the emulator and waits until it has stopped.

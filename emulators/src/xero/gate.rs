@@ -9,6 +9,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::oauth::AccessToken;
 use super::state::{Active, Shared};
 use super::{Scenario, dates, responses};
 
@@ -58,7 +59,8 @@ pub(super) async fn accounting(
 }
 
 /// Applies the request-wide scenarios in the documented order (slow, unavailable,
-/// rate-limited, token-expired), then checks the bearer token.
+/// rate-limited, token-expired), then checks the bearer token; a token issued by a refresh
+/// is judged by its own lifetime instead of the `token-expired` scenario.
 async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<Active, Response> {
     let active = shared.active();
     if active.has(Scenario::Slow) {
@@ -74,10 +76,13 @@ async fn admit(shared: &Shared, headers: &HeaderMap) -> Result<Active, Response>
         ));
     }
     let token = bearer_token(headers);
-    // Tokens issued by a refresh are fresh; the connection's original token
-    // is the one that expires.
-    if token.is_some_and(|token| shared.issued(token)) {
-        return Ok(active);
+    // A token issued by a refresh works for its lifetime, whatever the scenarios say, and
+    // is then refused exactly as an expired token is under `token-expired`. The
+    // connection's original token is the one that scenario expires.
+    match token.map_or(AccessToken::Unknown, |token| shared.access(token)) {
+        AccessToken::Fresh => return Ok(active),
+        AccessToken::Expired => return Err(responses::token_expired(dates::now_ms())),
+        AccessToken::Unknown => {}
     }
     if active.has(Scenario::TokenExpired) {
         return Err(responses::token_expired(dates::now_ms()));

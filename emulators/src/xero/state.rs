@@ -1,9 +1,11 @@
 //! State shared by every request of one Xero emulator.
 
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::journals::ManualJournal;
+use super::oauth::{AccessToken, Issued, Tokens};
 use super::{Scenario, XeroConfig, seed};
 
 /// Xero's per-tenant limits: 5,000 calls a day and 60 a minute, plus 10,000 a minute per app
@@ -22,29 +24,24 @@ pub(super) struct Shared {
     scenarios: Mutex<Vec<Scenario>>,
     quota: Mutex<Quota>,
     journals: Mutex<Vec<ManualJournal>>,
-    /// Access tokens issued by refreshes, and the refresh token that works
-    /// now (each use rotates it).
+    /// Grants, issued access tokens and the token-call counters.
     tokens: Mutex<Tokens>,
-}
-
-/// The OAuth state of the emulated connection.
-#[derive(Debug)]
-struct Tokens {
-    issued: Vec<String>,
-    refresh: String,
+    clock: Clock,
 }
 
 impl Shared {
     pub(super) fn new(config: XeroConfig) -> Self {
         Self {
             scenarios: Mutex::new(config.scenarios.clone()),
-            tokens: Mutex::new(Tokens {
-                issued: Vec::new(),
-                refresh: config.refresh_token.clone(),
-            }),
+            tokens: Mutex::new(Tokens::new(
+                &config.refresh_token,
+                config.access_token_lifetime,
+                config.refresh_grace,
+            )),
             config,
             quota: Mutex::new(Quota::new(Instant::now())),
             journals: Mutex::new(seed::journals()),
+            clock: Clock::default(),
         }
     }
 
@@ -59,17 +56,78 @@ impl Shared {
 
     /// Counts one accounting call against the limits and reports what is left.
     pub(super) fn consume_quota(&self) -> Remaining {
-        lock(&self.quota).consume(Instant::now())
+        lock(&self.quota).consume(self.clock.now())
     }
 
     /// What is left without counting a call, for answers that were refused.
     pub(super) fn remaining_quota(&self) -> Remaining {
-        lock(&self.quota).remaining(Instant::now())
+        lock(&self.quota).remaining(self.clock.now())
     }
 
     /// The stored manual journals, for reading or changing.
     pub(super) fn journals(&self) -> MutexGuard<'_, Vec<ManualJournal>> {
         lock(&self.journals)
+    }
+
+    /// Exchanges a refresh token for new tokens (see [`Tokens::rotate`]).
+    pub(super) fn rotate(&self, presented: &str) -> Option<Issued> {
+        let now = self.clock.now();
+        lock(&self.tokens).rotate(presented, now)
+    }
+
+    /// Counts a token call refused for its form rather than its token.
+    pub(super) fn refuse_token_call(&self) {
+        lock(&self.tokens).refuse();
+    }
+
+    /// Whether a bearer token was issued by a refresh, and whether it still works.
+    pub(super) fn access(&self, token: &str) -> AccessToken {
+        let now = self.clock.now();
+        lock(&self.tokens).access(token, now)
+    }
+
+    /// The token answer's `expires_in`.
+    pub(super) fn expires_in(&self) -> u64 {
+        lock(&self.tokens).expires_in()
+    }
+
+    /// Successful token calls.
+    pub(super) fn token_calls(&self) -> u64 {
+        lock(&self.tokens).calls()
+    }
+
+    /// Refused token calls.
+    pub(super) fn refused_token_calls(&self) -> u64 {
+        lock(&self.tokens).refused()
+    }
+
+    /// Successful token calls per grant.
+    pub(super) fn token_calls_by_grant(&self) -> BTreeMap<String, u64> {
+        lock(&self.tokens).calls_by_grant()
+    }
+
+    /// Moves the emulator's clock forward by `by`.
+    pub(super) fn advance_clock(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+/// The emulator's monotonic clock: the real one plus however far it was moved forward,
+/// so tests can let tokens expire and grace periods end without waiting.
+#[derive(Debug, Default)]
+struct Clock {
+    skew: Mutex<Duration>,
+}
+
+impl Clock {
+    fn now(&self) -> Instant {
+        let real = Instant::now();
+        real.checked_add(*lock(&self.skew)).unwrap_or(real)
+    }
+
+    fn advance(&self, by: Duration) {
+        let mut skew = lock(&self.skew);
+        *skew = skew.saturating_add(by);
     }
 }
 
@@ -150,34 +208,6 @@ impl Quota {
             minute: MINUTE_LIMIT.saturating_sub(self.minute_used),
             app_minute: APP_MINUTE_LIMIT.saturating_sub(self.minute_used),
         }
-    }
-}
-
-impl Shared {
-    /// Exchanges the current refresh token for a new access token and a new
-    /// refresh token; `None` for any other token (including a rotated one).
-    pub(super) fn rotate(&self, presented: &str) -> Option<(String, String)> {
-        let mut tokens = self
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if presented != tokens.refresh {
-            return None;
-        }
-        let n = tokens.issued.len() + 1;
-        let access = format!("xero-refreshed-access-token-{n}");
-        tokens.refresh = format!("xero-rotated-refresh-token-{n}");
-        tokens.issued.push(access.clone());
-        Some((access, tokens.refresh.clone()))
-    }
-
-    /// Whether `token` was issued by a refresh.
-    pub(super) fn issued(&self, token: &str) -> bool {
-        let tokens = self
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        tokens.issued.iter().any(|issued| issued == token)
     }
 }
 
