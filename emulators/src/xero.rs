@@ -212,6 +212,13 @@ impl XeroEmulator {
         self.shared.token_calls_by_grant()
     }
 
+    /// How many successful `POST /connect/token` calls spent a grant's previous
+    /// refresh token within its grace period: a client that lost the answer
+    /// to its last refresh (or two clients refreshing one grant at once).
+    pub fn graced_token_calls(&self) -> u64 {
+        self.shared.graced_token_calls()
+    }
+
     /// How many `POST /connect/token` calls were refused (any `400` answer).
     pub fn refused_token_calls(&self) -> u64 {
         self.shared.refused_token_calls()

@@ -767,6 +767,100 @@ mod tests {
     }
 
     #[test]
+    fn several_credential_headers_are_read_and_their_secrets_listed() {
+        let text = r#"{"accountingSystem": "e-conomic", "baseUrl": "https://restapi.e-conomic.com",
+            "credentials": {"type": "headers", "headers": [
+                {"name": "X-AppSecretToken", "value": "app-secret"},
+                {"name": "X-AgreementGrantToken", "value": "grant-secret"}]}}"#;
+        let config = IntegrationConfig::from_json(text).unwrap();
+        let Credentials::Headers(headers) = &config.credentials else {
+            panic!("{:?}", config.credentials);
+        };
+        let names: Vec<&str> = headers.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["x-appsecrettoken", "x-agreementgranttoken"]);
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("app-secret") && !shown.contains("grant-secret"),
+            "{shown}"
+        );
+
+        let mut document: serde_json::Value = serde_json::from_str(text).unwrap();
+        let mut fields = Vec::new();
+        for_each_secret(&mut document, |field, value| {
+            fields.push((field.to_owned(), value.as_str().unwrap().to_owned()));
+            *value = "sealed".into();
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(
+            fields,
+            [
+                (
+                    "credentials.headers[0].value".to_owned(),
+                    "app-secret".to_owned()
+                ),
+                (
+                    "credentials.headers[1].value".to_owned(),
+                    "grant-secret".to_owned()
+                ),
+            ]
+        );
+        assert!(!document.to_string().contains("secret"));
+        let round = IntegrationConfig::from_value(config.to_document(), "").unwrap();
+        assert_eq!(round, config);
+
+        for (headers, field, says) in [
+            (r#"[]"#, "credentials.headers", "is empty"),
+            (
+                r#"[{"name": "Host", "value": "x"}]"#,
+                "credentials.headers[0].name",
+                "set by the host's transport",
+            ),
+            (
+                r#"[{"name": "a b", "value": "x"}]"#,
+                "credentials.headers[0].name",
+                "not a header name",
+            ),
+            (
+                r#"[{"name": "X-A", "value": "1"}, {"name": "x-a", "value": "2"}]"#,
+                "credentials.headers[1].name",
+                "named twice",
+            ),
+            (
+                r#"[{"name": "X-A"}]"#,
+                "credentials.headers[0].value",
+                "missing",
+            ),
+        ] {
+            let error = IntegrationConfig::from_json(&format!(
+                r#"{{"accountingSystem": "x", "baseUrl": "https://x.io", "credentials": {{"type": "headers", "headers": {headers}}}}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(error.field, field, "{headers}");
+            assert!(error.message.contains(says), "{headers}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_token_is_due_for_refresh_within_a_quarter_of_its_lifetime_at_most_a_minute() {
+        use std::time::{Duration, SystemTime};
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut tokens = Tokens::new(Secret::new("a"), Secret::new("r"));
+        assert!(!tokens.due(at), "no known expiry: refreshed on a 401 only");
+        tokens.refreshed_at = Some(at);
+        tokens.expires_at = Some(at + Duration::from_secs(1800));
+        assert!(!tokens.due(at + Duration::from_secs(1739)));
+        assert!(tokens.due(at + Duration::from_secs(1740)), "a minute ahead");
+        tokens.expires_at = Some(at + Duration::from_secs(8));
+        assert!(!tokens.due(at + Duration::from_secs(5)));
+        assert!(
+            tokens.due(at + Duration::from_secs(6)),
+            "a quarter of 8 s ahead"
+        );
+        assert!(tokens.due(at + Duration::from_secs(60)), "past expiry");
+    }
+
+    #[test]
     fn reads_oauth2_credentials_and_names_missing_fields() {
         let config = IntegrationConfig::from_json(
             r#"{"accountingSystem": "xero", "baseUrl": "https://api.xero.com",

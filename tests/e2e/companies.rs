@@ -62,7 +62,9 @@ fn token_calls(emulator: &xero::XeroEmulator) -> usize {
         .count()
 }
 
-#[tokio::test]
+// Multi-threaded: the CLI runs as a child the test waits for, while the
+// emulator answers it from the test's runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_with_a_store_keeps_the_rotated_refresh_token_for_the_next_run() {
     let emulator = support::xero_emulator(&[Scenario::TokenExpired]).await;
     let dir = support::temp_dir("check-store");
@@ -123,14 +125,16 @@ async fn check_with_a_store_keeps_the_rotated_refresh_token_for_the_next_run() {
         "one refresh, kept for the second run"
     );
 
-    // Without the store the rotated token is gone: the demo refresh token
-    // was spent, so the connection reads as expired.
+    // Without the store the rotated token is not known: the run refreshes
+    // again with the spent demo refresh token, which only Xero's grace
+    // period for the previous refresh token still accepts.
     let output = check(false);
-    assert_eq!(output.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains("accounting_system_authentication_failure"),
-        "{stdout}"
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(token_calls(&emulator), 2);
+    assert_eq!(
+        emulator.graced_token_calls(),
+        1,
+        "spent within its grace period"
     );
 
     // Nothing secret in the store file: not the client secret, not the
@@ -205,11 +209,14 @@ struct Server {
 }
 
 impl Server {
-    async fn start(name: &str, pleo: &PleoEmulator) -> Server {
+    /// `company` is watched, so the first sweep (which makes `serve` ready)
+    /// lists it, configured or not.
+    async fn start(name: &str, pleo: &PleoEmulator, company: uuid::Uuid) -> Server {
         let dir = support::temp_dir(name);
         let path = dir.join("preflight.toml");
         let toml = OperatorToml {
             poll_interval_secs: 3600,
+            watched: vec![company],
             extra: format!("[server]\ntoken = \"{OPERATOR_TOKEN}\"\n"),
             ..OperatorToml::new(pleo.url(), Some(dir.join("state")), Vec::new())
         };
@@ -261,14 +268,14 @@ impl Server {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn companies_are_managed_through_the_api_and_the_cli_while_serve_runs() {
     let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
         .await
         .unwrap();
     let emulator = support::xero_emulator(&[]).await;
-    let server = Server::start("companies-api", &pleo).await;
     let company = uuid::Uuid::new_v4();
+    let mut server = Server::start("companies-api", &pleo, company).await;
     let path = format!("/v1/companies/{company}");
     let document = serde_json::json!({
         "accountingSystem": "xero",
@@ -315,7 +322,7 @@ async fn companies_are_managed_through_the_api_and_the_cli_while_serve_runs() {
     assert_eq!(created["credentials"]["type"], "headers");
     assert_eq!(
         created["credentials"]["headers"],
-        serde_json::json!([{ "name": "authorization" }, { "name": "x-second-secret" }])
+        serde_json::json!([{ "name": "Authorization" }, { "name": "X-Second-Secret" }])
     );
     assert_eq!(
         created["credentials"]["set"],
@@ -417,7 +424,7 @@ async fn companies_are_managed_through_the_api_and_the_cli_while_serve_runs() {
         &[BEARER, xero::DEMO_ACCESS_TOKEN],
     );
     let file = server.dir.join("patch.json");
-    std::fs::write(&file, r#"{"settings": {"accounts": {"expenses": "nope"}}}"#).unwrap();
+    std::fs::write(&file, r#"{"settings": {"accounts": {"expenses": true}}}"#).unwrap();
     let output = server.cli(&[
         "set",
         &company.to_string(),
@@ -492,14 +499,14 @@ async fn companies_are_managed_through_the_api_and_the_cli_while_serve_runs() {
     let _ = std::fs::remove_dir_all(&server.dir);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_settings_change_under_load_fails_no_validation_and_later_ones_use_it() {
     let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
         .await
         .unwrap();
     let emulator = support::xero_emulator(&[]).await;
-    let server = Server::start("companies-load", &pleo).await;
     let company = uuid::Uuid::new_v4();
+    let mut server = Server::start("companies-load", &pleo, company).await;
     let path = format!("/v1/companies/{company}");
     let mut document = oauth_config(&emulator.url());
     document["credentials"] =
@@ -569,4 +576,174 @@ async fn a_settings_change_under_load_fails_no_validation_and_later_ones_use_it(
     assert!(newer >= 50, "the 50 started after the write, at least");
     server.serving.stop();
     let _ = std::fs::remove_dir_all(&server.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_refresh_each_company_s_token_once_per_expiry_and_a_sigkill_loses_none() {
+    let Some(server) = support::postgres_url() else {
+        eprintln!("skipped: no PostgreSQL (PREFLIGHT_TEST_POSTGRES_URL)");
+        return;
+    };
+    let postgres = crate::durable::fresh_database(&server).await;
+    let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
+        .await
+        .unwrap();
+    // Every company's initial access token is expired; those a refresh
+    // issues live four seconds.
+    let lifetime = std::time::Duration::from_secs(4);
+    let emulator = xero::XeroEmulator::start(
+        xero::XeroConfig {
+            scenarios: vec![Scenario::TokenExpired],
+            access_token_lifetime: lifetime,
+            ..xero::XeroConfig::default()
+        },
+        support::loopback(),
+    )
+    .await
+    .unwrap();
+    let companies: Vec<uuid::Uuid> = (0..50).map(|_| uuid::Uuid::new_v4()).collect();
+    let mut entries = String::new();
+    for (index, company) in companies.iter().enumerate() {
+        entries.push_str(&format!(
+            r#"
+[[companies]]
+companyId = "{company}"
+accountingSystem = "xero"
+baseUrl = "{url}"
+tenantId = "{tenant}"
+credentials = {{ type = "oauth2", accessToken = "{access}", refreshToken = "{refresh}", tokenUrl = "{url}/connect/token", clientId = "preflight-tests", clientSecret = "{CLIENT_SECRET}" }}
+settings = {{ accounts = {{ expenses = "429", contra = "800" }} }}
+"#,
+            url = emulator.url(),
+            tenant = xero::DEMO_TENANT_ID,
+            access = xero::DEMO_ACCESS_TOKEN,
+            refresh = xero::XeroConfig::default().grant_refresh_token(&format!("company-{index}")),
+        ));
+    }
+    let secrets = support::secrets_table();
+    let mut replicas = Vec::new();
+    let mut apis = Vec::new();
+    for name in ["oauth-a", "oauth-b"] {
+        let dir = support::temp_dir(name);
+        let path = dir.join("preflight.toml");
+        let toml = OperatorToml {
+            extra: format!(
+                "[store]\nurl = \"{postgres}\"\nreplicaId = \"{name}\"\nleaseSecs = 5\n{secrets}{entries}"
+            ),
+            ..OperatorToml::new(pleo.url(), None, Vec::new())
+        };
+        std::fs::write(&path, toml.to_string()).unwrap();
+        let (serving, api) = crate::serve::spawn_serve(&path);
+        replicas.push(serving);
+        apis.push(api);
+    }
+    let http = reqwest::Client::new();
+    for api in &apis {
+        ready(&http, api).await;
+    }
+    let store = preflight_store::Store::open(&postgres, preflight_store::Identity::default())
+        .await
+        .unwrap();
+    let seed = |count: usize| {
+        let mut jobs = std::collections::BTreeMap::new();
+        for _ in 0..count {
+            for company in &companies {
+                jobs.insert(pleo.seed_job(SeedJob::pending(*company)), ());
+            }
+        }
+        jobs
+    };
+
+    // A first wave: every company refreshes its expired token once.
+    let first = seed(5);
+    crate::durable::all_done(&store, &first).await;
+    let after_first = emulator.token_calls();
+    // The tokens of the first wave expire; the second wave refreshes them
+    // again, and one replica is killed right after a refresh.
+    tokio::time::sleep(lifetime).await;
+    let second = seed(5);
+    support::eventually("a refresh in the second wave", async || {
+        (emulator.token_calls() > after_first).then_some(())
+    })
+    .await;
+    replicas[0].child.kill().unwrap();
+    let _ = replicas[0].child.wait();
+    crate::durable::all_done(&store, &second).await;
+    assert_eq!(replicas[1].stop(), Some(0));
+
+    // No job failed: every one proceeded, none for authentication.
+    let events = crate::durable::accepted(&pleo);
+    for job in first.keys().chain(second.keys()) {
+        let id = job.to_string();
+        assert_eq!(
+            events.get(&(id.clone(), "failed".to_owned())),
+            None,
+            "job {job} failed"
+        );
+    }
+    assert_eq!(first.len() + second.len(), 500);
+    // One token-endpoint call per expiry per company: every refresh spent
+    // the grant's current refresh token (no replica refreshed a token
+    // another had refreshed already, which only the grace period would
+    // have let through), save perhaps one lost to the SIGKILL.
+    assert_eq!(emulator.refused_token_calls(), 0, "no refresh was refused");
+    assert!(
+        emulator.graced_token_calls() <= 1,
+        "graced: {}",
+        emulator.graced_token_calls()
+    );
+    let by_grant = emulator.token_calls_by_grant();
+    assert_eq!(by_grant.len(), 50, "every company refreshed: {by_grant:?}");
+    for (grant, calls) in &by_grant {
+        assert!(
+            (2..=4).contains(calls),
+            "{grant}: {calls} refreshes over two expiries"
+        );
+    }
+    // The tokens are in the store, sealed: the client secret and the
+    // issued tokens appear nowhere in a dump of the database.
+    let dump = pg_dump(&postgres);
+    assert!(
+        dump.contains("preflight-tests"),
+        "the dump holds the companies"
+    );
+    assert_secret_free(
+        "a PostgreSQL dump",
+        &dump,
+        &[
+            CLIENT_SECRET,
+            "xero-refreshed-access-token",
+            "xero-rotated-refresh-token",
+        ],
+    );
+    assert_secret_free(
+        "serve's log",
+        &replicas[1].logs(),
+        &[
+            CLIENT_SECRET,
+            "xero-refreshed-access-token",
+            "xero-rotated-refresh-token",
+        ],
+    );
+}
+
+/// Every row of every table of the database at `url`, as text (what a
+/// `pg_dump` would hold), read through the store's own driver.
+fn pg_dump(url: &str) -> String {
+    let output = Command::new("sh")
+        .args(["-c", &"ls /usr/lib/postgresql/*/bin/pg_dump | tail -1"])
+        .output()
+        .unwrap();
+    let pg_dump = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let output = Command::new(&pg_dump)
+        .args(["--data-only", "--no-owner", url])
+        .env("PGSSLMODE", "disable")
+        .output()
+        .unwrap_or_else(|error| panic!("{pg_dump}: {error}"));
+    assert!(
+        output.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -39,7 +39,7 @@ fn config(
 }
 
 /// Waits until every one of `jobs` has its `done` journal entry.
-async fn all_done<T>(store: &Store, jobs: &BTreeMap<uuid::Uuid, T>) {
+pub(crate) async fn all_done<T>(store: &Store, jobs: &BTreeMap<uuid::Uuid, T>) {
     support::eventually_within(LONG_RUN, "every job done in the journal", async || {
         for job in jobs.keys() {
             let record = store.job(*job).await.unwrap()?;
@@ -53,7 +53,7 @@ async fn all_done<T>(store: &Store, jobs: &BTreeMap<uuid::Uuid, T>) {
 }
 
 /// Accepted (202) events per job and event name.
-fn accepted(pleo: &PleoEmulator) -> HashMap<(String, String), usize> {
+pub(crate) fn accepted(pleo: &PleoEmulator) -> HashMap<(String, String), usize> {
     let mut counts = HashMap::new();
     for event in pleo.events() {
         *counts

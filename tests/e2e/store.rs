@@ -455,3 +455,153 @@ async fn postgres_over_tls_checks_the_server_certificate() {
         "{untrusted}"
     );
 }
+
+#[tokio::test]
+async fn company_writes_are_compare_and_set_with_an_audit_trail() {
+    use preflight_store::{CompanyFilter, CompanyWrite, Conflict, TokenWrite};
+    for url in urls("companies") {
+        let store = open(&url, "replica-a", MINUTE).await;
+        let company = uuid::Uuid::new_v4();
+        let document = serde_json::json!({"accountingSystem": "xero", "settings": {}});
+        let fields = vec!["settings".to_owned()];
+        let write = |expected: Option<i64>| CompanyWrite {
+            company_id: company,
+            organisation_id: None,
+            accounting_system: "xero",
+            document: &document,
+            expected,
+            via: "api",
+            fields: &fields,
+            file_digest: None,
+            tokens: TokenWrite::Replace {
+                access: "sealed-access".to_owned(),
+                refresh: "sealed-refresh".to_owned(),
+            },
+        };
+        assert_eq!(
+            store.write_company(&write(Some(0))).await.unwrap(),
+            Ok(1),
+            "{url}"
+        );
+        assert_eq!(
+            store.write_company(&write(Some(0))).await.unwrap(),
+            Err(Conflict { current: Some(1) }),
+            "{url}: a second create loses"
+        );
+        assert_eq!(store.write_company(&write(Some(1))).await.unwrap(), Ok(2));
+        let stored = store.company(company).await.unwrap().unwrap();
+        assert_eq!((stored.version, stored.updated_via.as_str()), (2, "api"));
+        let listed = store
+            .companies(&CompanyFilter {
+                accounting_system: Some("xero".to_owned()),
+                ..CompanyFilter::default()
+            })
+            .await
+            .unwrap();
+        assert!(listed.iter().any(|c| c.company_id == company), "{url}");
+        let tokens = store.tokens(company).await.unwrap().unwrap();
+        assert_eq!(tokens.generation, 2, "{url}: replaced with the credentials");
+        assert_eq!(
+            store.remove_company(company, Some(1), "cli").await.unwrap(),
+            Err(Conflict { current: Some(2) })
+        );
+        assert_eq!(
+            store.remove_company(company, Some(2), "cli").await.unwrap(),
+            Ok(2)
+        );
+        assert!(store.company(company).await.unwrap().is_none());
+        assert!(
+            store.tokens(company).await.unwrap().is_none(),
+            "{url}: tokens go with it"
+        );
+        let audit = store.company_audit(company).await.unwrap();
+        let actions: Vec<(i64, &str, &str)> = audit
+            .iter()
+            .map(|e| (e.version, e.action.as_str(), e.via.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                (1, "created", "api"),
+                (2, "updated", "api"),
+                (2, "removed", "cli")
+            ]
+        );
+        assert_eq!(audit[0].fields, fields);
+    }
+}
+
+#[tokio::test]
+async fn one_holder_at_a_time_refreshes_a_company_s_tokens() {
+    use preflight_store::{CompanyWrite, StoredTokens, TokenWrite};
+    for url in urls("token-lease") {
+        let store = open(&url, "replica-a", MINUTE).await;
+        let company = uuid::Uuid::new_v4();
+        let document = serde_json::json!({});
+        store
+            .write_company(&CompanyWrite {
+                company_id: company,
+                organisation_id: None,
+                accounting_system: "xero",
+                document: &document,
+                expected: None,
+                via: "file",
+                fields: &[],
+                file_digest: None,
+                tokens: TokenWrite::Replace {
+                    access: "a1".to_owned(),
+                    refresh: "r1".to_owned(),
+                },
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let lease = Duration::from_millis(300);
+        assert!(
+            store.lease_tokens(company, "a", lease).await.unwrap(),
+            "{url}"
+        );
+        assert!(
+            !store.lease_tokens(company, "b", lease).await.unwrap(),
+            "{url}: held by a"
+        );
+        let next = StoredTokens {
+            access: "a2".to_owned(),
+            refresh: "r2".to_owned(),
+            expires_at: Some(5),
+            refreshed_at: Some(1),
+            revoked: false,
+            generation: 0,
+        };
+        assert!(
+            !store.save_tokens(company, "b", &next).await.unwrap(),
+            "{url}: b holds no lease"
+        );
+        assert!(store.save_tokens(company, "a", &next).await.unwrap());
+        let kept = store.tokens(company).await.unwrap().unwrap();
+        assert_eq!(
+            (kept.refresh.as_str(), kept.generation, kept.expires_at),
+            ("r2", 2, Some(5))
+        );
+        // Saving gave the lease up; a lease that runs out is taken over.
+        assert!(
+            store.lease_tokens(company, "b", lease).await.unwrap(),
+            "{url}"
+        );
+        tokio::time::sleep(lease + Duration::from_millis(50)).await;
+        assert!(
+            store.lease_tokens(company, "a", lease).await.unwrap(),
+            "{url}: b's ran out"
+        );
+        store.release_tokens(company, "a", true).await.unwrap();
+        assert!(
+            store.tokens(company).await.unwrap().unwrap().revoked,
+            "{url}"
+        );
+        assert!(store.reseal_tokens(company, 2, "a2'", "r2'").await.unwrap());
+        assert!(
+            !store.reseal_tokens(company, 1, "x", "y").await.unwrap(),
+            "{url}: stale generation"
+        );
+    }
+}

@@ -69,6 +69,8 @@ pub(super) struct Tokens {
     serial: u64,
     calls: u64,
     refused: u64,
+    /// Refreshes that spent a grant's previous token within its grace period.
+    graced: u64,
 }
 
 impl Tokens {
@@ -91,6 +93,7 @@ impl Tokens {
             serial: 0,
             calls: 0,
             refused: 0,
+            graced: 0,
         }
     }
 
@@ -121,6 +124,12 @@ impl Tokens {
                 token: replaced,
                 until: now.checked_add(grace).unwrap_or(now),
             });
+        } else if grant
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.token == presented)
+        {
+            self.graced += 1;
         }
         grant.refreshes += 1;
         self.calls += 1;
@@ -175,6 +184,10 @@ impl Tokens {
 
     pub(super) fn refused(&self) -> u64 {
         self.refused
+    }
+
+    pub(super) fn graced(&self) -> u64 {
+        self.graced
     }
 
     /// Successful refreshes per grant, for grants refreshed at least once.
@@ -341,6 +354,26 @@ mod tests {
         assert_ne!(newest, next);
         assert_eq!(tokens.rotate(&kept, start + GRACE + GRACE), None);
         refresh(&mut tokens, &newest, start + GRACE + GRACE);
+    }
+
+    #[test]
+    fn refreshes_with_the_previous_token_are_counted_apart() {
+        let mut tokens = tokens();
+        let now = Instant::now();
+        let first = refresh(&mut tokens, SEED, now);
+        assert_eq!(tokens.graced(), 0);
+        refresh(&mut tokens, SEED, now);
+        assert_eq!(tokens.graced(), 1, "the seed, spent again within its grace");
+        refresh(
+            &mut tokens,
+            &tokens.grants[DEFAULT_GRANT].current.clone(),
+            now,
+        );
+        assert_eq!((tokens.graced(), tokens.calls()), (1, 3));
+        assert!(
+            tokens.rotate(&first, now).is_none(),
+            "older than the previous one"
+        );
     }
 
     #[test]

@@ -101,6 +101,11 @@ impl Shared {
         lock(&self.tokens).refused()
     }
 
+    /// Token calls that spent a previous refresh token within its grace.
+    pub(super) fn graced_token_calls(&self) -> u64 {
+        lock(&self.tokens).graced()
+    }
+
     /// Successful token calls per grant.
     pub(super) fn token_calls_by_grant(&self) -> BTreeMap<String, u64> {
         lock(&self.tokens).calls_by_grant()
