@@ -289,8 +289,14 @@ impl Store {
         } else {
             "updated"
         };
-        self.audit(&mut tx, &id, version, action, write.via, write.fields, now)
-            .await?;
+        let entry = AuditEntry {
+            version,
+            action: action.to_owned(),
+            via: write.via.to_owned(),
+            fields: write.fields.to_vec(),
+            at: now,
+        };
+        self.audit(&mut tx, &id, entry).await?;
         tx.commit().await.map_err(|e| self.error(e))?;
         Ok(Ok(version))
     }
@@ -329,8 +335,14 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
-        self.audit(&mut tx, &id, version, "removed", via, &[], now_millis())
-            .await?;
+        let entry = AuditEntry {
+            version,
+            action: "removed".to_owned(),
+            via: via.to_owned(),
+            fields: Vec::new(),
+            at: now_millis(),
+        };
+        self.audit(&mut tx, &id, entry).await?;
         tx.commit().await.map_err(|e| self.error(e))?;
         Ok(Ok(version))
     }
@@ -361,8 +373,14 @@ impl Store {
                 .map_err(|e| self.error(e))?
                 .rows_affected();
         if changed == 1 {
-            self.audit(&mut tx, &id, version, "resealed", via, &[], now_millis())
-                .await?;
+            let entry = AuditEntry {
+                version,
+                action: "resealed".to_owned(),
+                via: via.to_owned(),
+                fields: Vec::new(),
+                at: now_millis(),
+            };
+            self.audit(&mut tx, &id, entry).await?;
         }
         tx.commit().await.map_err(|e| self.error(e))?;
         Ok(changed == 1)
@@ -517,17 +535,19 @@ impl Store {
         Ok(changed == 1)
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn audit(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         id: &str,
-        version: i64,
-        action: &str,
-        via: &str,
-        fields: &[String],
-        at: i64,
+        entry: AuditEntry,
     ) -> Result<(), StoreError> {
+        let AuditEntry {
+            version,
+            action,
+            via,
+            fields,
+            at,
+        } = entry;
         sqlx::query(
             "INSERT INTO company_audit (company_id, version, action, via, fields, at)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -536,7 +556,7 @@ impl Store {
         .bind(version)
         .bind(action)
         .bind(via)
-        .bind(serde_json::to_string(fields).expect("strings serialise"))
+        .bind(serde_json::to_string(&fields).expect("strings serialise"))
         .bind(at)
         .execute(&mut **tx)
         .await

@@ -727,11 +727,11 @@ settings = {{ accounts = {{ expenses = "429", contra = "800" }} }}
     );
 }
 
-/// Every row of every table of the database at `url`, as text (what a
-/// `pg_dump` would hold), read through the store's own driver.
+/// Every row of every table of the database at `url`, as `pg_dump` (of the
+/// Debian server `scripts/postgres` runs) writes it.
 fn pg_dump(url: &str) -> String {
     let output = Command::new("sh")
-        .args(["-c", &"ls /usr/lib/postgresql/*/bin/pg_dump | tail -1"])
+        .args(["-c", "ls /usr/lib/postgresql/*/bin/pg_dump | tail -1"])
         .output()
         .unwrap();
     let pg_dump = String::from_utf8_lossy(&output.stdout).trim().to_owned();

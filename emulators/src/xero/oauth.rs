@@ -362,13 +362,9 @@ mod tests {
         let now = Instant::now();
         let first = refresh(&mut tokens, SEED, now);
         assert_eq!(tokens.graced(), 0);
-        refresh(&mut tokens, SEED, now);
+        let second = refresh(&mut tokens, SEED, now);
         assert_eq!(tokens.graced(), 1, "the seed, spent again within its grace");
-        refresh(
-            &mut tokens,
-            &tokens.grants[DEFAULT_GRANT].current.clone(),
-            now,
-        );
+        refresh(&mut tokens, &second, now);
         assert_eq!((tokens.graced(), tokens.calls()), (1, 3));
         assert!(
             tokens.rotate(&first, now).is_none(),

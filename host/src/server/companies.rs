@@ -97,7 +97,7 @@ pub async fn remove(
 ) -> Response {
     let expected = match if_match(&headers) {
         Ok(expected) => expected,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match state
         .runner
@@ -119,7 +119,7 @@ async fn write(
 ) -> Response {
     let expected = match if_match(headers) {
         Ok(expected) => expected,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let document: Value = match serde_json::from_slice(body) {
         Ok(document) => document,
@@ -166,8 +166,9 @@ async fn write(
     }
 }
 
-/// `If-Match: "<version>"` (quotes optional), if given.
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Response> {
+/// `If-Match: "<version>"` (quotes optional), if given; a malformed one
+/// is answered 400.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Box<Response>> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -179,11 +180,13 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Response> {
         .filter(|version| *version >= 0)
         .map(Some)
         .ok_or_else(|| {
-            super::error(
-                StatusCode::BAD_REQUEST,
-                "If-Match: expected a version, e.g. \"3\"",
+            Box::new(
+                super::error(
+                    StatusCode::BAD_REQUEST,
+                    "If-Match: expected a version, e.g. \"3\"",
+                )
+                .into_response(),
             )
-            .into_response()
         })
 }
 
