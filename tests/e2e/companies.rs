@@ -747,3 +747,185 @@ fn pg_dump(url: &str) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_file_s_companies_are_an_import_the_latest_change_wins() {
+    let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
+        .await
+        .unwrap();
+    let emulator = support::xero_emulator(&[]).await;
+    let company = uuid::Uuid::new_v4();
+    let dir = support::temp_dir("companies-import");
+    let path = dir.join("preflight.toml");
+    let write_file = |expenses: &str| {
+        let toml = OperatorToml {
+            poll_interval_secs: 3600,
+            extra: format!("[server]\ntoken = \"{OPERATOR_TOKEN}\"\n"),
+            ..OperatorToml::new(
+                pleo.url(),
+                Some(dir.join("state")),
+                vec![(company, emulator.url())],
+            )
+        }
+        .to_string()
+        .replace("expenses = \"429\"", &format!("expenses = \"{expenses}\""));
+        std::fs::write(&path, toml).unwrap();
+    };
+    let http = reqwest::Client::new();
+    let start = || async {
+        let (serving, api) = crate::serve::spawn_serve(&path);
+        ready(&http, &api).await;
+        (serving, api)
+    };
+    let shown = |api: String| {
+        let request = http
+            .get(format!("{api}/v1/companies/{company}"))
+            .bearer_auth(OPERATOR_TOKEN);
+        async move {
+            let body: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+            (
+                body["version"].as_i64().unwrap(),
+                body["settings"]["accounts"]["expenses"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                body["updatedVia"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+
+    write_file("429");
+    let (mut serving, api) = start().await;
+    assert_eq!(
+        shown(api.clone()).await,
+        (1, "429".to_owned(), "file".to_owned())
+    );
+    let patched = http
+        .patch(format!("{api}/v1/companies/{company}"))
+        .bearer_auth(OPERATOR_TOKEN)
+        .json(&serde_json::json!({ "settings": { "accounts": { "expenses": "400" } } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    assert_eq!(serving.stop(), Some(0));
+
+    // The same file again: the API's change stands.
+    let (mut serving, api) = start().await;
+    assert_eq!(
+        shown(api.clone()).await,
+        (2, "400".to_owned(), "api".to_owned())
+    );
+    assert_eq!(serving.stop(), Some(0));
+
+    // A changed entry: the file's change is the latest, and wins.
+    write_file("404");
+    let (mut serving, api) = start().await;
+    assert_eq!(shown(api).await, (3, "404".to_owned(), "file".to_owned()));
+    assert_eq!(serving.stop(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_key_rotation_reseals_every_secret_and_the_old_key_can_go() {
+    let dir = support::temp_dir("rotate-key");
+    let store = format!("sqlite://{}", dir.join("preflight.db").display());
+    let run = |args: &[&str]| {
+        let output = Command::new(PREFLIGHT).args(args).output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (old, new) = (dir.join("old.key"), dir.join("new.key"));
+    for key in [&old, &new] {
+        let (code, stdout, stderr) = run(&["secrets", "keygen", "--out", key.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stdout.contains("wrote secrets key"), "{stdout}");
+    }
+    let (code, _, stderr) = run(&["secrets", "keygen", "--out", old.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "an existing key is never overwritten");
+    assert!(stderr.contains("exists"), "{stderr}");
+
+    let company = uuid::Uuid::new_v4().to_string();
+    let config = dir.join("company.json");
+    let mut document = oauth_config("https://api.xero.com");
+    document["credentials"]["tokenUrl"] = "https://identity.xero.com/connect/token".into();
+    std::fs::write(&config, document.to_string()).unwrap();
+    let with = |key: &std::path::Path| {
+        [
+            "--store",
+            &store,
+            "--secrets-key-file",
+            key.to_str().unwrap(),
+        ]
+        .map(str::to_owned)
+    };
+    let (code, stdout, stderr) = run(&[
+        &["companies"][..],
+        &with(&old).iter().map(String::as_str).collect::<Vec<_>>(),
+        &["set", &company, config.to_str().unwrap()],
+    ]
+    .concat());
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let show = |key: &std::path::Path| {
+        run(&[
+            &["companies"][..],
+            &with(key).iter().map(String::as_str).collect::<Vec<_>>(),
+            &["show", &company],
+        ]
+        .concat())
+    };
+    let (code, before, _) = show(&old);
+    assert_eq!(code, Some(0));
+    let (code, _, stderr) = show(&new);
+    assert_eq!(code, Some(2), "the new key alone cannot open the old seals");
+    assert!(
+        stderr.contains("neither the current key nor a previous one"),
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = run(&[
+        "secrets",
+        "rotate-key",
+        "--store",
+        &store,
+        "--secrets-key-file",
+        new.to_str().unwrap(),
+        "--previous-key-file",
+        old.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("re-sealed 1 configuration(s) and 1 token set(s)"),
+        "{stdout}"
+    );
+    // The new key alone now opens everything; the old one nothing.
+    let (code, after, stderr) = show(&new);
+    assert_eq!(code, Some(0), "{stderr}");
+    let view = |text: &str| {
+        let mut view: serde_json::Value = serde_json::from_str(text).unwrap();
+        view["credentials"]["fingerprint"] = serde_json::Value::Null;
+        view["audit"] = serde_json::Value::Null;
+        view
+    };
+    assert_eq!(
+        view(&before),
+        view(&after),
+        "the same configuration, sealed anew"
+    );
+    let (code, _, _) = show(&old);
+    assert_eq!(code, Some(2));
+    let bytes = sqlite_bytes(&dir.join("preflight.db"));
+    assert_secret_free(
+        "the SQLite file",
+        &bytes,
+        &[
+            CLIENT_SECRET,
+            xero::DEMO_REFRESH_TOKEN,
+            xero::DEMO_ACCESS_TOKEN,
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -639,7 +639,11 @@ fn report(error: &CompanyError) -> u8 {
             eprintln!("error: {error}");
             super::EXIT_PLUGIN_FAULT
         }
-        CompanyError::Sealed { .. } | CompanyError::Store(_) => {
+        CompanyError::Sealed { .. } => {
+            eprintln!("error: {error}; is this the store's secrets key?");
+            EXIT_BAD_INPUT
+        }
+        CompanyError::Store(_) => {
             eprintln!("error: {error}");
             EXIT_INTERNAL
         }
