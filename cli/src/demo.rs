@@ -525,6 +525,7 @@ pub async fn run(
             PleoAuth::Bearer(Secret::new(pleo::DEMO_ORG_TOKEN)),
             RetryPolicy::default(),
         )?,
+        organisations: Default::default(),
         companies,
         polled,
         poll_interval: Duration::from_secs(1),

@@ -67,6 +67,10 @@ pub struct Companies {
     sealer: Arc<Sealer>,
     metrics: Arc<Metrics>,
     cache: Mutex<HashMap<uuid::Uuid, Cached>>,
+    /// Each company's Pleo organisation, as last read.
+    organisations: Mutex<HashMap<uuid::Uuid, uuid::Uuid>>,
+    /// The organisations a company may name (`[[pleo.organisations]]`).
+    known_organisations: Mutex<Vec<uuid::Uuid>>,
 }
 
 struct Cached {
@@ -220,7 +224,33 @@ impl Companies {
             sealer,
             metrics,
             cache: Mutex::new(HashMap::new()),
+            organisations: Mutex::new(HashMap::new()),
+            known_organisations: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The Pleo organisations a company's `organisationId` may name; a
+    /// write naming another is refused.
+    pub fn set_known_organisations(&self, organisations: Vec<uuid::Uuid>) {
+        *self.known_organisations.lock().expect("organisations lock") = organisations;
+    }
+
+    /// Company `id`'s Pleo organisation, as last read from the store (by a
+    /// sweep's [`Companies::ids`] or a validation's [`Companies::get`]).
+    pub fn organisation_of(&self, id: uuid::Uuid) -> Option<uuid::Uuid> {
+        self.organisations
+            .lock()
+            .expect("organisations lock")
+            .get(&id)
+            .copied()
+    }
+
+    fn note_organisation(&self, id: uuid::Uuid, organisation: Option<uuid::Uuid>) {
+        let mut organisations = self.organisations.lock().expect("organisations lock");
+        match organisation {
+            Some(organisation) => organisations.insert(id, organisation),
+            None => organisations.remove(&id),
+        };
     }
 
     /// The companies of `configs` in `store`, sealed under a key of the
@@ -261,8 +291,10 @@ impl Companies {
     ) -> Result<Option<Arc<IntegrationConfig>>, CompanyError> {
         let Some(stored) = self.store.company(id).await? else {
             self.cache.lock().expect("cache lock").remove(&id);
+            self.note_organisation(id, None);
             return Ok(None);
         };
+        self.note_organisation(id, stored.organisation_id);
         if let Some(cached) = self.cache.lock().expect("cache lock").get(&id)
             && cached.version == stored.version
         {
@@ -274,14 +306,7 @@ impl Companies {
         if let Credentials::OAuth2(oauth) = &config.credentials
             && let Some(tokens) = tokens
         {
-            let keeper = StoreKeeper {
-                company: id,
-                system: config.accounting_system.clone(),
-                store: self.store.clone(),
-                sealer: Arc::clone(&self.sealer),
-                metrics: Arc::clone(&self.metrics),
-                holder: format!("{}/{}", self.store.replica(), uuid::Uuid::new_v4()),
-            };
+            let keeper = self.keeper(Owner::Company, id, &config.accounting_system);
             let opened = keeper.open(&tokens)?;
             oauth.keep_with(Arc::new(keeper), opened);
         }
@@ -296,15 +321,17 @@ impl Companies {
         Ok(Some(config))
     }
 
-    /// Every stored company's id.
+    /// Every stored company's id (noting each one's organisation).
     pub async fn ids(&self) -> Result<Vec<uuid::Uuid>, CompanyError> {
-        Ok(self
-            .store
-            .company_versions()
-            .await?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect())
+        let index = self.store.company_index().await?;
+        let mut organisations = self.organisations.lock().expect("organisations lock");
+        organisations.clear();
+        organisations.extend(
+            index
+                .iter()
+                .filter_map(|(id, _, organisation)| organisation.map(|o| (*id, o))),
+        );
+        Ok(index.into_iter().map(|(id, _, _)| id).collect())
     }
 
     /// The companies `filter` selects, as views.
@@ -533,7 +560,7 @@ impl Companies {
     /// again. Returns how many companies and token sets were re-sealed.
     pub async fn reseal(&self) -> Result<(usize, usize), CompanyError> {
         let (mut companies, mut token_sets) = (0, 0);
-        for (id, _) in self.store.company_versions().await? {
+        for (id, _, _) in self.store.company_index().await? {
             for _ in 0..10 {
                 let Some(stored) = self.store.company(id).await? else {
                     break;
@@ -633,6 +660,20 @@ impl Companies {
     ) -> Result<Option<Prepared>, CompanyError> {
         let mut new = new;
         let organisation_id = take_organisation(&mut new)?;
+        if let Some(organisation) = organisation_id
+            && !self
+                .known_organisations
+                .lock()
+                .expect("organisations lock")
+                .contains(&organisation)
+        {
+            return Err(CompanyError::Invalid(vec![ConfigError {
+                field: "organisationId".to_owned(),
+                message: format!(
+                    "{organisation} is not one of the Pleo organisations this deployment serves ([[pleo.organisations]])"
+                ),
+            }]));
+        }
         let config = parse(new.clone()).map_err(|error| CompanyError::Invalid(vec![error]))?;
         if let Some(plugin) =
             registry.and_then(|registry| registry.plugin(&config.accounting_system))
@@ -1140,11 +1181,71 @@ fn from_millis(millis: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
 }
 
-/// The store as a company's [`TokenKeeper`]: the tokens sealed in
-/// `oauth_tokens`, the refresh lease held under a name unique to this
-/// configuration's holder, and every outcome counted in
-/// `preflight_token_refreshes_total{system,result}`.
+/// Whose OAuth tokens a [`StoreKeeper`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// A company's accounting-system grant.
+    Company,
+    /// A Pleo organisation's grant.
+    Organisation,
+}
+
+impl Companies {
+    fn keeper(&self, owner: Owner, id: uuid::Uuid, system: &str) -> StoreKeeper {
+        StoreKeeper {
+            owner,
+            company: id,
+            system: system.to_owned(),
+            store: self.store.clone(),
+            sealer: Arc::clone(&self.sealer),
+            metrics: Arc::clone(&self.metrics),
+            holder: format!("{}/{}", self.store.replica(), uuid::Uuid::new_v4()),
+        }
+    }
+
+    /// Keeps Pleo organisation `id`'s OAuth grant in the store: the file's
+    /// tokens seed it when the store holds none for it (or holds a grant
+    /// refused since, a reconnect), and from then on the stored, refreshed
+    /// tokens are used by every replica.
+    pub async fn keep_organisation(
+        &self,
+        id: uuid::Uuid,
+        oauth: &preflight_runtime::config::OAuth,
+    ) -> Result<(), CompanyError> {
+        let keeper = self.keeper(Owner::Organisation, id, "pleo");
+        let stored = match self.store.tokens(id).await? {
+            Some(stored) if !stored.revoked => stored,
+            _ => {
+                let tokens = oauth.tokens();
+                let seal = |value: &Secret, field| {
+                    self.sealer
+                        .seal(value.expose().as_bytes(), &keeper.context(field))
+                };
+                let seeded = StoredTokens {
+                    access: seal(&tokens.access, ACCESS_FIELD),
+                    refresh: seal(&tokens.refresh, REFRESH_FIELD),
+                    expires_at: tokens.expires_at.map(to_millis),
+                    refreshed_at: None,
+                    revoked: false,
+                    generation: 0,
+                };
+                self.store.seed_tokens(id, &seeded).await?;
+                self.store.tokens(id).await?.expect("seeded above")
+            }
+        };
+        let opened = keeper.open(&stored)?;
+        oauth.keep_with(Arc::new(keeper), opened);
+        Ok(())
+    }
+}
+
+/// The store as a [`TokenKeeper`] of a company's or a Pleo organisation's
+/// grant: the tokens sealed in `oauth_tokens`, the refresh lease held under a
+/// name unique to this holder, and every outcome counted in
+/// `preflight_token_refreshes_total{system,result}` (`system` is `pleo` for
+/// an organisation).
 pub struct StoreKeeper {
+    owner: Owner,
     company: uuid::Uuid,
     system: String,
     store: Store,
@@ -1154,10 +1255,18 @@ pub struct StoreKeeper {
 }
 
 impl StoreKeeper {
+    /// The sealing context of the owner's `field`.
+    fn context(&self, field: &str) -> String {
+        match self.owner {
+            Owner::Company => context(self.company, field),
+            Owner::Organisation => format!("organisation:{}:{field}", self.company),
+        }
+    }
+
     fn open(&self, stored: &StoredTokens) -> Result<Tokens, CompanyError> {
         let open = |sealed: &str, field: &str| {
             self.sealer
-                .open(sealed, &context(self.company, field))
+                .open(sealed, &self.context(field))
                 .map(|opened| Secret::new(String::from_utf8_lossy(&opened).into_owned()))
                 .map_err(|error| CompanyError::Sealed {
                     company: self.company,
@@ -1210,11 +1319,11 @@ impl TokenKeeper for StoreKeeper {
             let sealed = StoredTokens {
                 access: self.sealer.seal(
                     tokens.access.expose().as_bytes(),
-                    &context(self.company, ACCESS_FIELD),
+                    &self.context(ACCESS_FIELD),
                 ),
                 refresh: self.sealer.seal(
                     tokens.refresh.expose().as_bytes(),
-                    &context(self.company, REFRESH_FIELD),
+                    &self.context(REFRESH_FIELD),
                 ),
                 expires_at: tokens.expires_at.map(to_millis),
                 refreshed_at: tokens.refreshed_at.map(to_millis),
@@ -1238,7 +1347,14 @@ impl TokenKeeper for StoreKeeper {
 
     fn release(&self, revoked: bool) -> KeeperFuture<'_, ()> {
         Box::pin(async move {
-            if revoked {
+            if revoked && self.owner == Owner::Organisation {
+                self.count("revoked");
+                tracing::error!(
+                    organisation = %self.company,
+                    "Pleo's token endpoint refused the organisation's refresh token (invalid_grant): \
+                     the organisation must authorise the integration again; its jobs cannot be listed or claimed"
+                );
+            } else if revoked {
                 self.count("revoked");
                 tracing::warn!(
                     company = %self.company,

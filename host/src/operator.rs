@@ -9,6 +9,11 @@
 //! pollIntervalSecs = 60
 //! requestTimeoutMs = 15000     # of one request to Pleo, each retry included (100 to 120000)
 //!
+//! [[pleo.organisations]]       # further Pleo organisations, each with its own grant
+//! id = "0f3c…"                 # companies name theirs with organisationId
+//! auth = { type = "oauth2", tokenUrl = "https://auth.pleo.io/oauth/token", clientId = "…",
+//!          clientSecretEnv = "PLEO_CLIENT_SECRET", refreshTokenEnv = "PLEO_REFRESH_ACME" }
+//!
 //! [runner]
 //! retryAttempts = 3            # validations of a job whose checks hit transient trouble
 //! retryWindowSecs = 120        # and the time they may take, never past the job's expiry
@@ -103,7 +108,7 @@ use crate::registry::PluginSettings;
 use crate::runner::RunnerSettings;
 use crate::server::ServerSettings;
 use crate::webhook::WebhookSettings;
-use preflight_runtime::config::{ConfigError, IntegrationConfig, secret};
+use preflight_runtime::config::{ConfigError, IntegrationConfig, Secret, secret};
 use preflight_runtime::sandbox::SandboxSettings;
 use preflight_store::{DecisionLogSettings, StoreSettings};
 
@@ -355,10 +360,19 @@ impl RawPlugins {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawOrganisation {
+    id: uuid::Uuid,
+    auth: RawPleoAuth,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawPleo {
     #[serde(default)]
     base_url: Option<String>,
     auth: RawPleoAuth,
+    #[serde(default)]
+    organisations: Vec<RawOrganisation>,
     #[serde(default)]
     watch_companies: Vec<uuid::Uuid>,
     #[serde(default)]
@@ -380,6 +394,87 @@ enum RawPleoAuth {
         key: Option<String>,
         key_env: Option<String>,
     },
+    #[serde(rename_all = "camelCase")]
+    Oauth2 {
+        token_url: String,
+        client_id: String,
+        client_secret: Option<String>,
+        client_secret_env: Option<String>,
+        access_token: Option<String>,
+        access_token_env: Option<String>,
+        refresh_token: Option<String>,
+        refresh_token_env: Option<String>,
+    },
+}
+
+impl RawPleoAuth {
+    /// The credentials; errors name fields under `at` (`pleo.auth`,
+    /// `pleo.organisations[0].auth`).
+    fn resolve(self, at: &str) -> Result<PleoAuth, ConfigError> {
+        let field = |name: &str| format!("{at}.{name}");
+        Ok(match self {
+            RawPleoAuth::Bearer { token, token_env } => PleoAuth::Bearer(secret(
+                token,
+                token_env,
+                &field("token"),
+                &field("tokenEnv"),
+            )?),
+            RawPleoAuth::ApiKey { key, key_env } => {
+                PleoAuth::ApiKey(secret(key, key_env, &field("key"), &field("keyEnv"))?)
+            }
+            RawPleoAuth::Oauth2 {
+                token_url,
+                client_id,
+                client_secret,
+                client_secret_env,
+                access_token,
+                access_token_env,
+                refresh_token,
+                refresh_token_env,
+            } => {
+                let url = url::Url::parse(&token_url).map_err(|error| {
+                    error_at(
+                        &field("tokenUrl"),
+                        format!("'{token_url}' is not a URL: {error}"),
+                    )
+                })?;
+                transport(&field("tokenUrl"), &url)?;
+                // Without an access token the first call refreshes first.
+                let access = match (access_token, access_token_env) {
+                    (None, None) => None,
+                    (inline, env) => Some(secret(
+                        inline,
+                        env,
+                        &field("accessToken"),
+                        &field("accessTokenEnv"),
+                    )?),
+                };
+                let oauth = preflight_runtime::config::OAuth::new(
+                    url,
+                    client_id,
+                    secret(
+                        client_secret,
+                        client_secret_env,
+                        &field("clientSecret"),
+                        &field("clientSecretEnv"),
+                    )?,
+                    access.clone().unwrap_or_else(|| Secret::new(String::new())),
+                    secret(
+                        refresh_token,
+                        refresh_token_env,
+                        &field("refreshToken"),
+                        &field("refreshTokenEnv"),
+                    )?,
+                );
+                if access.is_none() {
+                    let mut tokens = oauth.tokens();
+                    tokens.expires_at = Some(std::time::UNIX_EPOCH);
+                    oauth.adopt(tokens);
+                }
+                PleoAuth::OAuth2(std::sync::Arc::new(oauth))
+            }
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -606,7 +701,23 @@ impl OperatorConfig {
                     )
                 })?;
             let prefix = format!("companies[{index}] (company {company_id}): ");
-            let config = IntegrationConfig::from_value(entry.clone(), &prefix)?;
+            let mut parsed = entry.clone();
+            let organisation = parsed
+                .as_object_mut()
+                .and_then(|object| object.remove("organisationId"));
+            if let Some(organisation) = organisation {
+                let known = organisation
+                    .as_str()
+                    .and_then(|text| text.parse::<uuid::Uuid>().ok())
+                    .is_some_and(|id| pleo.organisations.iter().any(|(known, _)| *known == id));
+                if !known {
+                    return Err(error_at(
+                        &format!("{prefix}organisationId"),
+                        format!("{organisation} is not one of [[pleo.organisations]]"),
+                    ));
+                }
+            }
+            let config = IntegrationConfig::from_value(parsed, &prefix)?;
             company_documents.push((company_id, entry));
             company_entries.insert(company_id, index);
             if companies.insert(company_id, config).is_some() {
@@ -727,17 +838,19 @@ fn pleo_settings(raw: RawPleo) -> Result<PleoSettings, ConfigError> {
     let base_url = url::Url::parse(&base)
         .map_err(|error| error_at("pleo.baseUrl", format!("'{base}' is not a URL: {error}")))?;
     transport("pleo.baseUrl", &base_url)?;
-    let auth = match raw.auth {
-        RawPleoAuth::Bearer { token, token_env } => PleoAuth::Bearer(secret(
-            token,
-            token_env,
-            "pleo.auth.token",
-            "pleo.auth.tokenEnv",
-        )?),
-        RawPleoAuth::ApiKey { key, key_env } => {
-            PleoAuth::ApiKey(secret(key, key_env, "pleo.auth.key", "pleo.auth.keyEnv")?)
+    let auth = raw.auth.resolve("pleo.auth")?;
+    let mut organisations: Vec<(uuid::Uuid, PleoAuth)> = Vec::new();
+    for (index, organisation) in raw.organisations.into_iter().enumerate() {
+        let at = format!("pleo.organisations[{index}]");
+        if organisations.iter().any(|(id, _)| *id == organisation.id) {
+            return Err(error_at(
+                &format!("{at}.id"),
+                format!("organisation {} is named twice", organisation.id),
+            ));
         }
-    };
+        let auth = organisation.auth.resolve(&format!("{at}.auth"))?;
+        organisations.push((organisation.id, auth));
+    }
     let poll_interval = bounded_secs(
         "pleo.pollIntervalSecs",
         raw.poll_interval_secs,
@@ -757,6 +870,7 @@ fn pleo_settings(raw: RawPleo) -> Result<PleoSettings, ConfigError> {
         watch_companies: raw.watch_companies,
         poll_interval,
         request_timeout,
+        organisations,
     })
 }
 

@@ -29,4 +29,8 @@ pub struct PleoSettings {
     pub poll_interval: Duration,
     /// Timeout of one request to Pleo (its retries each get their own).
     pub request_timeout: Duration,
+    /// The Pleo organisations served besides the credentials' own, each
+    /// with its own grant (`[[pleo.organisations]]`); a company names its
+    /// organisation with `organisationId`.
+    pub organisations: Vec<(uuid::Uuid, PleoAuth)>,
 }

@@ -143,8 +143,12 @@ impl Default for RunnerSettings {
 
 /// Everything a runner is made of.
 pub struct RunnerParts {
-    /// The Export API client.
+    /// The Export API client with the deployment's own credentials
+    /// (`[pleo] auth`), for companies of no particular organisation.
     pub pleo: PleoClient,
+    /// A client per further Pleo organisation, with its own grant; a
+    /// company's jobs go through its organisation's.
+    pub organisations: std::collections::BTreeMap<uuid::Uuid, PleoClient>,
     /// Integration configurations by company, in the store.
     pub companies: Arc<crate::companies::Companies>,
     /// Companies to poll besides the configured ones (`pleo.watchCompanies`;
@@ -166,6 +170,17 @@ pub struct RunnerParts {
     pub handover: Handover,
     /// Counters and histograms.
     pub metrics: Arc<Metrics>,
+}
+
+impl RunnerParts {
+    /// The client for `company`'s jobs: its organisation's, else the
+    /// deployment's own.
+    pub(crate) fn pleo_for(&self, company: Option<uuid::Uuid>) -> &PleoClient {
+        company
+            .and_then(|company| self.companies.organisation_of(company))
+            .and_then(|organisation| self.organisations.get(&organisation))
+            .unwrap_or(&self.pleo)
+    }
 }
 
 /// The runner. Cheap to clone.
@@ -544,7 +559,18 @@ impl Runner {
     /// counted and logged like every attempt of the runner's own.
     pub async fn validate_on_demand(&self, job_id: uuid::Uuid) -> Result<OnDemand, PleoError> {
         let parts = &self.inner.parts;
-        let job = parts.pleo.get_job(job_id).await?;
+        // The job may belong to any organisation served: the deployment's
+        // own client first, then each organisation's, until one knows it.
+        let mut found = parts.pleo.get_job(job_id).await;
+        for client in parts.organisations.values() {
+            match &found {
+                Err(error) if error.is_not_found() || error.is_auth() => {
+                    found = client.get_job(job_id).await;
+                }
+                _ => break,
+            }
+        }
+        let job = found?;
         let (verdict, outcome, accounting_system) = match attempt::resolve(parts, &job).await {
             Ok(resolved) => {
                 let attempt = attempt::run(parts, &job, &resolved, 1, attempt::Budgeted::No).await;

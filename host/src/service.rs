@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::companies::Companies;
 use crate::metrics::Metrics;
 use crate::operator::OperatorConfig;
-use crate::pleo::{PleoClient, RetryPolicy};
+use crate::pleo::{PleoAuth, PleoClient, RetryPolicy};
 use crate::registry::Registry;
 use crate::runner::{Handover, Runner, RunnerParts};
 use preflight_store::Store;
@@ -64,6 +64,35 @@ pub async fn assemble(
     };
     let sealer = Arc::new(config.secrets.sealer()?);
     let companies = Arc::new(Companies::new(store.clone(), sealer, Arc::clone(&metrics)));
+    companies.set_known_organisations(
+        config
+            .pleo
+            .organisations
+            .iter()
+            .map(|(id, _)| *id)
+            .collect(),
+    );
+    let mut organisations = std::collections::BTreeMap::new();
+    for (id, auth) in &config.pleo.organisations {
+        if let PleoAuth::OAuth2(oauth) = auth {
+            companies
+                .keep_organisation(*id, oauth)
+                .await
+                .map_err(|error| AssembleError::Company {
+                    entry: format!("pleo.organisations (organisation {id})"),
+                    error,
+                })?;
+        }
+        let client = PleoClient::new(
+            config.pleo.base_url.clone(),
+            auth.clone(),
+            RetryPolicy {
+                request_timeout: config.pleo.request_timeout,
+                ..RetryPolicy::default()
+            },
+        )?;
+        organisations.insert(*id, client);
+    }
     companies
         .import_file(&config.company_documents, Some(&*registry), |company| {
             config.company_entry(company)
@@ -77,6 +106,7 @@ pub async fn assemble(
     };
     Ok(Runner::new(RunnerParts {
         pleo,
+        organisations,
         companies,
         polled: config.pleo.watch_companies.clone(),
         poll_interval: config.pleo.poll_interval,

@@ -32,6 +32,7 @@ pub mod gate;
 pub mod job;
 pub mod limits;
 pub mod manifest;
+pub mod oauth;
 pub mod plugin;
 pub mod report;
 pub mod sandbox;

@@ -178,15 +178,30 @@ impl Store {
         rows.iter().map(|row| self.company_row(row)).collect()
     }
 
-    /// Every stored company's id and version, by id (for a sweep that
-    /// visits each, such as re-sealing under a new key).
-    pub async fn company_versions(&self) -> Result<Vec<(uuid::Uuid, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT company_id, version FROM companies ORDER BY company_id")
-            .fetch_all(self.pool())
-            .await
-            .map_err(|e| self.error(e))?;
+    /// Every stored company's id, version and organisation, by id (for
+    /// the runner's sweep, and for visiting each, such as re-sealing under a
+    /// new key).
+    pub async fn company_index(
+        &self,
+    ) -> Result<Vec<(uuid::Uuid, i64, Option<uuid::Uuid>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT company_id, version, organisation_id FROM companies ORDER BY company_id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
         rows.iter()
-            .map(|row| Ok((self.get_uuid(row, "company_id")?, self.get(row, "version")?)))
+            .map(|row| {
+                let organisation: Option<String> = self.get(row, "organisation_id")?;
+                Ok((
+                    self.get_uuid(row, "company_id")?,
+                    self.get(row, "version")?,
+                    organisation
+                        .map(|text| text.parse())
+                        .transpose()
+                        .map_err(|error| self.corrupt("companies.organisation_id", error))?,
+                ))
+            })
             .collect()
     }
 
@@ -432,6 +447,33 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Stores `tokens` (sealed) for `id` when none are stored, or replaces
+    /// tokens whose grant was refused (a reconnect); a live grant is left
+    /// as it is. For grants without a company configuration (a Pleo
+    /// organisation's).
+    pub async fn seed_tokens(
+        &self,
+        id: uuid::Uuid,
+        tokens: &StoredTokens,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO oauth_tokens (company_id, access_token, refresh_token, expires_at, generation)
+             VALUES ($1, $2, $3, $4, 1)
+             ON CONFLICT (company_id) DO UPDATE SET access_token = $2, refresh_token = $3,
+                 expires_at = $4, refreshed_at = NULL, revoked = 0,
+                 generation = oauth_tokens.generation + 1, lease_owner = NULL, lease_until = 0
+             WHERE oauth_tokens.revoked = 1",
+        )
+        .bind(id.to_string())
+        .bind(&tokens.access)
+        .bind(&tokens.refresh)
+        .bind(tokens.expires_at)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(())
     }
 
     /// Takes company `id`'s refresh lease for `holder` for `ttl`: true

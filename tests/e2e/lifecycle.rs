@@ -107,6 +107,7 @@ impl<'a> Setup<'a> {
                 self.retry,
             )
             .unwrap(),
+            organisations: Default::default(),
             companies,
             polled,
             poll_interval: Duration::from_secs(60),

@@ -793,6 +793,7 @@ async fn through_runner(
             },
         )
         .expect("Pleo client"),
+        organisations: Default::default(),
         companies,
         polled,
         poll_interval: Duration::from_secs(60),

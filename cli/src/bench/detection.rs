@@ -149,6 +149,7 @@ async fn measure(
             RetryPolicy::default(),
         )
         .map_err(|e| e.to_string())?,
+        organisations: Default::default(),
         companies: configured,
         polled: companies.clone(),
         poll_interval: interval,

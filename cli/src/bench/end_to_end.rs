@@ -182,6 +182,7 @@ async fn one_round(
             RetryPolicy::default(),
         )
         .map_err(|e| e.to_string())?,
+        organisations: Default::default(),
         companies,
         polled,
         poll_interval: Duration::from_secs(60),

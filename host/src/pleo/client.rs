@@ -1,6 +1,8 @@
-//! [`PleoClient`]: bearer token or API key, retries with exponential backoff
-//! and jitter on 429, 5xx, timeouts and connection errors, honouring
-//! `Retry-After`.
+//! [`PleoClient`]: bearer token, API key or an organisation's OAuth 2.0
+//! grant (refreshed ahead of expiry and once on a 401, through the one
+//! refresh path of `preflight_runtime::oauth`), retries with exponential
+//! backoff and jitter on 429, 5xx, timeouts and connection errors,
+//! honouring `Retry-After`.
 
 use std::time::Duration;
 
@@ -13,12 +15,29 @@ use preflight_runtime::report::FailureReason;
 use preflight_runtime::sandbox::outbound::{ReadError, read_within};
 
 /// How the client authenticates (docs/pleo-export-api.md §1.1).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum PleoAuth {
     /// `Authorization: Bearer <token>` (OAuth 2.0 access token).
     Bearer(Secret),
     /// `Authorization: Basic base64("<key>:")`.
     ApiKey(Secret),
+    /// An organisation's OAuth 2.0 grant: its access token as a bearer
+    /// token, refreshed at Pleo's token endpoint.
+    OAuth2(std::sync::Arc<preflight_runtime::config::OAuth>),
+}
+
+impl std::fmt::Debug for PleoAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PleoAuth::Bearer(_) => f.write_str("Bearer(***)"),
+            PleoAuth::ApiKey(_) => f.write_str("ApiKey(***)"),
+            PleoAuth::OAuth2(oauth) => write!(
+                f,
+                "OAuth2({}, client {}, ***)",
+                oauth.token_url, oauth.client_id
+            ),
+        }
+    }
 }
 
 /// When and how often a call is retried.
@@ -255,7 +274,51 @@ impl PleoClient {
         match &self.auth {
             PleoAuth::Bearer(token) => request.bearer_auth(token.expose()),
             PleoAuth::ApiKey(key) => request.basic_auth(key.expose(), Some("")),
+            PleoAuth::OAuth2(oauth) => request.bearer_auth(oauth.access_token().expose()),
         }
+    }
+
+    /// Refreshes the organisation's access token, unless it was refreshed
+    /// since `used` went out; a failure is logged, and the next answer
+    /// (a 401) says what it means.
+    async fn refresh(&self, oauth: &preflight_runtime::config::OAuth, used: &str) {
+        let via = preflight_runtime::oauth::TokenClient {
+            client: &self.http,
+            timeout: self.retry.request_timeout,
+            // The token URL was held to the transport rule at load: plain
+            // http only to a loopback address.
+            allow_http_loopback: true,
+        };
+        match preflight_runtime::oauth::refresh(&via, oauth, used).await {
+            Ok(()) => tracing::debug!(token_url = %oauth.token_url, "Pleo access token refreshed"),
+            Err(problem) => {
+                tracing::warn!(token_url = %oauth.token_url, %problem, "refreshing the Pleo access token failed")
+            }
+        }
+    }
+
+    /// One request, authorised; with an OAuth grant, refreshed first when
+    /// its token is due, and once more (then sent again) on a 401.
+    async fn send_authorized(
+        &self,
+        build: &impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let PleoAuth::OAuth2(oauth) = &self.auth else {
+            return self.authorize(build()).send().await;
+        };
+        if oauth.tokens().due(std::time::SystemTime::now()) {
+            self.refresh(oauth, oauth.access_token().expose()).await;
+        }
+        let used = oauth.access_token();
+        let response = self.authorize(build()).send().await?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        self.refresh(oauth, used.expose()).await;
+        if oauth.access_token() == used {
+            return Ok(response);
+        }
+        self.authorize(build()).send().await
     }
 
     /// Sends with retries. Returns the first response that is not worth
@@ -272,7 +335,7 @@ impl PleoClient {
             if attempt > 1 {
                 tracing::debug!(request = what, attempt, problem = %last, "retrying a Pleo call");
             }
-            let delay = match self.authorize(build()).send().await {
+            let delay = match self.send_authorized(&build).await {
                 Ok(response) if response.status().as_u16() == 429 => {
                     last = "429 Too Many Requests".to_owned();
                     retry_after(&response).unwrap_or_else(|| self.retry.backoff(attempt))

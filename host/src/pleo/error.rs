@@ -104,6 +104,12 @@ impl PleoError {
         matches!(self, PleoError::NotFound { .. })
     }
 
+    /// True for a 401 or 403: the credentials do not reach it (for a job
+    /// of another organisation, what an organisation's token is told).
+    pub fn is_auth(&self) -> bool {
+        matches!(self, PleoError::Auth { .. })
+    }
+
     /// True for a 422.
     pub fn is_invalid_transition(&self) -> bool {
         matches!(self, PleoError::InvalidTransition { .. })

@@ -285,7 +285,7 @@ impl Runner {
                 }
             }
             tally.in_flight.insert(position);
-            let pleo = parts.pleo.clone();
+            let pleo = parts.pleo_for(company).clone();
             listings.spawn(async move {
                 let result = pleo.list_jobs(company, &[JobStatus::Pending]).await;
                 Listed {

@@ -70,7 +70,7 @@ pub(super) async fn process(parts: &RunnerParts, work: Work) -> Option<JobOutcom
             // Taken up from the journal (a restart, a takeover, or found
             // mid-way by a poll): what Pleo says now decides, never a listing
             // that may be older than the previous holder's claim.
-            _ => match parts.pleo.get_job(job_id).await {
+            _ => match parts.pleo_for(Some(company_id)).get_job(job_id).await {
                 Ok(job) => job,
                 Err(error) if error.is_not_found() => {
                     tracing::warn!("the job vanished from Pleo; closing it in the journal");
@@ -238,7 +238,11 @@ impl Run<'_> {
     /// released because Pleo refused the request outright.
     async fn claim(&mut self) -> Option<bool> {
         let parts = self.parts;
-        let claimed = match parts.pleo.post_event(&JobEvent::started(self.job.id)).await {
+        let claimed = match parts
+            .pleo_for(Some(self.job.company_id))
+            .post_event(&JobEvent::started(self.job.id))
+            .await
+        {
             Ok(()) => true,
             Err(error @ PleoError::InvalidTransition { .. }) => {
                 // A `started` of ours may have landed before this one (its
@@ -317,7 +321,12 @@ impl Run<'_> {
 
     /// The job's status in Pleo now; `None` when it cannot be looked up.
     async fn status_now(&self) -> Option<JobStatus> {
-        match self.parts.pleo.get_job(self.job.id).await {
+        match self
+            .parts
+            .pleo_for(Some(self.job.company_id))
+            .get_job(self.job.id)
+            .await
+        {
             Ok(job) => Some(job.status),
             Err(error) => {
                 tracing::error!(%error, "cannot look the job up after its claim");
@@ -618,7 +627,7 @@ async fn confirm_failed(parts: &RunnerParts, job: &ExportJob) -> Result<ExportJo
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(100) * attempt).await;
         }
-        match parts.pleo.get_job(job.id).await {
+        match parts.pleo_for(Some(job.company_id)).get_job(job.id).await {
             Ok(current) if current.status == JobStatus::Failed => return Ok(current),
             Ok(current) => last = format!("job is {}", current.status.as_str()),
             Err(error) => last = error.to_string(),

@@ -1,0 +1,208 @@
+//! OAuth 2.0 token refresh (RFC 6749 §6), one path for every grant the host
+//! holds: a company's accounting-system credentials and a Pleo
+//! organisation's. Serialised per grant in the process, one replica at a time
+//! through a [`crate::config::TokenKeeper`], the result kept before it is
+//! used; a refused grant (`invalid_grant`) is marked revoked, not retried.
+
+use std::time::{Duration, Instant};
+
+use crate::config::{OAuth, Secret, Tokens};
+
+/// How long a replica may hold a refresh lease: past it (the holder
+/// crashed), another replica refreshes.
+pub const REFRESH_LEASE: Duration = Duration::from_secs(30);
+
+/// Why an access token could not be refreshed.
+#[derive(Debug)]
+pub enum RefreshError {
+    /// The token endpoint refused the refresh token (`invalid_grant`), now
+    /// or earlier: the customer must reconnect.
+    Revoked,
+    /// Anything else (transport, the keeper, the lease held too long).
+    Failed(String),
+}
+
+impl std::fmt::Display for RefreshError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefreshError::Revoked => f.write_str(
+                "the token endpoint refused the refresh token (invalid_grant): the company must reconnect",
+            ),
+            RefreshError::Failed(problem) => f.write_str(problem),
+        }
+    }
+}
+
+/// How a refresh reaches the token endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenClient<'a> {
+    /// The HTTP client (no proxy, the host's resolver).
+    pub client: &'a reqwest::Client,
+    /// Timeout of the token request.
+    pub timeout: Duration,
+    /// Whether plain `http` to a loopback token endpoint is allowed.
+    pub allow_http_loopback: bool,
+}
+
+/// Refreshes `oauth`'s access token (RFC 6749 §6) unless another user of
+/// the grant (in this process, or another replica through the keeper)
+/// already did since `used` was sent. With a keeper, one replica refreshes
+/// at a time under its lease, and the result is kept before it is used. The
+/// one refresh path, for a company's credentials and a Pleo organisation's.
+pub async fn refresh(via: &TokenClient<'_>, oauth: &OAuth, used: &str) -> Result<(), RefreshError> {
+    let _turn = oauth.refreshing.lock().await;
+    if oauth.access_token().expose() != used {
+        return Ok(());
+    }
+    let Some(keeper) = oauth.keeper() else {
+        if oauth.tokens().revoked {
+            return Err(RefreshError::Revoked);
+        }
+        let tokens = token_endpoint(via, oauth, &oauth.tokens()).await;
+        return match tokens {
+            Ok(tokens) => {
+                oauth.adopt(tokens);
+                Ok(())
+            }
+            Err(error) => {
+                if matches!(error, RefreshError::Revoked) {
+                    let mut tokens = oauth.tokens();
+                    tokens.revoked = true;
+                    oauth.adopt(tokens);
+                }
+                Err(error)
+            }
+        };
+    };
+    let keeper_error = |problem: String| RefreshError::Failed(format!("token store: {problem}"));
+    let give_up = Instant::now() + REFRESH_LEASE;
+    let current = loop {
+        if let Some(kept) = keeper.load().await.map_err(keeper_error)? {
+            let moved_on = kept.access.expose() != used;
+            let revoked = kept.revoked;
+            oauth.adopt(kept);
+            if revoked {
+                return Err(RefreshError::Revoked);
+            }
+            if moved_on {
+                return Ok(());
+            }
+        }
+        if keeper.lease(REFRESH_LEASE).await.map_err(keeper_error)? {
+            break oauth.tokens();
+        }
+        if Instant::now() >= give_up {
+            return Err(RefreshError::Failed(
+                "another replica held the refresh lease too long".to_owned(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    match token_endpoint(via, oauth, &current).await {
+        Ok(tokens) => {
+            // Kept before it is used: a refresh token rotates, and one
+            // kept only in memory is lost with the process.
+            if let Err(problem) = keeper.save(&tokens).await {
+                let _ = keeper.release(false).await;
+                return Err(keeper_error(problem));
+            }
+            oauth.adopt(tokens);
+            Ok(())
+        }
+        Err(error) => {
+            let revoked = matches!(error, RefreshError::Revoked);
+            keeper.release(revoked).await.map_err(keeper_error)?;
+            if revoked {
+                let mut tokens = oauth.tokens();
+                tokens.revoked = true;
+                oauth.adopt(tokens);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Spends `current`'s refresh token at the token endpoint; the new
+/// tokens, the refresh token kept when none came back.
+async fn token_endpoint(
+    via: &TokenClient<'_>,
+    oauth: &OAuth,
+    current: &Tokens,
+) -> Result<Tokens, RefreshError> {
+    // The token endpoint is held to the runtime's transport rule like
+    // every origin: plain `http` only to loopback, and only when the
+    // operator allowed it.
+    if oauth.token_url.scheme() == "http" && !via.allow_http_loopback {
+        return Err(RefreshError::Failed(format!(
+            "token endpoint {}: plain http is not allowed (sandbox.allowHttpLoopback is off)",
+            oauth.token_url
+        )));
+    }
+    let failed = |error: &dyn std::fmt::Display| {
+        RefreshError::Failed(format!("token endpoint {}: {error}", oauth.token_url))
+    };
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "refresh_token")
+        .append_pair("refresh_token", current.refresh.expose())
+        .finish();
+    let response = via
+        .client
+        .post(oauth.token_url.clone())
+        .basic_auth(&oauth.client_id, Some(oauth.client_secret().expose()))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body)
+        .timeout(via.timeout)
+        .send()
+        .await
+        .map_err(|error| failed(&error))?;
+    let status = response.status();
+    let text = crate::sandbox::outbound::read_within(response, TOKEN_RESPONSE_BYTES)
+        .await
+        .map_err(|_| failed(&"the answer could not be read within 64 KiB"))?;
+    if !status.is_success() {
+        #[derive(serde::Deserialize)]
+        struct Refusal {
+            error: String,
+        }
+        // RFC 6749 §5.2: an invalid, expired or revoked refresh token is
+        // `invalid_grant`.
+        let refusal = serde_json::from_slice::<Refusal>(&text).ok();
+        if status == reqwest::StatusCode::BAD_REQUEST
+            && refusal.is_some_and(|refusal| refusal.error == "invalid_grant")
+        {
+            return Err(RefreshError::Revoked);
+        }
+        return Err(failed(&format!("answered {status}")));
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        access_token: String,
+        #[serde(default)]
+        refresh_token: Option<String>,
+        #[serde(default)]
+        expires_in: Option<u64>,
+    }
+    let answer: Answer = serde_json::from_slice(&text).map_err(|error| failed(&error))?;
+    if answer.access_token.is_empty() {
+        return Err(failed(&"the answer holds an empty access_token"));
+    }
+    let now = std::time::SystemTime::now();
+    Ok(Tokens {
+        access: Secret::new(answer.access_token),
+        refresh: answer
+            .refresh_token
+            .filter(|token| !token.is_empty())
+            .map_or_else(|| current.refresh.clone(), Secret::new),
+        expires_at: answer
+            .expires_in
+            .map(|seconds| now + Duration::from_secs(seconds.min(10 * 365 * 86_400))),
+        refreshed_at: Some(now),
+        revoked: false,
+    })
+}
+
+/// The largest token endpoint answer read.
+const TOKEN_RESPONSE_BYTES: usize = 64 << 10;
