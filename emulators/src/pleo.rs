@@ -44,8 +44,9 @@
 //!
 //! # Credentials and faults
 //!
-//! Every route wants a [`Grant`]ed credential (401 otherwise) with the operation's
-//! [`Scope`] (403 otherwise); see [`PleoConfig::default`] for the demo credentials.
+//! Every `/v3` route wants a [`Grant`]ed credential with the operation's [`Scope`] (403
+//! otherwise), or an organisation's access token (see below); anything else is 401. See
+//! [`PleoConfig::default`] for the demo credentials.
 //! [`Faults`] make a share of requests fail with 5xx or 429, answer slowly, or drop the
 //! connection, before authentication; or let a request be processed (an event applied and
 //! recorded in [`PleoEmulator::events`]) and then lose its answer, closing the connection
@@ -53,9 +54,47 @@
 //! its claim went through (docs/pleo-export-api.md §4). A [`FaultScope`] limits faults to
 //! E1 listings, E3 lookups or E4 events; other requests never get one.
 //!
+//! # Organisations and OAuth
+//!
+//! A partner integration serves several Pleo organisations, each of which granted it access
+//! through OAuth (docs/pleo-export-api.md §1.1, "OAuth"). Each [`Organisation`] of
+//! [`PleoConfig::organisations`] has its companies and the refresh token its grant starts
+//! with; the authorisation-code step before that is not emulated. The token endpoint,
+//! `POST /oauth/token` on the same base URL (it stands for `https://auth.pleo.io` here), is
+//! never hit by faults and implements the refresh of RFC 6749 §6:
+//!
+//! - The client authenticates with HTTP Basic, [`PleoConfig::client`]
+//!   ([`DEMO_CLIENT_ID`]:[`DEMO_CLIENT_SECRET`] by default); without it, or with the wrong
+//!   one, `401 {"error":"invalid_client"}` with `WWW-Authenticate: Basic realm="pleo"`.
+//! - The body is a form, `grant_type=refresh_token&refresh_token=…`. Another grant type is
+//!   `400 {"error":"unsupported_grant_type"}`; a missing parameter, one given twice or a body
+//!   that is not `application/x-www-form-urlencoded` is `400 {"error":"invalid_request"}`.
+//! - An organisation's current refresh token gets `200 {"access_token":
+//!   "pleo-org-access-<n>", "token_type": "Bearer", "expires_in": <seconds>,
+//!   "refresh_token": "pleo-org-refresh-<n>", "scope": "export-jobs:read export-jobs:write
+//!   export-items:read"}` (`Cache-Control: no-store`). The refresh token rotates on every
+//!   use: the one just used is refused from then on, like any token that is not an
+//!   organisation's current one, with `400 {"error":"invalid_grant"}`. One counter numbers
+//!   the tokens of all organisations, so none is issued twice.
+//! - The access token is an organisation-level credential with every scope that reaches
+//!   only the organisation's companies: another company's jobs are unknown (404), and
+//!   naming another company in a listing or a new job is the 403 a company-level grant
+//!   gets for a company not its own. Like every organisation-level credential it must name
+//!   the company where an operation needs one. An organisation has no access token until
+//!   its first refresh; a refresh does not revoke the access tokens issued before it.
+//! - It works for [`PleoConfig::access_token_lifetime`] (an hour by default; `expires_in`
+//!   is that in whole seconds, at least 1), then gets `401` with `WWW-Authenticate: Bearer
+//!   error="invalid_token", error_description="The access token expired"` and the body
+//!   `{"type": "UNAUTHORIZED", "message": "The access token expired."}`. Token expiry
+//!   follows a clock tests can move with [`PleoEmulator::advance_clock`].
+//!
+//! [`PleoEmulator::token_calls`], [`PleoEmulator::token_calls_by_organisation`] and
+//! [`PleoEmulator::refused_token_calls`] count the calls to the token endpoint.
+//!
 //! # Layout
 //!
-//! `auth` (credentials, scopes, companies), `faults` (injection middleware and its PRNG),
+//! `auth` (credentials, scopes, companies), `oauth` (organisations and the token
+//! endpoint), `faults` (injection middleware and its PRNG),
 //! `jobs`, `events`, `items` (the endpoints), `lifecycle` (state machine and expiry),
 //! `model` (jobs, items and their JSON), `state` (the shared store), `seed` (seeding),
 //! `pagination` + `cursor` (§1.3), `query` + `request` (reading requests), `responses`
@@ -71,6 +110,7 @@ mod items;
 mod jobs;
 mod lifecycle;
 mod model;
+mod oauth;
 mod pagination;
 mod query;
 mod request;
@@ -80,9 +120,11 @@ mod state;
 mod timestamps;
 mod webhooks;
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::middleware;
@@ -95,6 +137,7 @@ pub use self::events::RecordedEvent;
 pub use self::faults::{FaultScope, Faults};
 use self::model::Job;
 pub use self::model::JobStatus;
+pub use self::oauth::Organisation;
 pub use self::seed::SeedJob;
 use self::state::Shared;
 use self::webhooks::{JobCreated, Webhooks};
@@ -109,6 +152,14 @@ pub const DEFAULT_PORT: u16 = 4010;
 pub const DEMO_ORG_TOKEN: &str = "pleo-demo-org-token";
 /// API key (Basic `base64("<key>:")`) with every export scope, organisation-level.
 pub const DEMO_API_KEY: &str = "pleo-demo-api-key";
+
+/// OAuth client id the token endpoint expects by default ([`PleoConfig::client`]).
+pub const DEMO_CLIENT_ID: &str = "preflight-demo-client";
+/// OAuth client secret the token endpoint expects by default ([`PleoConfig::client`]).
+pub const DEMO_CLIENT_SECRET: &str = "preflight-demo-client-secret";
+
+/// Lifetime of access tokens issued at the token endpoint unless configured otherwise.
+const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3_600);
 
 /// `expiresIn` of new jobs unless configured otherwise: the value of Pleo's webhook example
 /// (docs/pleo-export-api.md §4.1, §7).
@@ -126,12 +177,22 @@ pub struct PleoConfig {
     /// Where to send the `v1.export-job.created` webhook of every new job; `None` sends
     /// none. See the module documentation.
     pub webhook: Option<WebhookTarget>,
+    /// The organisations that granted the partner access through OAuth, each with its
+    /// refresh token for `POST /oauth/token`; see the module documentation.
+    pub organisations: Vec<Organisation>,
+    /// How long an access token issued at `POST /oauth/token` works; `expires_in` announces
+    /// it in whole seconds, at least 1.
+    pub access_token_lifetime: Duration,
+    /// The OAuth client id and secret `POST /oauth/token` demands with HTTP Basic; `None`
+    /// lets any caller refresh.
+    pub client: Option<(String, String)>,
 }
 
 impl Default for PleoConfig {
     /// [`DEMO_ORG_TOKEN`] as a bearer token and [`DEMO_API_KEY`] as an API key, both
     /// organisation-level with every scope; no faults; jobs expire after an hour; no
-    /// webhook.
+    /// webhook; no OAuth organisations; issued access tokens last an hour; the client is
+    /// [`DEMO_CLIENT_ID`] with [`DEMO_CLIENT_SECRET`].
     fn default() -> Self {
         Self {
             grants: vec![
@@ -141,6 +202,9 @@ impl Default for PleoConfig {
             faults: Faults::default(),
             default_expires_in: DEFAULT_EXPIRES_IN,
             webhook: None,
+            organisations: Vec::new(),
+            access_token_lifetime: DEFAULT_ACCESS_TOKEN_LIFETIME,
+            client: Some((DEMO_CLIENT_ID.to_owned(), DEMO_CLIENT_SECRET.to_owned())),
         }
     }
 }
@@ -158,9 +222,13 @@ impl PleoEmulator {
     /// soon as this returns.
     ///
     /// Fails with [`io::ErrorKind::InvalidInput`] when [`PleoConfig::webhook`] is invalid
-    /// (see [`WebhookTarget::validate`]), before binding anything. Webhooks are sent from
-    /// tasks on the runtime this is called on.
+    /// (see [`WebhookTarget::validate`]) or [`PleoConfig::organisations`] are ambiguous (an
+    /// id twice, an empty refresh token, or one refresh token for two organisations),
+    /// before binding anything. Webhooks are sent from tasks on the runtime this is called
+    /// on.
     pub async fn start(config: PleoConfig, listen: SocketAddr) -> io::Result<PleoEmulator> {
+        oauth::validate(&config.organisations)
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
         let webhooks = match &config.webhook {
             Some(target) => {
                 let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
@@ -266,6 +334,30 @@ impl PleoEmulator {
         self.shared.webhook_deliveries()
     }
 
+    /// Successful refreshes at `POST /oauth/token`, all organisations together.
+    pub fn token_calls(&self) -> u64 {
+        self.shared.token_calls()
+    }
+
+    /// Successful refreshes at `POST /oauth/token` per [`Organisation::id`]; organisations
+    /// that never refreshed are not listed.
+    pub fn token_calls_by_organisation(&self) -> BTreeMap<Uuid, u64> {
+        self.shared.token_calls_by_organisation()
+    }
+
+    /// Calls to `POST /oauth/token` answered with an error (401 `invalid_client` or any
+    /// 400), whatever the reason.
+    pub fn refused_token_calls(&self) -> u64 {
+        self.shared.refused_token_calls()
+    }
+
+    /// Moves the clock access tokens expire by forward by `by`, so a test can let a token
+    /// expire without waiting. Only token expiry follows this clock; jobs' timestamps and
+    /// expiry keep the real time.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.advance_clock(by);
+    }
+
     /// Every request received so far (up to the newest 10,000), rejected ones included.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.log.snapshot()
@@ -283,8 +375,8 @@ impl PleoEmulator {
     }
 }
 
-/// The API routes behind the credential gate, with Pleo-style 404/405 answers, all behind
-/// fault injection.
+/// The API routes behind the credential gate and the token endpoint outside it, with
+/// Pleo-style 404/405 answers, all behind fault injection (which only ever strikes `/v3`).
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v3/export-jobs", get(jobs::list).post(jobs::create))
@@ -298,6 +390,7 @@ fn router(shared: Arc<Shared>) -> Router {
             Arc::clone(&shared),
             auth::gate,
         ))
+        .route("/oauth/token", post(oauth::token))
         .fallback(responses::route_not_found)
         .method_not_allowed_fallback(responses::method_not_allowed)
         .layer(middleware::from_fn_with_state(

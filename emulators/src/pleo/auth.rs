@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, Method};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use super::base64;
+use super::oauth::AccessToken;
 use super::responses::ApiError;
 use super::state::Shared;
 
@@ -93,28 +94,53 @@ impl Grant {
     }
 }
 
-/// The grant of the credential a request came with; the gate puts it into the request's
-/// extensions for the handlers.
+/// The companies of the credential a request came with; the gate puts it into the
+/// request's extensions for the handlers.
 #[derive(Clone, Debug)]
-pub(super) struct Caller(Grant);
+pub(super) struct Caller(Reach);
+
+/// Which companies a caller may act for.
+#[derive(Clone, Debug)]
+enum Reach {
+    /// An organisation-level [`Grant`]: every company, named where an operation needs one.
+    Every,
+    /// An access token issued to an organisation at the token endpoint: the organisation's
+    /// companies, named where an operation needs one, as for [`Reach::Every`].
+    Organisation(Arc<[Uuid]>),
+    /// A company-level [`Grant`]: its one company, which it need not name.
+    Company(Uuid),
+}
 
 impl Caller {
+    /// The caller a configured grant makes.
+    pub(super) fn of(grant: &Grant) -> Self {
+        Self(grant.company_id.map_or(Reach::Every, Reach::Company))
+    }
+
+    /// The caller an organisation's access token makes.
+    pub(super) fn organisation(companies: Arc<[Uuid]>) -> Self {
+        Self(Reach::Organisation(companies))
+    }
+
     /// Whether the caller may see jobs of `company_id`. Jobs it may not see are answered as
     /// if they did not exist (404), so as not to reveal other companies' job ids.
     pub(super) fn can_see(&self, company_id: Uuid) -> bool {
-        self.0.company_id.is_none_or(|own| own == company_id)
+        match &self.0 {
+            Reach::Every => true,
+            Reach::Organisation(companies) => companies.contains(&company_id),
+            Reach::Company(own) => *own == company_id,
+        }
     }
 
     /// The company a list or create request acts on: the one `requested`, which an
-    /// organisation-level caller must name (400) and a company-level caller may only name
-    /// if it is its own (403); a company-level caller defaults to its own.
+    /// organisation-level caller must name (400) and any caller may only name if it reaches
+    /// it (403); a company-level caller defaults to its own.
     pub(super) fn company(&self, requested: Option<Uuid>, name: &str) -> Result<Uuid, ApiError> {
-        match (self.0.company_id, requested) {
-            (None, Some(requested)) => Ok(requested),
-            (None, None) => Err(ApiError::required_parameter_missing(name)),
-            (Some(own), None) => Ok(own),
-            (Some(own), Some(requested)) if own == requested => Ok(own),
-            (Some(_), Some(requested)) => Err(ApiError::forbidden(format!(
+        match (&self.0, requested) {
+            (Reach::Company(own), None) => Ok(*own),
+            (_, None) => Err(ApiError::required_parameter_missing(name)),
+            (_, Some(requested)) if self.can_see(requested) => Ok(requested),
+            (_, Some(requested)) => Err(ApiError::forbidden(format!(
                 "The credential does not give access to company {requested}."
             ))),
         }
@@ -128,33 +154,62 @@ enum Presented {
     ApiKey(String),
 }
 
-/// Middleware on every API route: 401 without a known credential, 403 without the scope
-/// the operation needs; otherwise the request goes on with its [`Caller`].
+/// Middleware on every API route: 401 without a known credential or with an expired
+/// access token, 403 without the scope the operation needs; otherwise the request goes on
+/// with its [`Caller`]. Configured grants are looked up first, then the access tokens the
+/// token endpoint issued, which carry every scope.
 pub(super) async fn gate(
     State(shared): State<Arc<Shared>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let grant = presented(request.headers()).and_then(|presented| {
-        shared
-            .config
-            .grants
-            .iter()
-            .find(|grant| grant.credential.matches(&presented))
-    });
-    let Some(grant) = grant else {
+    let Some(presented) = presented(request.headers()) else {
         return ApiError::unauthorized().into_response();
     };
-    let scope = required_scope(request.method(), request.uri().path());
-    if !grant.scopes.contains(&scope) {
-        return ApiError::forbidden(format!(
-            "The credential lacks the scope {}.",
-            scope.as_str()
-        ))
-        .into_response();
-    }
-    request.extensions_mut().insert(Caller(grant.clone()));
+    let grant = shared
+        .config
+        .grants
+        .iter()
+        .find(|grant| grant.credential.matches(&presented));
+    let caller = match (grant, &presented) {
+        (Some(grant), _) => {
+            let scope = required_scope(request.method(), request.uri().path());
+            if !grant.scopes.contains(&scope) {
+                return ApiError::forbidden(format!(
+                    "The credential lacks the scope {}.",
+                    scope.as_str()
+                ))
+                .into_response();
+            }
+            Caller::of(grant)
+        }
+        (None, Presented::Bearer(token)) => match shared.access_token(token) {
+            AccessToken::Valid(companies) => Caller::organisation(companies),
+            AccessToken::Expired => return expired(),
+            AccessToken::Unknown => return ApiError::unauthorized().into_response(),
+        },
+        (None, Presented::ApiKey(_)) => return ApiError::unauthorized().into_response(),
+    };
+    request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// The 401 of an access token whose lifetime has passed: the usual `ExceptionInfo` body,
+/// and a `WWW-Authenticate` challenge naming the error as RFC 6750 §3 does.
+fn expired() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "The access token expired.",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static(
+            r#"Bearer error="invalid_token", error_description="The access token expired""#,
+        ),
+    );
+    response
 }
 
 /// The scope an operation needs (docs/pleo-export-api.md §1.1): reading jobs and job items needs
@@ -261,7 +316,7 @@ mod tests {
     fn company_level_callers_are_confined_to_their_company() {
         let own = Uuid::new_v4();
         let other = Uuid::new_v4();
-        let company = Caller(Grant::company(Credential::Bearer("t".into()), own));
+        let company = Caller::of(&Grant::company(Credential::Bearer("t".into()), own));
         assert!(company.can_see(own) && !company.can_see(other));
         assert_eq!(company.company(None, "company_id"), Ok(own));
         assert_eq!(
@@ -270,11 +325,29 @@ mod tests {
                 .map_err(|e| e.kind),
             Err("FORBIDDEN")
         );
-        let organisation = Caller(Grant::organisation(Credential::ApiKey("k".into())));
+        let organisation = Caller::of(&Grant::organisation(Credential::ApiKey("k".into())));
         assert!(organisation.can_see(other));
         assert_eq!(
             organisation.company(None, "company_id").map_err(|e| e.kind),
             Err("REQUIRED_PARAMETER_MISSING")
+        );
+    }
+
+    #[test]
+    fn organisation_tokens_reach_their_companies_only() {
+        let (first, second, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let caller = Caller::organisation(vec![first, second].into());
+        assert!(caller.can_see(first) && caller.can_see(second) && !caller.can_see(other));
+        assert_eq!(caller.company(Some(second), "company_id"), Ok(second));
+        assert_eq!(
+            caller.company(None, "company_id").map_err(|e| e.kind),
+            Err("REQUIRED_PARAMETER_MISSING")
+        );
+        // Refused exactly as a company-level credential naming another company is.
+        let company = Caller::of(&Grant::company(Credential::Bearer("t".into()), first));
+        assert_eq!(
+            caller.company(Some(other), "company_id"),
+            company.company(Some(other), "company_id")
         );
     }
 }

@@ -71,7 +71,7 @@ impl Query {
 
 /// Percent-decodes one name or value; malformed `%` escapes are kept literally, as the
 /// WHATWG URL standard's form decoding does.
-fn decode(text: &str) -> Result<String, ApiError> {
+pub(super) fn decode(text: &str) -> Result<String, ApiError> {
     let bytes = text.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut index = 0;

@@ -1,7 +1,10 @@
 //! State shared by every request of one Pleo emulator: the jobs, the recorded events, the
-//! fault injector and the webhook sender.
+//! fault injector, the webhook sender, and the organisations' OAuth tokens with the clock
+//! they expire by.
 
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use axum::http::Method;
 use serde_json::Map;
@@ -11,6 +14,7 @@ use super::PleoConfig;
 use super::events::RecordedEvent;
 use super::faults::{Fault, Faults, Injector};
 use super::model::{Item, Job, JobStatus};
+use super::oauth::{AccessToken, Refreshed, TokenError, Tokens};
 use super::timestamps::{self, UnixSeconds};
 use super::webhooks::{JobCreated, WebhookDelivery, Webhooks};
 
@@ -25,6 +29,10 @@ pub(super) struct Shared {
     refused: Mutex<std::collections::HashSet<uuid::Uuid>>,
     /// Present when [`PleoConfig::webhook`] names a target.
     webhooks: Option<Webhooks>,
+    /// The organisations' grants and the access tokens issued.
+    tokens: Mutex<Tokens>,
+    /// The clock access tokens expire by.
+    clock: Clock,
 }
 
 impl Shared {
@@ -47,9 +55,49 @@ impl Shared {
             events: Mutex::new(Vec::new()),
             injector: Mutex::new(Injector::new(config.faults.clone())),
             refused: Mutex::new(std::collections::HashSet::new()),
+            tokens: Mutex::new(Tokens::new(&config)),
+            clock: Clock::new(),
             config,
             webhooks,
         }
+    }
+
+    /// Exchanges a refresh token at the token endpoint; see [`Tokens::refresh`].
+    pub(super) fn refresh(&self, presented: &str) -> Result<Refreshed, TokenError> {
+        let now = self.clock.now();
+        lock(&self.tokens).refresh(presented, now)
+    }
+
+    /// What a bearer token that no configured grant has is now.
+    pub(super) fn access_token(&self, token: &str) -> AccessToken {
+        let now = self.clock.now();
+        lock(&self.tokens).access(token, now)
+    }
+
+    /// Counts a token call refused before its refresh token was looked at.
+    pub(super) fn refuse_token_call(&self) {
+        lock(&self.tokens).refuse();
+    }
+
+    pub(super) fn expires_in(&self) -> u64 {
+        lock(&self.tokens).expires_in()
+    }
+
+    pub(super) fn token_calls(&self) -> u64 {
+        lock(&self.tokens).calls()
+    }
+
+    pub(super) fn token_calls_by_organisation(&self) -> BTreeMap<Uuid, u64> {
+        lock(&self.tokens).calls_by_organisation()
+    }
+
+    pub(super) fn refused_token_calls(&self) -> u64 {
+        lock(&self.tokens).refused()
+    }
+
+    /// Moves the clock access tokens expire by forward.
+    pub(super) fn advance_clock(&self, by: Duration) {
+        self.clock.advance(by);
     }
 
     /// Announces a new job to the webhook target, if there is one; returns at once. Call it
@@ -93,6 +141,31 @@ impl Shared {
     /// [`Injector::fault_for`].
     pub(super) fn next_fault(&self, method: &Method, path: &str) -> Option<Fault> {
         lock(&self.injector).fault_for(method, path)
+    }
+}
+
+/// Time since the emulator started plus every [`Clock::advance`], for token expiry.
+#[derive(Debug)]
+struct Clock {
+    started: Instant,
+    advanced: Mutex<Duration>,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            advanced: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    fn now(&self) -> Duration {
+        self.started.elapsed().saturating_add(*lock(&self.advanced))
+    }
+
+    fn advance(&self, by: Duration) {
+        let mut advanced = lock(&self.advanced);
+        *advanced = advanced.saturating_add(by);
     }
 }
 
