@@ -491,15 +491,39 @@ pub async fn run(
     progress: &crate::progress::Progress,
 ) -> Result<Vec<DemoRow>, DemoError> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let pleo = PleoEmulator::start(PleoConfig::default(), loopback).await?;
+    // Two Pleo organisations, each with its own OAuth grant whose access
+    // tokens live two seconds: the demo's companies alternate between them,
+    // and their tokens are refreshed while the jobs run.
+    let company_id = |index: usize| {
+        uuid::Uuid::from_u128(
+            0x0000_c3d4_e567_490e_9234_abc5_6e78_fabc | (index as u128 + 1) << 112,
+        )
+    };
+    let organisations: Vec<pleo::Organisation> = (0..2u128)
+        .map(|n| pleo::Organisation {
+            id: uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0a00 | (n + 1)),
+            companies: (0..COMPANIES.len())
+                .filter(|index| *index as u128 % 2 == n)
+                .map(company_id)
+                .collect(),
+            refresh_token: format!("pleo-demo-organisation-{}-refresh-token", n + 1),
+        })
+        .collect();
+    let pleo = PleoEmulator::start(
+        PleoConfig {
+            organisations: organisations.clone(),
+            access_token_lifetime: Duration::from_secs(2),
+            ..PleoConfig::default()
+        },
+        loopback,
+    )
+    .await?;
     let mut emulators = Vec::new();
     let mut configs = BTreeMap::new();
     let mut seeded = Vec::new();
     let mut polled = Vec::new();
     for (index, company) in COMPANIES.iter().enumerate() {
-        let company_id = uuid::Uuid::from_u128(
-            0x0000_c3d4_e567_490e_9234_abc5_6e78_fabc | (index as u128 + 1) << 112,
-        );
+        let company_id = company_id(index);
         if let Some(config) = configure(company, &mut emulators).await? {
             configs.insert(company_id, config);
         }
@@ -519,13 +543,52 @@ pub async fn run(
     let companies =
         preflight::companies::Companies::with(store.clone(), &configs, Arc::clone(&metrics))
             .await?;
+    companies.set_known_organisations(organisations.iter().map(|o| o.id).collect());
+    let base = url::Url::parse(&pleo.url()).expect("emulator URLs parse");
+    let mut clients = BTreeMap::new();
+    for organisation in &organisations {
+        let oauth = preflight_runtime::config::OAuth::new(
+            base.join("oauth/token").expect("a path joins"),
+            pleo::DEMO_CLIENT_ID.to_owned(),
+            Secret::new(pleo::DEMO_CLIENT_SECRET),
+            Secret::new(String::new()),
+            Secret::new(organisation.refresh_token.clone()),
+        );
+        // No access token yet: the first call refreshes.
+        let mut tokens = oauth.tokens();
+        tokens.expires_at = Some(std::time::UNIX_EPOCH);
+        oauth.adopt(tokens);
+        companies.keep_organisation(organisation.id, &oauth).await?;
+        clients.insert(
+            organisation.id,
+            PleoClient::new(
+                base.clone(),
+                PleoAuth::OAuth2(Arc::new(oauth)),
+                RetryPolicy::default(),
+            )?,
+        );
+        for company in &organisation.companies {
+            if configs.contains_key(company) {
+                let patch = serde_json::json!({ "organisationId": organisation.id.to_string() });
+                companies
+                    .write(
+                        *company,
+                        preflight::companies::Change::Merge(patch),
+                        None,
+                        preflight::companies::Via::File,
+                        None,
+                    )
+                    .await?;
+            }
+        }
+    }
     let runner = Runner::new(RunnerParts {
         pleo: PleoClient::new(
             url::Url::parse(&pleo.url()).expect("emulator URLs parse"),
             PleoAuth::Bearer(Secret::new(pleo::DEMO_ORG_TOKEN)),
             RetryPolicy::default(),
         )?,
-        organisations: Default::default(),
+        organisations: clients,
         companies,
         polled,
         poll_interval: Duration::from_secs(1),
