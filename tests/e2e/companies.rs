@@ -1035,7 +1035,6 @@ settings = {{ accounts = {{ expenses = "429", contra = "800" }} }}
     let second = seed();
     crate::durable::all_done(&store, &second).await;
     assert_eq!(serving.stop(), Some(0));
-    let elapsed = began.elapsed();
 
     let events = crate::durable::accepted(&pleo);
     for job in first.keys().chain(second.keys()) {
