@@ -8,9 +8,13 @@ use std::time::{Duration, Instant};
 
 use crate::config::{OAuth, Secret, Tokens};
 
-/// How long a replica may hold a refresh lease: past it (the holder
-/// crashed), another replica refreshes.
-pub const REFRESH_LEASE: Duration = Duration::from_secs(30);
+/// How long a refresh lease holds: the token request's own timeout and a
+/// second to store its result. Past it (the holder died), another replica
+/// refreshes; a replica waiting for the lease waits through it at most once,
+/// well within a validation's wall time.
+pub fn lease_for(timeout: Duration) -> Duration {
+    timeout + Duration::from_secs(1)
+}
 
 /// Why an access token could not be refreshed.
 #[derive(Debug)]
@@ -75,7 +79,8 @@ pub async fn refresh(via: &TokenClient<'_>, oauth: &OAuth, used: &str) -> Result
         };
     };
     let keeper_error = |problem: String| RefreshError::Failed(format!("token store: {problem}"));
-    let give_up = Instant::now() + REFRESH_LEASE;
+    let lease = lease_for(via.timeout);
+    let give_up = Instant::now() + lease + Duration::from_millis(250);
     let current = loop {
         if let Some(kept) = keeper.load().await.map_err(keeper_error)? {
             let moved_on = kept.access.expose() != used;
@@ -88,7 +93,7 @@ pub async fn refresh(via: &TokenClient<'_>, oauth: &OAuth, used: &str) -> Result
                 return Ok(());
             }
         }
-        if keeper.lease(REFRESH_LEASE).await.map_err(keeper_error)? {
+        if keeper.lease(lease).await.map_err(keeper_error)? {
             break oauth.tokens();
         }
         if Instant::now() >= give_up {

@@ -148,9 +148,23 @@ impl PluginCtx {
         );
         superseded.superseded = true;
         self.outbound.exchanges.push(superseded);
-        if let Err(problem) = self.outbound.refresh(&oauth, used.expose()).await {
-            tracing::warn!(plugin = %self.label, job = %self.job_id, %problem, "refreshing the access token failed");
-            return result;
+        match self.outbound.refresh(&oauth, used.expose()).await {
+            Ok(()) => {}
+            // The grant is gone: the plugin reads the 401 and asks the
+            // customer to reconnect.
+            Err(RefreshError::Revoked) => {
+                tracing::warn!(plugin = %self.label, job = %self.job_id, "the refresh token was refused; the company must reconnect");
+                return result;
+            }
+            // The token endpoint (or the store) failed: trouble of the
+            // moment, not the customer's credentials, so the plugin is told
+            // the system could not be reached and the job is retried.
+            Err(problem @ RefreshError::Failed(_)) => {
+                tracing::warn!(plugin = %self.label, job = %self.job_id, %problem, "refreshing the access token failed");
+                return Err(HttpError::Unreachable(self.outbound.redact(&format!(
+                    "the access token expired and refreshing it failed: {problem}"
+                ))));
+            }
         }
         tracing::info!(plugin = %self.label, job = %self.job_id, "access token refreshed");
         match self.outbound.prepare(request, body) {
