@@ -478,7 +478,8 @@ impl Companies {
         }
     }
 
-    /// Imports the operator file's companies: each entry is written when
+    /// Imports the operator file's companies (or `check --config`'s, with
+    /// `via`): each entry is written when
     /// the store does not hold the company, or when the entry changed since
     /// it was last imported; an unchanged entry leaves the stored version
     /// (changed through the API or CLI since, perhaps) as it is. Errors name
@@ -486,6 +487,7 @@ impl Companies {
     pub async fn import_file(
         &self,
         entries: &[(uuid::Uuid, Value)],
+        via: Via,
         registry: Option<&dyn SettingsCheck>,
         entry: impl Fn(uuid::Uuid) -> String,
     ) -> Result<Vec<(uuid::Uuid, Written)>, (String, CompanyError)> {
@@ -528,7 +530,7 @@ impl Companies {
                         *id,
                         &write,
                         Some(stored.as_ref().map_or(0, |s| s.version)),
-                        Via::File,
+                        via,
                         Some(&sealed_digest),
                     )
                     .await
@@ -542,7 +544,7 @@ impl Companies {
                             stored.version,
                             &stored.document,
                             Some(&sealed_digest),
-                            Via::File.as_str(),
+                            via.as_str(),
                         )
                         .await
                         .map_err(|e| named(e.into()))?;
@@ -567,40 +569,19 @@ impl Companies {
                 };
                 let mut stale = false;
                 let mut document = stored.document.clone();
-                let mut failure = None;
-                let _ = for_each_secret(&mut document, |field, value| {
+                for_each_secret(&mut document, |field, value| {
                     if let Some(sealed) = value.as_str()
                         && self.sealer.needs_reseal(sealed)
                     {
                         stale = true;
-                        match self.sealer.open(sealed, &context(id, field)) {
-                            Ok(opened) => {
-                                *value = self.sealer.seal(&opened, &context(id, field)).into()
-                            }
-                            Err(error) => failure = Some((field.to_owned(), error)),
-                        }
+                        *value = self.reseal_value(id, field, sealed)?.into();
                     }
-                    Ok::<(), ()>(())
-                });
-                if let Some((field, error)) = failure {
-                    return Err(CompanyError::Sealed {
-                        company: id,
-                        field,
-                        error,
-                    });
-                }
+                    Ok::<(), CompanyError>(())
+                })?;
                 let digest = match &stored.file_digest {
                     Some(sealed) if self.sealer.needs_reseal(sealed) => {
                         stale = true;
-                        let opened =
-                            self.sealer
-                                .open(sealed, &context(id, "file"))
-                                .map_err(|error| CompanyError::Sealed {
-                                    company: id,
-                                    field: "file digest".to_owned(),
-                                    error,
-                                })?;
-                        Some(self.sealer.seal(&opened, &context(id, "file")))
+                        Some(self.reseal_value(id, "file", sealed)?)
                     }
                     other => other.clone(),
                 };
@@ -623,19 +604,8 @@ impl Companies {
                 {
                     break;
                 }
-                let reseal = |sealed: &str, field: &str| -> Result<String, CompanyError> {
-                    let opened =
-                        self.sealer
-                            .open(sealed, &context(id, field))
-                            .map_err(|error| CompanyError::Sealed {
-                                company: id,
-                                field: field.to_owned(),
-                                error,
-                            })?;
-                    Ok(self.sealer.seal(&opened, &context(id, field)))
-                };
-                let access = reseal(&tokens.access, ACCESS_FIELD)?;
-                let refresh = reseal(&tokens.refresh, REFRESH_FIELD)?;
+                let access = self.reseal_value(id, ACCESS_FIELD, &tokens.access)?;
+                let refresh = self.reseal_value(id, REFRESH_FIELD, &tokens.refresh)?;
                 if self
                     .store
                     .reseal_tokens(id, tokens.generation, &access, &refresh)
@@ -819,6 +789,29 @@ impl Companies {
         self.view(&stored, tokens.as_ref())
     }
 
+    /// Company `id`'s sealed `field` in clear.
+    fn unseal(&self, id: uuid::Uuid, field: &str, sealed: &str) -> Result<String, CompanyError> {
+        self.sealer
+            .open(sealed, &context(id, field))
+            .map(|opened| String::from_utf8_lossy(&opened).into_owned())
+            .map_err(|error| CompanyError::Sealed {
+                company: id,
+                field: field.to_owned(),
+                error,
+            })
+    }
+
+    /// Company `id`'s sealed `field`, sealed anew under the current key.
+    fn reseal_value(
+        &self,
+        id: uuid::Uuid,
+        field: &str,
+        sealed: &str,
+    ) -> Result<String, CompanyError> {
+        let opened = self.unseal(id, field, sealed)?;
+        Ok(self.sealer.seal(opened.as_bytes(), &context(id, field)))
+    }
+
     /// The stored document in clear, the live OAuth tokens put back in.
     fn open(
         &self,
@@ -831,15 +824,7 @@ impl Companies {
             let Some(sealed) = value.as_str() else {
                 return Ok::<(), CompanyError>(());
             };
-            let opened = self
-                .sealer
-                .open(sealed, &context(id, field))
-                .map_err(|error| CompanyError::Sealed {
-                    company: id,
-                    field: field.to_owned(),
-                    error,
-                })?;
-            *value = String::from_utf8_lossy(&opened).into_owned().into();
+            *value = self.unseal(id, field, sealed)?.into();
             Ok(())
         })?;
         if let (Some(tokens), Some(credentials)) = (
@@ -852,19 +837,8 @@ impl Companies {
                 (ACCESS_FIELD, &tokens.access),
                 (REFRESH_FIELD, &tokens.refresh),
             ] {
-                let opened = self
-                    .sealer
-                    .open(sealed, &context(id, field))
-                    .map_err(|error| CompanyError::Sealed {
-                        company: id,
-                        field: field.to_owned(),
-                        error,
-                    })?;
                 let name = field.trim_start_matches("credentials.");
-                credentials.insert(
-                    name.to_owned(),
-                    String::from_utf8_lossy(&opened).into_owned().into(),
-                );
+                credentials.insert(name.to_owned(), self.unseal(id, field, sealed)?.into());
             }
         }
         if let (Some(organisation), Some(object)) =
@@ -891,17 +865,10 @@ impl Companies {
         let mut wrapper = serde_json::json!({ "credentials": credentials.clone() });
         for_each_secret(&mut wrapper, |field, value| {
             if let Some(sealed) = value.as_str() {
-                let opened = self
-                    .sealer
-                    .open(sealed, &context(id, field))
-                    .map_err(|error| CompanyError::Sealed {
-                        company: id,
-                        field: field.to_owned(),
-                        error,
-                    })?;
+                let opened = self.unseal(id, field, sealed)?;
                 fingerprinted.extend_from_slice(field.as_bytes());
                 fingerprinted.push(0);
-                fingerprinted.extend_from_slice(&opened);
+                fingerprinted.extend_from_slice(opened.as_bytes());
                 fingerprinted.push(0);
                 set.push(field.trim_start_matches("credentials.").to_owned());
             }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::companies::Companies;
+use crate::companies::{Companies, Via};
 use crate::metrics::Metrics;
 use crate::operator::OperatorConfig;
 use crate::pleo::{PleoAuth, PleoClient, RetryPolicy};
@@ -94,9 +94,12 @@ pub async fn assemble(
         organisations.insert(*id, client);
     }
     companies
-        .import_file(&config.company_documents, Some(&*registry), |company| {
-            config.company_entry(company)
-        })
+        .import_file(
+            &config.company_documents,
+            Via::File,
+            Some(&*registry),
+            |company| config.company_entry(company),
+        )
         .await
         .map_err(|(entry, error)| AssembleError::Company { entry, error })?;
     let handover = match (&config.runner.handover_url, &config.runner.handover_command) {

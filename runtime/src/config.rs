@@ -587,16 +587,7 @@ fn header(raw: RawHeader, prefix: &str) -> Result<(String, Secret), ConfigError>
         })?
         .as_str()
         .to_owned();
-    const TRANSPORT: &[&str] = &[
-        "host",
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "te",
-        "upgrade",
-        "expect",
-    ];
-    if TRANSPORT.contains(&name.as_str()) {
+    if crate::sandbox::outbound::TRANSPORT_HEADERS.contains(&name.as_str()) {
         return Err(ConfigError::new(
             format!("{prefix}name"),
             format!("'{name}' is set by the host's transport and cannot be a credential"),

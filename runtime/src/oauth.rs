@@ -55,7 +55,10 @@ pub struct TokenClient<'a> {
 /// one refresh path, for a company's credentials and a Pleo organisation's.
 pub async fn refresh(via: &TokenClient<'_>, oauth: &OAuth, used: &str) -> Result<(), RefreshError> {
     let _turn = oauth.refreshing.lock().await;
-    if oauth.access_token().expose() != used {
+    // Another user of the grant refreshed since `used` went out, and the
+    // token it got is not about to expire itself.
+    let live = |tokens: &Tokens| !tokens.due(std::time::SystemTime::now());
+    if oauth.access_token().expose() != used && live(&oauth.tokens()) {
         return Ok(());
     }
     let Some(keeper) = oauth.keeper() else {
@@ -83,7 +86,10 @@ pub async fn refresh(via: &TokenClient<'_>, oauth: &OAuth, used: &str) -> Result
     let give_up = Instant::now() + lease + Duration::from_millis(250);
     let current = loop {
         if let Some(kept) = keeper.load().await.map_err(keeper_error)? {
-            let moved_on = kept.access.expose() != used;
+            // Another replica's refresh counts only while its token lives:
+            // an older one, kept since, is refreshed from here (with the
+            // refresh token kept with it, the grant's current one).
+            let moved_on = kept.access.expose() != used && live(&kept);
             let revoked = kept.revoked;
             oauth.adopt(kept);
             if revoked {

@@ -1077,3 +1077,137 @@ settings = {{ accounts = {{ expenses = "429", contra = "800" }} }}
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serve_restart_between_two_refreshes_keeps_the_rotated_token() {
+    let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
+        .await
+        .unwrap();
+    // The demo access token is expired; those a refresh issues live three
+    // seconds, so the second job after the restart needs a second refresh.
+    let lifetime = std::time::Duration::from_secs(3);
+    let emulator = xero::XeroEmulator::start(
+        xero::XeroConfig {
+            scenarios: vec![Scenario::TokenExpired],
+            access_token_lifetime: lifetime,
+            ..xero::XeroConfig::default()
+        },
+        support::loopback(),
+    )
+    .await
+    .unwrap();
+    let company = uuid::Uuid::new_v4();
+    let dir = support::temp_dir("restart-refresh");
+    let path = dir.join("preflight.toml");
+    let toml = OperatorToml {
+        extra: format!(
+            r#"
+[[companies]]
+companyId = "{company}"
+accountingSystem = "xero"
+baseUrl = "{url}"
+tenantId = "{tenant}"
+credentials = {{ type = "oauth2", accessToken = "{access}", refreshToken = "{refresh}", tokenUrl = "{url}/connect/token", clientId = "preflight-tests", clientSecret = "{CLIENT_SECRET}" }}
+settings = {{ accounts = {{ expenses = "429", contra = "800" }} }}
+"#,
+            url = emulator.url(),
+            tenant = xero::DEMO_TENANT_ID,
+            access = xero::DEMO_ACCESS_TOKEN,
+            refresh = xero::DEMO_REFRESH_TOKEN,
+        ),
+        ..OperatorToml::new(pleo.url(), Some(dir.join("state")), Vec::new())
+    };
+    std::fs::write(&path, toml.to_string()).unwrap();
+    let http = reqwest::Client::new();
+    let run_one_job = async || {
+        let (mut serving, api) = crate::serve::spawn_serve(&path);
+        ready(&http, &api).await;
+        let job = pleo.seed_job(SeedJob::pending(company));
+        let outcome = crate::serve::outcome_of(&http, &api, None, job).await;
+        assert_eq!(serving.stop(), Some(0));
+        outcome
+    };
+    let first = run_one_job().await;
+    assert_eq!(first["verdict"]["verdict"], "proceed", "{first}");
+    assert_eq!(emulator.token_calls(), 1);
+    tokio::time::sleep(lifetime).await;
+    let second = run_one_job().await;
+    assert_eq!(second["verdict"]["verdict"], "proceed", "{second}");
+    // The second refresh spent the token the first one stored: no grace
+    // period, no refusal.
+    assert_eq!(emulator.token_calls(), 2);
+    assert_eq!(
+        (
+            emulator.graced_token_calls(),
+            emulator.refused_token_calls()
+        ),
+        (0, 0)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_grant_asks_the_customer_to_reconnect_once_and_is_not_retried() {
+    let emulator = support::xero_emulator(&[Scenario::TokenExpired]).await;
+    let dir = support::temp_dir("revoked-grant");
+    let mut document = oauth_config(&emulator.url());
+    document["credentials"]["refreshToken"] = "a-refresh-token-xero-never-issued".into();
+    let config = dir.join("config.json");
+    std::fs::write(&config, document.to_string()).unwrap();
+    let job = dir.join("job.json");
+    std::fs::write(&job, support::job_json(false)).unwrap();
+    let store = format!("sqlite://{}", dir.join("preflight.db").display());
+    let check = || {
+        Command::new(PREFLIGHT)
+            .args(["check", "--plugin", "xero", "--job", job.to_str().unwrap()])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--store",
+                &store,
+                "--json",
+            ])
+            .output()
+            .unwrap()
+    };
+    for run in 0..2 {
+        let output = check();
+        assert_eq!(output.status.code(), Some(1), "run {run}");
+        let outcome: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(
+            outcome["verdict"]["reason"], "accounting_system_authentication_failure",
+            "run {run}: {outcome}"
+        );
+        let message = outcome["verdict"]["message"].as_str().unwrap();
+        assert!(message.contains("Reconnect Xero"), "run {run}: {message}");
+    }
+    // One refused refresh: the second run knew the grant was gone.
+    assert_eq!(emulator.refused_token_calls(), 1);
+    assert_eq!(token_calls(&emulator), 1);
+    let company =
+        serde_json::from_str::<serde_json::Value>(&support::job_json(false)).unwrap()["companyId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let output = Command::new(PREFLIGHT)
+        .args(["companies", "--store", &store, "show", &company])
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        shown["credentials"]["status"], "reconnect-required",
+        "{shown}"
+    );
+
+    // New credentials (a reconnect) clear it.
+    document["credentials"]["refreshToken"] = xero::DEMO_REFRESH_TOKEN.into();
+    std::fs::write(&config, document.to_string()).unwrap();
+    let output = check();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -216,7 +216,12 @@ async fn stored_config(
             .display()
             .to_string();
         if let Err((_, error)) = companies
-            .import_file(&[(company, document)], None, |_| path.clone())
+            .import_file(
+                &[(company, document)],
+                preflight::companies::Via::Check,
+                None,
+                |_| path.clone(),
+            )
             .await
         {
             eprintln!("error: {path}: {error}");

@@ -85,7 +85,7 @@ impl PluginCtx {
         let Credentials::OAuth2(oauth) = &self.outbound.grants.credentials else {
             return;
         };
-        if self.outbound.refreshed
+        if self.outbound.refreshed_ahead
             || self.outbound.grants.replay.is_some()
             || !oauth.tokens().due(std::time::SystemTime::now())
         {
@@ -98,7 +98,7 @@ impl PluginCtx {
         if !home {
             return;
         }
-        self.outbound.refreshed = true;
+        self.outbound.refreshed_ahead = true;
         let oauth = std::sync::Arc::clone(oauth);
         let used = oauth.access_token();
         match self.outbound.refresh(&oauth, used.expose()).await {

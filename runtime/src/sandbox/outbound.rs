@@ -32,12 +32,12 @@ use crate::bindings::wit_http::{self, HttpError};
 use crate::config::Credentials;
 use crate::limits::Limits;
 
-/// Headers a plugin may not set: they carry credentials or belong to the
-/// transport.
-const FORBIDDEN_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
+/// Headers a plugin may not set because they carry credentials.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
+
+/// Headers that belong to the transport: neither a plugin nor a company's
+/// credentials may set them.
+pub(crate) const TRANSPORT_HEADERS: &[&str] = &[
     "host",
     "content-length",
     "transfer-encoding",
@@ -163,6 +163,10 @@ pub(crate) struct Outbound {
     /// Whether this validation already refreshed the OAuth token: at most
     /// once, so a token endpoint that hands out dead tokens cannot loop.
     pub(super) refreshed: bool,
+    /// Whether this validation already refreshed ahead of expiry: at most
+    /// once too, apart from the refresh a 401 may still need (the token
+    /// may expire during a long validation).
+    pub(super) refreshed_ahead: bool,
 }
 
 impl Outbound {
@@ -182,6 +186,7 @@ impl Outbound {
             exchanges: Vec::new(),
             refusals,
             refreshed: false,
+            refreshed_ahead: false,
         }
     }
 
@@ -222,7 +227,8 @@ impl Outbound {
         for (name, value) in &request.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| HttpError::InvalidRequest(format!("'{name}' is not a header name")))?;
-            if FORBIDDEN_HEADERS.contains(&name.as_str())
+            if CREDENTIAL_HEADERS.contains(&name.as_str())
+                || TRANSPORT_HEADERS.contains(&name.as_str())
                 || credential_headers
                     .iter()
                     .any(|(own, _)| own == name.as_str())
