@@ -10,6 +10,7 @@ mod plugins;
 mod replay;
 mod secrets;
 mod serve;
+mod test;
 mod wit;
 
 use std::process::ExitCode;
@@ -20,7 +21,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub const EXIT_OK: u8 = 0;
 /// The job must fail (`check`); the demo's outcomes differ from the expected ones (`demo`);
 /// a signature does not verify (`plugins verify`); a reloaded version was refused (`plugins reload`);
-/// the replayed verdict differs from the recorded one (`replay`).
+/// the replayed verdict differs from the recorded one (`replay`); a cassette's verdict or checks
+/// differ from its expectation (`test`); the stored version is not the one named (`companies`).
 pub const EXIT_FAIL: u8 = 1;
 /// The inputs are bad: a file, a flag, a configuration, or a plugin that cannot be loaded.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -46,7 +48,9 @@ Exit codes:
   0  success; for `check`: the job may proceed
   1  for `check`: the job must fail early; for `demo`: an outcome differed from the expected one;
      for `plugins verify`: the signature does not verify; for `plugins reload`: a version was refused;
-     for `replay`: the replayed verdict differs from the recorded one
+     for `replay`: the replayed verdict differs from the recorded one;
+     for `test`: a cassette's verdict or checks differ from what it expects;
+     for `companies`: the stored version is not the one named (--if-version)
   2  bad input: a file, flag, configuration or plugin that cannot be used (the message names it)
   3  the plugin faulted (trap, limit, broken contract) while describing itself, checking
      settings or validating (the message names the plugin once)
@@ -114,6 +118,9 @@ enum Command {
     Companies(companies::CompaniesArgs),
     /// The key that seals credentials at rest: keygen, rotate-key.
     Secrets(secrets::SecretsArgs),
+    /// Run cassettes (`check --record` writes them) offline against a
+    /// plugin and compare each verdict and check with the cassette's.
+    Test(test::TestArgs),
     /// Print the WIT of the plugin contract this binary runs (the latest
     /// version, or --contract VERSION), for plugin authors and their
     /// toolchains.
@@ -133,6 +140,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Replay(args) => replay::run(args).await,
         Command::Companies(args) => companies::run(args).await,
         Command::Secrets(args) => secrets::run(args).await,
+        Command::Test(args) => test::run(args).await,
         Command::Wit(args) => wit::run(&args),
     };
     ExitCode::from(code)

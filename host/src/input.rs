@@ -39,6 +39,9 @@ pub enum Input {
     Signature,
     /// A signing key.
     Key,
+    /// A cassette (`preflight test`): a job, a configuration and recorded
+    /// exchanges.
+    Cassette,
 }
 
 impl Input {
@@ -46,7 +49,7 @@ impl Input {
     pub const fn limit(self) -> usize {
         match self {
             Input::JobFile | Input::ConfigFile => 1 << 20,
-            Input::OperatorFile => 16 << 20,
+            Input::OperatorFile | Input::Cassette => 16 << 20,
             Input::Component => 128 << 20,
             Input::Manifest => preflight_runtime::manifest::MAX_BYTES,
             Input::Signature | Input::Key => 4 << 10,
@@ -63,6 +66,7 @@ impl Input {
             Input::Manifest => "a manifest",
             Input::Signature => "a signature",
             Input::Key => "a signing key",
+            Input::Cassette => "a cassette",
         }
     }
 }

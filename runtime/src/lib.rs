@@ -26,6 +26,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod cassette;
 pub mod config;
 pub mod engine;
 pub mod gate;

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support;
+
 const PREFLIGHT: &str = env!("CARGO_BIN_EXE_preflight");
 
 fn examples() -> PathBuf {
@@ -824,4 +826,107 @@ fn each_example_walkthrough_runs_as_written(
         stdout.contains(&format!("failureReasonType: {reason}")),
         "{stdout}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_cassette_runs_offline_and_tells_a_changed_verdict() {
+    let emulator =
+        support::xero_emulator(&[preflight_emulators::xero::Scenario::AccountsMissing]).await;
+    let dir = support::temp_dir("cassettes");
+    let job = dir.join("job.json");
+    std::fs::write(&job, support::job_json(false)).unwrap();
+    let config = dir.join("config.json");
+    let document = serde_json::json!({
+        "accountingSystem": "xero",
+        "baseUrl": emulator.url(),
+        "tenantId": preflight_emulators::xero::DEMO_TENANT_ID,
+        "credentials": { "type": "bearer", "token": preflight_emulators::xero::DEMO_ACCESS_TOKEN },
+        "settings": { "accounts": { "expenses": "429", "contra": "800" } },
+    });
+    std::fs::write(&config, document.to_string()).unwrap();
+    let cassettes = dir.join("cassettes");
+    std::fs::create_dir_all(&cassettes).unwrap();
+    let cassette = cassettes.join("accounts-missing.json");
+    let output = Command::new(PREFLIGHT)
+        .args(["check", "--plugin", "xero", "--job", job.to_str().unwrap()])
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--record",
+            cassette.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    assert!(
+        !text.contains(preflight_emulators::xero::DEMO_ACCESS_TOKEN),
+        "no credentials in a cassette"
+    );
+    let recorded: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(recorded["cassette"], 1);
+    assert_eq!(recorded["expect"]["reason"], "missing_configuration");
+    let requests = emulator.requests().len();
+
+    // Offline: nothing reaches the emulator, and the cassette passes.
+    let test = |extra: &[&str]| {
+        Command::new(PREFLIGHT)
+            .args(["test", "--plugin", "xero"])
+            .args(extra)
+            .arg(&cassettes)
+            .output()
+            .unwrap()
+    };
+    let junit = dir.join("junit.xml");
+    let output = test(&["--junit", junit.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("pass") && stdout.contains("1 cassette(s): 1 passed, 0 failed"),
+        "{stdout}"
+    );
+    assert_eq!(
+        emulator.requests().len(),
+        requests,
+        "a cassette sends nothing"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("tests=\"1\" failures=\"0\""), "{xml}");
+
+    // An expectation the plugin no longer meets fails, naming the check.
+    let mut edited = recorded.clone();
+    edited["expect"]["verdict"] = "proceed".into();
+    edited["expect"]["reason"] = serde_json::Value::Null;
+    edited["expect"]["checks"][0]["status"] = "failed".into();
+    std::fs::write(&cassette, edited.to_string()).unwrap();
+    let output = test(&[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("verdict: expected proceed, got fail (missing_configuration)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("check "), "{stdout}");
+    // --update writes what the plugin came to; then it passes again.
+    let output = test(&["--update"]);
+    assert_eq!(output.status.code(), Some(0));
+    let updated: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cassette).unwrap()).unwrap();
+    assert_eq!(updated["expect"], recorded["expect"]);
+    assert_eq!(test(&[]).status.code(), Some(0));
+
+    // A cassette of another version is refused naming it.
+    let mut future = recorded.clone();
+    future["cassette"] = 2.into();
+    std::fs::write(&cassette, future.to_string()).unwrap();
+    let output = test(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("version 2"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -36,6 +36,11 @@ pub struct CheckArgs {
     /// Print the outcome as one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Write the validation to FILE as a cassette (the job, the
+    /// configuration without credentials, the recorded exchanges, the
+    /// verdict and checks), for `preflight test` to run offline.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// Wall-time limit of the validation, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     wall_time_ms: u64,
@@ -130,6 +135,23 @@ pub async fn run(args: CheckArgs) -> u8 {
     }
     match result {
         Ok(outcome) => {
+            if let Some(path) = &args.record {
+                let job_document = std::fs::read_to_string(&args.job)
+                    .ok()
+                    .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                    .map(|document| match document.get("data") {
+                        Some(job) => job.clone(),
+                        None => document,
+                    })
+                    .unwrap_or_default();
+                let cassette =
+                    preflight_runtime::cassette::Cassette::record(job_document, &config, &outcome);
+                let text = serde_json::to_string_pretty(&cassette).expect("cassettes serialise");
+                if let Err(error) = std::fs::write(path, text + "\n") {
+                    eprintln!("error: {}: {error}", path.display());
+                    return super::EXIT_INTERNAL;
+                }
+            }
             if args.json {
                 println!(
                     "{}",
