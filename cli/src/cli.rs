@@ -43,6 +43,18 @@ fn load_exit(error: &preflight::bundled::PluginSourceError) -> u8 {
     }
 }
 
+/// Loads the plugin named on the command line (a component file or a
+/// bundled plugin's name), its manifest optional; an error is printed and
+/// mapped to its exit code ([`load_exit`]).
+async fn load_plugin(runtime: &preflight::Runtime, name: &str) -> Result<preflight::Plugin, u8> {
+    preflight::bundled::load(runtime, name, preflight::bundled::ManifestRule::Optional)
+        .await
+        .map_err(|error| {
+            eprintln!("error: {error}");
+            load_exit(&error)
+        })
+}
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success; for `check`: the job may proceed

@@ -86,18 +86,9 @@ pub async fn run(args: CheckArgs) -> u8 {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    let plugin = match preflight::bundled::load(
-        &runtime,
-        &args.plugin,
-        preflight::bundled::ManifestRule::Optional,
-    )
-    .await
-    {
+    let plugin = match super::load_plugin(&runtime, &args.plugin).await {
         Ok(plugin) => plugin,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return super::load_exit(&error);
-        }
+        Err(code) => return code,
     };
     if plugin.info().accounting_system != config.accounting_system {
         eprintln!(
