@@ -54,6 +54,39 @@ fn oauth_config(xero_url: &str) -> serde_json::Value {
     })
 }
 
+/// A Xero emulator whose demo access token is expired and whose refreshes
+/// issue tokens that live `lifetime`.
+async fn expiring_xero(lifetime: std::time::Duration) -> xero::XeroEmulator {
+    xero::XeroEmulator::start(
+        xero::XeroConfig {
+            scenarios: vec![Scenario::TokenExpired],
+            access_token_lifetime: lifetime,
+            ..xero::XeroConfig::default()
+        },
+        support::loopback(),
+    )
+    .await
+    .unwrap()
+}
+
+/// An operator file's `[[companies]]` entry for `company` on the Xero
+/// emulator at `url`, with OAuth credentials starting from `refresh`.
+fn oauth_company_toml(company: uuid::Uuid, url: &str, refresh: &str) -> String {
+    format!(
+        r#"
+[[companies]]
+companyId = "{company}"
+accountingSystem = "xero"
+baseUrl = "{url}"
+tenantId = "{tenant}"
+credentials = {{ type = "oauth2", accessToken = "{access}", refreshToken = "{refresh}", tokenUrl = "{url}/connect/token", clientId = "preflight-tests", clientSecret = "{CLIENT_SECRET}" }}
+settings = {{ accounts = {{ expenses = "429", contra = "800" }} }}
+"#,
+        tenant = xero::DEMO_TENANT_ID,
+        access = xero::DEMO_ACCESS_TOKEN,
+    )
+}
+
 fn token_calls(emulator: &xero::XeroEmulator) -> usize {
     emulator
         .requests()
@@ -591,33 +624,14 @@ async fn two_replicas_refresh_each_company_s_token_once_per_expiry_and_a_sigkill
     // Every company's initial access token is expired; those a refresh
     // issues live four seconds.
     let lifetime = std::time::Duration::from_secs(4);
-    let emulator = xero::XeroEmulator::start(
-        xero::XeroConfig {
-            scenarios: vec![Scenario::TokenExpired],
-            access_token_lifetime: lifetime,
-            ..xero::XeroConfig::default()
-        },
-        support::loopback(),
-    )
-    .await
-    .unwrap();
+    let emulator = expiring_xero(lifetime).await;
     let companies: Vec<uuid::Uuid> = (0..50).map(|_| uuid::Uuid::new_v4()).collect();
     let mut entries = String::new();
     for (index, company) in companies.iter().enumerate() {
-        entries.push_str(&format!(
-            r#"
-[[companies]]
-companyId = "{company}"
-accountingSystem = "xero"
-baseUrl = "{url}"
-tenantId = "{tenant}"
-credentials = {{ type = "oauth2", accessToken = "{access}", refreshToken = "{refresh}", tokenUrl = "{url}/connect/token", clientId = "preflight-tests", clientSecret = "{CLIENT_SECRET}" }}
-settings = {{ accounts = {{ expenses = "429", contra = "800" }} }}
-"#,
-            url = emulator.url(),
-            tenant = xero::DEMO_TENANT_ID,
-            access = xero::DEMO_ACCESS_TOKEN,
-            refresh = xero::XeroConfig::default().grant_refresh_token(&format!("company-{index}")),
+        entries.push_str(&oauth_company_toml(
+            *company,
+            &emulator.url(),
+            &xero::XeroConfig::default().grant_refresh_token(&format!("company-{index}")),
         ));
     }
     let secrets = support::secrets_table();
@@ -1086,35 +1100,12 @@ async fn a_serve_restart_between_two_refreshes_keeps_the_rotated_token() {
     // The demo access token is expired; those a refresh issues live three
     // seconds, so the second job after the restart needs a second refresh.
     let lifetime = std::time::Duration::from_secs(3);
-    let emulator = xero::XeroEmulator::start(
-        xero::XeroConfig {
-            scenarios: vec![Scenario::TokenExpired],
-            access_token_lifetime: lifetime,
-            ..xero::XeroConfig::default()
-        },
-        support::loopback(),
-    )
-    .await
-    .unwrap();
+    let emulator = expiring_xero(lifetime).await;
     let company = uuid::Uuid::new_v4();
     let dir = support::temp_dir("restart-refresh");
     let path = dir.join("preflight.toml");
     let toml = OperatorToml {
-        extra: format!(
-            r#"
-[[companies]]
-companyId = "{company}"
-accountingSystem = "xero"
-baseUrl = "{url}"
-tenantId = "{tenant}"
-credentials = {{ type = "oauth2", accessToken = "{access}", refreshToken = "{refresh}", tokenUrl = "{url}/connect/token", clientId = "preflight-tests", clientSecret = "{CLIENT_SECRET}" }}
-settings = {{ accounts = {{ expenses = "429", contra = "800" }} }}
-"#,
-            url = emulator.url(),
-            tenant = xero::DEMO_TENANT_ID,
-            access = xero::DEMO_ACCESS_TOKEN,
-            refresh = xero::DEMO_REFRESH_TOKEN,
-        ),
+        extra: oauth_company_toml(company, &emulator.url(), xero::DEMO_REFRESH_TOKEN),
         ..OperatorToml::new(pleo.url(), Some(dir.join("state")), Vec::new())
     };
     std::fs::write(&path, toml.to_string()).unwrap();

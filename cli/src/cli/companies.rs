@@ -572,44 +572,34 @@ pub(super) async fn open_store(
     store: Option<&str>,
     key: &KeyArgs,
 ) -> Result<(Store, SecretsSettings), u8> {
-    match (config, store) {
+    let (url, identity, secrets) = match (config, store) {
         (Some(path), _) => {
-            let config = super::serve::read_config(path)?;
-            let Some(url) = config.store.url.clone() else {
-                eprintln!(
-                    "error: {}: no store: set [store] url or [runner] stateDir",
-                    path.display()
-                );
-                return Err(EXIT_BAD_INPUT);
-            };
-            let store = Store::open(&url, config.store.identity.clone())
-                .await
-                .map_err(|error| {
-                    eprintln!("error: {error}");
-                    EXIT_BAD_INPUT
-                })?;
-            Ok((store, config.secrets))
+            let (url, config) = super::outcomes::configured_store(path)?;
+            (url, config.store.identity, config.secrets)
         }
         (None, Some(url)) => {
             let secrets = key.settings(url).map_err(|message| {
                 eprintln!("error: {message}");
                 EXIT_BAD_INPUT
             })?;
-            let store = Store::open(url, preflight_store::Identity::default())
-                .await
-                .map_err(|error| {
-                    eprintln!("error: {error}");
-                    EXIT_BAD_INPUT
-                })?;
-            Ok((store, secrets))
+            (
+                url.to_owned(),
+                preflight_store::Identity::default(),
+                secrets,
+            )
         }
         (None, None) => {
             eprintln!(
                 "error: name the companies' place with --server URL, --config FILE or --store URL"
             );
-            Err(EXIT_BAD_INPUT)
+            return Err(EXIT_BAD_INPUT);
         }
-    }
+    };
+    let store = Store::open(&url, identity).await.map_err(|error| {
+        eprintln!("error: {error}");
+        EXIT_BAD_INPUT
+    })?;
+    Ok((store, secrets))
 }
 
 /// Prints a company error, each refused field on its own line; the exit

@@ -25,6 +25,20 @@ pub struct StoreArgs {
     store: Option<String>,
 }
 
+/// The operator configuration at `path` and its store's URL; an error is
+/// printed when it names no store.
+pub(super) fn configured_store(path: &std::path::Path) -> Result<(String, OperatorConfig), u8> {
+    let config = super::serve::read_config(path)?;
+    let Some(url) = config.store.url.clone() else {
+        eprintln!(
+            "error: {}: no store: set [store] url or [runner] stateDir",
+            path.display()
+        );
+        return Err(EXIT_BAD_INPUT);
+    };
+    Ok((url, config))
+}
+
 impl StoreArgs {
     /// Opens the store; errors are printed. Returns the configuration too
     /// when one was named.
@@ -32,14 +46,7 @@ impl StoreArgs {
         let (url, config) = match (&self.store, &self.config) {
             (Some(url), _) => (url.clone(), None),
             (None, Some(path)) => {
-                let config = super::serve::read_config(path)?;
-                let Some(url) = config.store.url.clone() else {
-                    eprintln!(
-                        "error: {}: no store: set [store] url or [runner] stateDir",
-                        path.display()
-                    );
-                    return Err(EXIT_BAD_INPUT);
-                };
+                let (url, config) = configured_store(path)?;
                 (url, Some(config))
             }
             (None, None) => {
