@@ -85,22 +85,25 @@ pub async fn refresh(via: &TokenClient<'_>, oauth: &OAuth, used: &str) -> Result
     let lease = lease_for(via.timeout);
     let give_up = Instant::now() + lease + Duration::from_millis(250);
     let current = loop {
-        if let Some(kept) = keeper.load().await.map_err(keeper_error)? {
-            // Another replica's refresh counts only while its token lives:
-            // an older one, kept since, is refreshed from here (with the
-            // refresh token kept with it, the grant's current one).
-            let moved_on = kept.access.expose() != used && live(&kept);
-            let revoked = kept.revoked;
-            oauth.adopt(kept);
-            if revoked {
-                return Err(RefreshError::Revoked);
-            }
-            if moved_on {
-                return Ok(());
-            }
+        match adopt_kept(keeper.as_ref(), oauth, used).await? {
+            Kept::MovedOn => return Ok(()),
+            Kept::Revoked => return Err(RefreshError::Revoked),
+            Kept::Due => {}
         }
         if keeper.lease(lease).await.map_err(keeper_error)? {
-            break oauth.tokens();
+            // Another replica may have kept its refresh and given the lease
+            // up between the read above and this lease: read again under
+            // the lease, or its spent refresh token would be sent again.
+            match adopt_kept(keeper.as_ref(), oauth, used).await? {
+                Kept::Due => break oauth.tokens(),
+                kept => {
+                    keeper.release(false).await.map_err(keeper_error)?;
+                    return match kept {
+                        Kept::Revoked => Err(RefreshError::Revoked),
+                        _ => Ok(()),
+                    };
+                }
+            }
         }
         if Instant::now() >= give_up {
             return Err(RefreshError::Failed(
@@ -131,6 +134,44 @@ pub async fn refresh(via: &TokenClient<'_>, oauth: &OAuth, used: &str) -> Result
             Err(error)
         }
     }
+}
+
+/// What the keeper holds, against the access token a caller sent.
+enum Kept {
+    /// Another user refreshed since, and its token lives: use it.
+    MovedOn,
+    /// The grant was refused: the customer must reconnect.
+    Revoked,
+    /// Nothing newer, or a token about to expire itself: refresh.
+    Due,
+}
+
+/// Adopts what `keeper` holds into `oauth` and tells whether a refresh is
+/// still due after `used` was sent. Another replica's refresh counts only
+/// while its token lives: an older one, kept since, is refreshed from here
+/// (with the refresh token kept with it, the grant's current one).
+async fn adopt_kept(
+    keeper: &dyn crate::config::TokenKeeper,
+    oauth: &OAuth,
+    used: &str,
+) -> Result<Kept, RefreshError> {
+    let Some(kept) = keeper
+        .load()
+        .await
+        .map_err(|problem| RefreshError::Failed(format!("token store: {problem}")))?
+    else {
+        return Ok(Kept::Due);
+    };
+    let moved_on = kept.access.expose() != used && !kept.due(std::time::SystemTime::now());
+    let revoked = kept.revoked;
+    oauth.adopt(kept);
+    Ok(if revoked {
+        Kept::Revoked
+    } else if moved_on {
+        Kept::MovedOn
+    } else {
+        Kept::Due
+    })
 }
 
 /// Spends `current`'s refresh token at the token endpoint; the new
@@ -217,3 +258,85 @@ async fn token_endpoint(
 
 /// The largest token endpoint answer read.
 const TOKEN_RESPONSE_BYTES: usize = 64 << 10;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::config::{KeeperFuture, TokenKeeper};
+
+    /// A keeper whose other replica keeps `theirs` and gives the lease up
+    /// between this replica's first read and its lease.
+    struct Racing {
+        kept: Mutex<Tokens>,
+        theirs: Tokens,
+        leased: Mutex<u32>,
+        released: Mutex<u32>,
+    }
+
+    impl TokenKeeper for Racing {
+        fn load(&self) -> KeeperFuture<'_, Option<Tokens>> {
+            Box::pin(async move { Ok(Some(self.kept.lock().unwrap().clone())) })
+        }
+        fn lease(&self, _ttl: Duration) -> KeeperFuture<'_, bool> {
+            Box::pin(async move {
+                *self.leased.lock().unwrap() += 1;
+                *self.kept.lock().unwrap() = self.theirs.clone();
+                Ok(true)
+            })
+        }
+        fn save<'a>(&'a self, _tokens: &'a Tokens) -> KeeperFuture<'a, ()> {
+            Box::pin(async move { Err("no refresh was due".to_owned()) })
+        }
+        fn release(&self, _revoked: bool) -> KeeperFuture<'_, ()> {
+            Box::pin(async move {
+                *self.released.lock().unwrap() += 1;
+                Ok(())
+            })
+        }
+    }
+
+    fn tokens(access: &str, refresh: &str, lives: Duration) -> Tokens {
+        let now = SystemTime::now();
+        Tokens {
+            expires_at: Some(now + lives),
+            refreshed_at: Some(now),
+            ..Tokens::new(Secret::new(access), Secret::new(refresh))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refresh_kept_between_the_read_and_the_lease_is_adopted_not_repeated() {
+        let stale = tokens("stale-access", "spent-refresh", Duration::ZERO);
+        let keeper = std::sync::Arc::new(Racing {
+            kept: Mutex::new(stale.clone()),
+            theirs: tokens("their-access", "their-refresh", Duration::from_secs(600)),
+            leased: Mutex::new(0),
+            released: Mutex::new(0),
+        });
+        // Nothing listens on port 9 of loopback: a refresh sent would fail.
+        let oauth = OAuth::new(
+            url::Url::parse("http://127.0.0.1:9/token").unwrap(),
+            "client".into(),
+            Secret::new("secret"),
+            stale.access.clone(),
+            stale.refresh.clone(),
+        );
+        oauth.keep_with(keeper.clone(), stale);
+        let client = reqwest::Client::new();
+        let via = TokenClient {
+            client: &client,
+            timeout: Duration::from_secs(1),
+            allow_http_loopback: true,
+        };
+        refresh(&via, &oauth, "stale-access")
+            .await
+            .expect("the other replica's tokens are used");
+        assert_eq!(oauth.access_token().expose(), "their-access");
+        assert_eq!(oauth.tokens().refresh.expose(), "their-refresh");
+        assert_eq!(*keeper.leased.lock().unwrap(), 1);
+        assert_eq!(*keeper.released.lock().unwrap(), 1, "the lease is given up");
+    }
+}

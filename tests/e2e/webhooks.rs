@@ -204,7 +204,17 @@ impl Harness {
             http: reqwest::Client::new(),
         };
         ready(&harness.http, &harness.api).await;
+        harness.first_poll().await;
         harness
+    }
+
+    /// Waits for the poll `serve` makes when it starts, which may come
+    /// after its API answers: the tests count the polls after it.
+    async fn first_poll(&self) {
+        support::eventually("serve's first poll", async || {
+            (self.listings() >= 1).then_some(())
+        })
+        .await;
     }
 
     /// Stops `serve` cleanly and starts it again on the same state.
