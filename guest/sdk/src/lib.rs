@@ -39,7 +39,9 @@
 //!   plugin's settings schema to its settings type in native tests;
 //! - [`log`]: diagnostics tied to the job by the host;
 //! - [`raw`]: [`raw::RawValidator`] and [`export_raw_validator!`], for test
-//!   components that must write whole reports themselves.
+//!   components that must write whole reports themselves;
+//! - [`testing`]: a harness that runs a validator's whole `validate` under
+//!   plain `cargo test` with canned HTTP answers.
 //!
 //! # A complete validator
 //!
@@ -148,6 +150,7 @@ pub mod plan;
 pub mod raw;
 pub mod report;
 pub mod settings;
+pub mod testing;
 
 #[doc(hidden)]
 pub mod bindings {
@@ -291,6 +294,9 @@ macro_rules! export_validator {
             $crate::plan::assert_declarable(<$validator as $crate::Validator>::RULES);
         };
 
+        // The component's exports exist only in the component: a native
+        // build (`cargo test`, the cdylib beside it) links without them.
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             struct __PreflightExport;
 
@@ -372,6 +378,12 @@ pub mod __private {
     }
 
     pub fn validate<V: Validator>(job: ExportJob, config: IntegrationConfig) -> wit::Report {
+        run::<V>(job, config).into()
+    }
+
+    /// A [`Validator`]'s report of `job`: settings parsed and checked, then
+    /// its `validate`, then the plan's report.
+    pub fn run<V: Validator>(job: ExportJob, config: IntegrationConfig) -> Report {
         let info = V::info();
         let mut plan = Plan::new(&info, V::RULES, &job);
         let rule = plan.settings_rule().to_owned();
@@ -388,7 +400,7 @@ pub mod __private {
             }
             Err(error) => plan.record(settings::error_check(&rule, &info.display_name, &error)),
         }
-        plan.finish().into()
+        plan.finish()
     }
 
     pub fn raw_validate<R: raw::RawValidator>(

@@ -64,6 +64,8 @@ pub trait RawValidator {
 #[macro_export]
 macro_rules! export_raw_validator {
     ($validator:ty) => {
+        // As in `export_validator!`: exports in the component only.
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             struct __PreflightExport;
 

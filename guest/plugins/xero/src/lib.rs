@@ -331,6 +331,102 @@ impl Run<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use preflight_sdk::CheckStatus::{self, Failed, Passed, Skipped};
+    use preflight_sdk::testing::Harness;
+
+    const TENANT: &str = "tenant-1";
+    const SETTINGS: &str =
+        r#"{"accounts": {"expenses": "429", "contra": "800"}, "taxType": "INPUT"}"#;
+
+    /// Xero answering every step of a company that is ready to export.
+    fn ready() -> Harness {
+        answering(200, r#"{"ManualJournals": [{"ManualJournalID": "mj-1"}]}"#)
+    }
+
+    /// Xero answering `status` and `body` to the manual journals, and as for
+    /// a ready company otherwise.
+    fn answering(status: u16, journals: &str) -> Harness {
+        Harness::new(SETTINGS)
+            .tenant(TENANT)
+            .reply(
+                "GET",
+                "connections",
+                200,
+                r#"[{"tenantId": "tenant-1", "tenantType": "ORGANISATION", "tenantName": "Demo"}]"#,
+            )
+            .reply(
+                "GET",
+                "api.xro/2.0/Organisation",
+                200,
+                r#"{"Organisations": [{"Name": "Demo", "OrganisationStatus": "ACTIVE"}]}"#,
+            )
+            .reply("GET", "api.xro/2.0/ManualJournals?page=1", status, journals)
+            .reply(
+                "GET",
+                "api.xro/2.0/ManualJournals/mj-1/Attachments",
+                200,
+                r#"{"Attachments": []}"#,
+            )
+            .reply(
+                "GET",
+                "api.xro/2.0/Accounts",
+                200,
+                r#"{"Accounts": [{"Code": "429", "Name": "General", "Status": "ACTIVE"},
+                                 {"Code": "800", "Name": "Payables", "Status": "ACTIVE"}]}"#,
+            )
+            .reply(
+                "GET",
+                "api.xro/2.0/TaxRates",
+                200,
+                r#"{"TaxRates": [{"Name": "Input", "TaxType": "INPUT", "Status": "ACTIVE"}]}"#,
+            )
+    }
+
+    fn statuses(statuses: &[(&'static str, CheckStatus)]) -> Vec<(&'static str, CheckStatus)> {
+        statuses.to_vec()
+    }
+
+    #[test]
+    fn a_ready_company_passes_every_rule_in_order_with_one_request_each() {
+        let run = ready().run::<Xero>();
+        assert_eq!(
+            run.statuses(),
+            statuses(&[
+                ("xero.settings", Passed),
+                (id::CONNECTION, Passed),
+                (id::TENANT, Passed),
+                (id::ORGANISATION, Passed),
+                (id::JOURNALS, Passed),
+                (id::CONTACTS, Skipped),
+                (id::ATTACHMENTS, Passed),
+                (id::ACCOUNTS_EXPENSES, Passed),
+                (id::ACCOUNTS_CONTRA, Passed),
+                (id::TAX_TYPE, Passed),
+            ])
+        );
+        assert_eq!(run.requests.len(), 6, "{:?}", run.requests);
+        assert!(run.unmatched.is_empty(), "{:?}", run.unmatched);
+    }
+
+    #[test]
+    fn refused_journals_fail_the_job_before_the_chart_of_accounts_is_read() {
+        let run = answering(
+            403,
+            r#"{"Title": "Forbidden", "Detail": "AuthorizationUnsuccessful"}"#,
+        )
+        .run::<Xero>();
+        let blocking = run.blocking().expect("the job fails");
+        assert_eq!(blocking.id, id::JOURNALS);
+        assert_eq!(blocking.status, Failed);
+        assert!(
+            !run.requests
+                .iter()
+                .any(|request| request.ends_with("/Accounts")),
+            "{:?}",
+            run.requests
+        );
+        assert_eq!(run.check(id::TAX_TYPE).status, Skipped);
+    }
 
     #[test]
     fn the_settings_schema_matches_the_settings() {
