@@ -22,6 +22,8 @@
 //!   request body they may;
 //! - [`detection`]: the runner's sweep over many watched companies, and how
 //!   long a new job waits for its claim, polling and with Pleo's webhook;
+//! - [`plugin`]: `bench --plugin`, an author's figures for their own
+//!   component beside the bundled plugins';
 //! - `fixtures`: the jobs and configurations the benchmarks share.
 //!
 //! Benchmarks use real parts only: emulators on 127.0.0.1 over TCP, the
@@ -34,6 +36,7 @@ mod fixtures;
 pub mod memory;
 pub mod native;
 pub mod overhead;
+pub mod plugin;
 pub mod registry;
 pub mod throughput;
 
@@ -45,7 +48,7 @@ use preflight_runtime::engine::{Runtime, RuntimeOptions};
 
 /// One measured figure.
 ///
-/// In JSON: `{name, median, p10, p90, unit, target, better}`; `target` is
+/// In JSON: `{name, median, p10, p90, p99, unit, target, better}`; `target` is
 /// `null` when the project holds the figure to none, and `better` says
 /// whether the target is a ceiling (`"lower"`: the median must be at most the
 /// target) or a floor (`"higher"`: at least the target).
@@ -59,6 +62,8 @@ pub struct Figure {
     pub p10: f64,
     /// 90th percentile.
     pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
     /// Unit of the values; `×` for a ratio.
     pub unit: &'static str,
     /// The figure the project holds itself to, in the same unit, if any.
@@ -123,6 +128,7 @@ impl Figure {
             median: at(0.5),
             p10: at(0.1),
             p90: at(0.9),
+            p99: at(0.99),
             unit,
             target,
             better,

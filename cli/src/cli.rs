@@ -5,6 +5,7 @@ mod check;
 mod companies;
 mod demo;
 mod emulate;
+mod new;
 mod outcomes;
 mod plugins;
 mod replay;
@@ -43,16 +44,49 @@ fn load_exit(error: &preflight::bundled::PluginSourceError) -> u8 {
     }
 }
 
+/// The plugin a command runs: `--plugin`, and `--manifest` for a file.
+#[derive(Debug, Args)]
+pub struct PluginChoice {
+    /// The plugin: a component file (`.wasm`, with `<file>.toml` beside it
+    /// as its manifest when there is one) or the name of a bundled plugin
+    /// (see `preflight plugins list`).
+    #[arg(long, value_name = "FILE|NAME")]
+    pub plugin: String,
+    /// The component file's manifest, when it is not beside it (a plugin
+    /// project's `preflight-plugin.toml`); it must exist.
+    #[arg(long, value_name = "FILE", requires = "plugin")]
+    pub manifest: Option<std::path::PathBuf>,
+}
+
 /// Loads the plugin named on the command line (a component file or a
-/// bundled plugin's name), its manifest optional; an error is printed and
-/// mapped to its exit code ([`load_exit`]).
-async fn load_plugin(runtime: &preflight::Runtime, name: &str) -> Result<preflight::Plugin, u8> {
-    preflight::bundled::load(runtime, name, preflight::bundled::ManifestRule::Optional)
-        .await
-        .map_err(|error| {
-            eprintln!("error: {error}");
-            load_exit(&error)
-        })
+/// bundled plugin's name), its manifest optional unless named; an error is
+/// printed and mapped to its exit code ([`load_exit`]).
+async fn load_plugin(
+    runtime: &preflight::Runtime,
+    choice: &PluginChoice,
+) -> Result<preflight::Plugin, u8> {
+    let loaded = match &choice.manifest {
+        Some(manifest) => {
+            preflight::bundled::load_with_manifest(
+                runtime,
+                std::path::Path::new(&choice.plugin),
+                manifest,
+            )
+            .await
+        }
+        None => {
+            preflight::bundled::load(
+                runtime,
+                &choice.plugin,
+                preflight::bundled::ManifestRule::Optional,
+            )
+            .await
+        }
+    };
+    loaded.map_err(|error| {
+        eprintln!("error: {error}");
+        load_exit(&error)
+    })
 }
 
 const EXIT_CODES: &str = "\
@@ -137,6 +171,12 @@ enum Command {
     /// version, or --contract VERSION), for plugin authors and their
     /// toolchains.
     Wit(wit::WitArgs),
+    /// Create a plugin project (outside this repository) that builds, tests
+    /// and passes its cassettes as it is: rules, manifest, settings schema,
+    /// cassettes, native tests, the SDK and a README.
+    New(new::NewArgs),
+    /// The SDK this binary speaks: `sdk unpack DIR` writes it as a crate.
+    Sdk(new::SdkArgs),
 }
 
 /// Runs the parsed command and returns the process exit code.
@@ -154,6 +194,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Secrets(args) => secrets::run(args).await,
         Command::Test(args) => test::run(args).await,
         Command::Wit(args) => wit::run(&args),
+        Command::New(args) => new::run_new(&args),
+        Command::Sdk(args) => new::run_sdk(&args),
     };
     ExitCode::from(code)
 }

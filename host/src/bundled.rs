@@ -91,45 +91,68 @@ pub async fn load(
 ) -> Result<Plugin, PluginSourceError> {
     let path = Path::new(name);
     if path.is_file() || name.ends_with(".wasm") {
-        let bytes = crate::input::read(path, crate::input::Input::Component).map_err(|error| {
-            PluginSourceError::Read {
-                path: name.to_owned(),
-                error,
-            }
-        })?;
-        let manifest_path = path.with_extension("toml");
-        let manifest =
-            match crate::input::read_text(&manifest_path, crate::input::Input::Manifest) {
-                Ok(text) => Some(Manifest::from_toml(&text).map_err(|error| {
-                    PluginSourceError::Manifest {
-                        path: manifest_path.display().to_string(),
-                        error,
-                    }
-                })?),
-                // Only a manifest that is not there is absent; one that is
-                // there but cannot be read (not UTF-8, a directory) is
-                // refused, by every command alike.
-                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(PluginSourceError::Read {
-                        path: manifest_path.display().to_string(),
-                        error,
-                    });
-                }
-                Err(_) if rule == ManifestRule::Optional => None,
-                Err(_) => {
-                    return Err(PluginSourceError::NoManifest {
-                        path: name.to_owned(),
-                        manifest: manifest_path.display().to_string(),
-                    });
-                }
-            };
-        return Ok(runtime.load(name, &bytes, manifest).await?);
+        return load_file(runtime, path, &path.with_extension("toml"), rule).await;
     }
     let artifact = find(name).ok_or_else(|| PluginSourceError::NotFound {
         name: name.to_owned(),
         bundled: all().iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
     })?;
     load_artifact(runtime, artifact).await
+}
+
+/// Loads the component file `component` with the manifest `manifest`
+/// (named on the command line, so it must be there): a plugin project keeps
+/// its manifest beside its sources, not beside the built component.
+pub async fn load_with_manifest(
+    runtime: &Runtime,
+    component: &Path,
+    manifest: &Path,
+) -> Result<Plugin, PluginSourceError> {
+    load_file(runtime, component, manifest, ManifestRule::Required).await
+}
+
+/// Loads the component file `path` with the manifest at `manifest_path`,
+/// which `rule` says whether it may lack.
+async fn load_file(
+    runtime: &Runtime,
+    path: &Path,
+    manifest_path: &Path,
+    rule: ManifestRule,
+) -> Result<Plugin, PluginSourceError> {
+    let name = path.display().to_string();
+    let bytes = crate::input::read(path, crate::input::Input::Component).map_err(|error| {
+        PluginSourceError::Read {
+            path: name.clone(),
+            error,
+        }
+    })?;
+    let manifest = match crate::input::read_text(manifest_path, crate::input::Input::Manifest) {
+        Ok(text) => {
+            Some(
+                Manifest::from_toml(&text).map_err(|error| PluginSourceError::Manifest {
+                    path: manifest_path.display().to_string(),
+                    error,
+                })?,
+            )
+        }
+        // Only a manifest that is not there is absent; one that is there
+        // but cannot be read (not UTF-8, a directory) is refused, by every
+        // command alike.
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            return Err(PluginSourceError::Read {
+                path: manifest_path.display().to_string(),
+                error,
+            });
+        }
+        Err(_) if rule == ManifestRule::Optional => None,
+        Err(_) => {
+            return Err(PluginSourceError::NoManifest {
+                path: name,
+                manifest: manifest_path.display().to_string(),
+            });
+        }
+    };
+    Ok(runtime.load(&name, &bytes, manifest).await?)
 }
 
 /// How errors name a bundled plugin's manifest:

@@ -220,6 +220,10 @@ pub struct Outcome {
     /// Wall time of the validation, instantiation included.
     #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
+    /// The largest linear memory of the instance, in bytes (its initial
+    /// size and every growth the limiter allowed), for `bench --plugin`.
+    #[serde(skip)]
+    pub peak_memory: usize,
 }
 
 fn as_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
@@ -422,6 +426,7 @@ impl Plugin {
             })
             .await;
         let exchanges = store.data_mut().take_exchanges();
+        let peak_memory = store.data().peak_memory;
         // Read after the run: an OAuth refresh may have added tokens.
         let secrets = store.data().outbound.secrets();
         let rules = self.info.rules.as_deref();
@@ -441,6 +446,7 @@ impl Plugin {
             verdict,
             exchanges,
             elapsed: started.elapsed(),
+            peak_memory,
         })
     }
 

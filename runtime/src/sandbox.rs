@@ -57,6 +57,8 @@ pub struct PluginCtx {
     /// The limit the plugin ran into, if any; set by the limiter and the
     /// epoch callback so a trap can be explained.
     pub(crate) hit: Option<Limit>,
+    /// The largest size a linear memory of the instance grew to, in bytes.
+    pub(crate) peak_memory: usize,
     log_bytes: usize,
     pub(crate) outbound: outbound::Outbound,
 }
@@ -112,6 +114,7 @@ impl PluginCtx {
             job_id,
             limits,
             hit: None,
+            peak_memory: 0,
             log_bytes: 0,
             outbound,
         }
@@ -165,6 +168,7 @@ impl ResourceLimiter for PluginCtx {
             self.hit = Some(Limit::Memory);
             return Ok(false);
         }
+        self.peak_memory = self.peak_memory.max(desired);
         Ok(true)
     }
 

@@ -703,12 +703,15 @@ fn bench_quick_prints_every_figure_as_json() {
     let figures: Vec<serde_json::Value> =
         serde_json::from_slice(&output.stdout).expect("a JSON array");
     for figure in &figures {
-        for key in ["name", "median", "p10", "p90", "unit", "target", "better"] {
+        for key in [
+            "name", "median", "p10", "p90", "p99", "unit", "target", "better",
+        ] {
             assert!(figure.get(key).is_some(), "{figure} lacks {key}");
         }
         assert!(
             figure["p10"].as_f64() <= figure["median"].as_f64()
-                && figure["median"].as_f64() <= figure["p90"].as_f64(),
+                && figure["median"].as_f64() <= figure["p90"].as_f64()
+                && figure["p90"].as_f64() <= figure["p99"].as_f64(),
             "{figure}"
         );
         assert!(

@@ -32,6 +32,7 @@
 //! - `cli`: `preflight check`, `emulate`, `plugins` and `demo` as a user runs
 //!   them, including the `examples/xero` walkthrough.
 
+mod author;
 mod business_central;
 mod cli;
 mod companies;

@@ -249,36 +249,19 @@ pub async fn startup(runtime: &Runtime, rounds: usize) -> Result<Figure, BenchEr
 /// check, as a restart does.
 pub async fn cache_loads(runtime: &Runtime, loads: usize) -> Result<Vec<Figure>, BenchError> {
     let error = BenchError::of("cache load");
-    let dir = temp_dir("cache").map_err(&error)?;
-    let cache = CompiledCache::open(&dir).map_err(|e| error(e.to_string()))?;
     let mut figures = Vec::new();
     for artifact in preflight::bundled::all() {
         let manifest = preflight_runtime::manifest::Manifest::from_toml(artifact.manifest)
             .map_err(|e| error(e.to_string()))?;
-        let digest = sha2::Sha256::digest(artifact.bytes).into();
-        let mut samples = Vec::new();
-        // The first load compiles and writes the entry; it is not timed.
-        for round in 0..=loads {
-            let started = Instant::now();
-            let (component, used) = cache
-                .load_or_compile(runtime.engine(), artifact.bytes, &digest)
-                .map_err(|e| error(format!("{e:#}")))?;
-            let compiled = preflight_runtime::plugin::Compiled {
-                component,
-                digest: preflight_runtime::plugin::hex(&digest),
-                size: artifact.bytes.len(),
-            };
-            runtime
-                .load_compiled(artifact.name, compiled, Some(manifest.clone()))
-                .await
-                .map_err(|e| error(e.to_string()))?;
-            if round > 0 {
-                if used != preflight_runtime::cache::CacheUse::Hit {
-                    return Err(error(format!("{}: the cache was not used", artifact.name)));
-                }
-                samples.push(started.elapsed().as_secs_f64() * 1e3);
-            }
-        }
+        let samples = cache_load(
+            runtime,
+            artifact.name,
+            artifact.bytes,
+            Some(manifest),
+            loads,
+        )
+        .await
+        .map_err(&error)?;
         figures.push(Figure::from_samples(
             format!(
                 "cache load: {} ({} KB)",
@@ -290,6 +273,44 @@ pub async fn cache_loads(runtime: &Runtime, loads: usize) -> Result<Vec<Figure>,
             None,
         ));
     }
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(figures)
+}
+
+/// `loads` timed loads (in ms) of the component `bytes` from a warm
+/// compiled cache in a directory of its own; the first load, which
+/// compiles and writes the entry, is not timed.
+pub(super) async fn cache_load(
+    runtime: &Runtime,
+    name: &str,
+    bytes: &[u8],
+    manifest: Option<preflight_runtime::manifest::Manifest>,
+    loads: usize,
+) -> Result<Vec<f64>, String> {
+    let dir = temp_dir("cache")?;
+    let cache = CompiledCache::open(&dir).map_err(|e| e.to_string())?;
+    let digest = sha2::Sha256::digest(bytes).into();
+    let mut samples = Vec::new();
+    for round in 0..=loads {
+        let started = Instant::now();
+        let (component, used) = cache
+            .load_or_compile(runtime.engine(), bytes, &digest)
+            .map_err(|e| format!("{e:#}"))?;
+        let compiled = preflight_runtime::plugin::Compiled {
+            component,
+            digest: preflight_runtime::plugin::hex(&digest),
+            size: bytes.len(),
+        };
+        runtime
+            .load_compiled(name, compiled, manifest.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        if round > 0 {
+            if used != preflight_runtime::cache::CacheUse::Hit {
+                return Err(format!("{name}: the cache was not used"));
+            }
+            samples.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(samples)
 }

@@ -13,10 +13,8 @@ use super::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_OK, EXIT_PLUGIN_FAULT};
 /// Arguments of `preflight check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The plugin: a component file (`.wasm`) or the name of a bundled plugin
-    /// (see `preflight plugins list`).
-    #[arg(long, value_name = "FILE|NAME")]
-    plugin: String,
+    #[command(flatten)]
+    plugin: super::PluginChoice,
     /// The export job: Pleo's ExportJobV3 JSON, bare or wrapped in {"data": …}.
     #[arg(long, value_name = "FILE")]
     job: PathBuf,

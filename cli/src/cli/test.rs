@@ -16,9 +16,8 @@ use super::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_OK};
 /// Arguments of `preflight test`.
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// The plugin: a component file (`.wasm`) or the name of a bundled plugin.
-    #[arg(long, value_name = "FILE|NAME")]
-    plugin: String,
+    #[command(flatten)]
+    plugin: super::PluginChoice,
     /// Cassettes, or directories of them (`*.json`).
     #[arg(value_name = "CASSETTE|DIR", required = true)]
     paths: Vec<PathBuf>,
@@ -137,7 +136,7 @@ pub async fn run(args: TestArgs) -> u8 {
         results.len() - failed
     );
     if let Some(junit) = &args.junit
-        && let Err(error) = std::fs::write(junit, junit_xml(&args.plugin, &results))
+        && let Err(error) = std::fs::write(junit, junit_xml(&args.plugin.plugin, &results))
     {
         eprintln!("error: {}: {error}", junit.display());
         return super::EXIT_INTERNAL;
