@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod companies;
 mod demo;
+mod distribute;
 mod emulate;
 mod new;
 mod outcomes;
@@ -87,6 +88,18 @@ async fn load_plugin(
         eprintln!("error: {error}");
         load_exit(&error)
     })
+}
+
+/// Whether `dir` may be written into: absent, or an empty directory.
+pub(crate) fn empty_or_absent(dir: &std::path::Path) -> Result<(), String> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => match entries.next() {
+            None => Ok(()),
+            Some(_) => Err("exists and is not empty".to_owned()),
+        },
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 const EXIT_CODES: &str = "\

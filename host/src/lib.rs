@@ -23,6 +23,7 @@
 //! - [`bundled`]: the plugins built into the binary, and how a plugin named
 //!   on the command line is found;
 //! - [`signature`]: ed25519 signatures of plugin versions;
+//! - [`oci`]: plugin versions as OCI artifacts: package, push, pull, install;
 //! - [`companies`]: each company's integration configuration and OAuth
 //!   tokens as runtime state in the store, secrets sealed;
 //! - [`operator`]: the operator's configuration file, resolved into the
@@ -39,6 +40,7 @@ pub mod bundled;
 pub mod companies;
 pub mod input;
 pub mod metrics;
+pub mod oci;
 pub mod operator;
 pub mod pleo;
 pub mod registry;

@@ -159,7 +159,7 @@ pub fn run_new(args: &NewArgs) -> u8 {
         .dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(&args.name));
-    if let Err(problem) = empty_or_absent(&dir) {
+    if let Err(problem) = super::empty_or_absent(&dir) {
         eprintln!("error: {}: {problem}", dir.display());
         return EXIT_BAD_INPUT;
     }
@@ -308,18 +308,6 @@ fn capitalised(system: &str) -> String {
     chars.next().map_or_else(String::new, |first| {
         first.to_ascii_uppercase().to_string() + chars.as_str()
     })
-}
-
-/// Whether `dir` may be written into: absent, or an empty directory.
-fn empty_or_absent(dir: &Path) -> Result<(), String> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => match entries.next() {
-            None => Ok(()),
-            Some(_) => Err("exists and is not empty; choose another --dir".to_owned()),
-        },
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(error.to_string()),
-    }
 }
 
 #[cfg(test)]

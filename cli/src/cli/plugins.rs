@@ -1,6 +1,7 @@
 //! `preflight plugins`: list plugins (bundled, files, an operator
 //! configuration's registry, or a running server's), reload and roll back a
-//! running server's registry, and make and check signatures.
+//! running server's registry, make and check signatures, and package, push
+//! and pull OCI artifacts (`distribute`).
 
 use std::path::{Path, PathBuf};
 
@@ -85,6 +86,17 @@ enum PluginsCommand {
         #[arg(value_name = "COMPONENT")]
         component: PathBuf,
     },
+    /// Put a component, its manifest and its signature in one OCI artifact
+    /// (an OCI image layout directory), signing it with --key.
+    Package(super::distribute::PackageArgs),
+    /// Push an artifact `plugins package` wrote to an OCI registry
+    /// (`oci://REGISTRY/REPOSITORY:TAG`); prints its digest. Exit 1 if the
+    /// registry refused it.
+    Push(super::distribute::PushArgs),
+    /// Pull an artifact from an OCI registry, check its signature against
+    /// the trusted keys, and install it in a plugin directory. Exit 1 if the
+    /// registry failed or the signature does not verify.
+    Pull(super::distribute::PullArgs),
     /// Check a component's signature (`<stem>.sig`) over it and its manifest
     /// against trusted keys. Exit 0 if it verifies, 1 if it does not.
     Verify {
@@ -166,6 +178,9 @@ pub async fn run(args: PluginsArgs) -> u8 {
         PluginsCommand::Keygen { secret_key } => keygen(&secret_key),
         PluginsCommand::Sign { key, component } => sign(&key, &component),
         PluginsCommand::Verify { trusted, component } => verify(&trusted, &component),
+        PluginsCommand::Package(args) => super::distribute::package(&args),
+        PluginsCommand::Push(args) => super::distribute::push(&args).await,
+        PluginsCommand::Pull(args) => super::distribute::pull(&args).await,
     }
 }
 
