@@ -169,6 +169,11 @@ pub const TOKEN_REFRESHES: Metric = Metric {
     name: "preflight_token_refreshes_total",
     help: "OAuth token refreshes, per accounting system and result (refreshed, revoked, failed, lost-lease).",
 };
+/// `preflight_plugin_pulls_total`: Plugin versions followed in OCI registries, per source and result (pulled, unchanged, failed).
+pub const PLUGIN_PULLS: Metric = Metric {
+    name: "preflight_plugin_pulls_total",
+    help: "Plugin versions followed in OCI registries, per source and result (pulled, unchanged, failed).",
+};
 
 /// Every metric, for documentation and tests.
 pub const ALL: &[Metric] = &[
@@ -198,6 +203,7 @@ pub const ALL: &[Metric] = &[
     INPUTS_REFUSED,
     COMPANY_WRITES,
     TOKEN_REFRESHES,
+    PLUGIN_PULLS,
 ];
 
 impl Metrics {

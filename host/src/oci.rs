@@ -566,3 +566,174 @@ fn sha256(data: &[u8]) -> String {
         preflight_runtime::plugin::hex(&sha2::Sha256::digest(data))
     )
 }
+
+/// One source's turn of [`Follower::sync`].
+#[derive(Debug)]
+pub enum Synced {
+    /// The tag moved (or the source was never pulled): this version was
+    /// pulled, its signature checked, and installed.
+    Installed {
+        /// The source, as configured.
+        source: String,
+        /// The accounting system.
+        system: String,
+        /// The version.
+        version: String,
+        /// The artifact's digest.
+        digest: String,
+    },
+    /// The registry names the digest pulled last time.
+    Unchanged,
+    /// The source could not be followed this time; what was installed
+    /// before stays.
+    Failed {
+        /// The source.
+        source: String,
+        /// Why.
+        error: String,
+    },
+}
+
+/// `serve` following `plugins.sources`: each tag is resolved to a digest,
+/// and a digest not installed yet is pulled, its signature checked against
+/// the trusted keys before anything is written, and installed in the plugin
+/// directory, where the registry's pipeline (signature, manifest, compile,
+/// gate, smoke test, swap) takes it as it takes any version that lands
+/// there.
+pub struct Follower {
+    sources: Vec<(String, Reference)>,
+    registries: BTreeMap<String, Access>,
+    dir: PathBuf,
+    policy: SignaturePolicy,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    installed: tokio::sync::Mutex<BTreeMap<String, String>>,
+}
+
+impl Follower {
+    /// A follower of `settings`' sources, or `None` when there are none.
+    pub fn new(
+        settings: &crate::registry::PluginSettings,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> Option<Follower> {
+        let dir = settings.dir.clone()?;
+        if settings.sources.is_empty() {
+            return None;
+        }
+        Some(Follower {
+            sources: settings.sources.clone(),
+            registries: settings.registries.clone(),
+            dir,
+            policy: SignaturePolicy {
+                trusted: settings.trusted_keys.clone(),
+                allow_unsigned: settings.allow_unsigned,
+            },
+            metrics,
+            installed: tokio::sync::Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Looks at every source once, in order.
+    pub async fn sync(&self) -> Vec<Synced> {
+        let mut installed = self.installed.lock().await;
+        let mut results = Vec::with_capacity(self.sources.len());
+        for (source, reference) in &self.sources {
+            let result = self.follow(source, reference, &mut installed).await;
+            let label = match &result {
+                Synced::Installed { .. } => "pulled",
+                Synced::Unchanged => "unchanged",
+                Synced::Failed { source, error } => {
+                    tracing::warn!(source = %source, "following a plugin source: {error}");
+                    "failed"
+                }
+            };
+            self.metrics.inc(
+                crate::metrics::PLUGIN_PULLS,
+                &[("source", source), ("result", label)],
+            );
+            results.push(result);
+        }
+        results
+    }
+
+    async fn follow(
+        &self,
+        source: &str,
+        reference: &Reference,
+        installed: &mut BTreeMap<String, String>,
+    ) -> Synced {
+        let failed = |error: &dyn std::fmt::Display| Synced::Failed {
+            source: source.to_owned(),
+            error: error.to_string(),
+        };
+        let access = self
+            .registries
+            .get(reference.registry())
+            .cloned()
+            .unwrap_or_default();
+        let digest = match access.resolve(reference).await {
+            Ok(digest) => digest,
+            Err(error) => return failed(&error),
+        };
+        if installed.get(source) == Some(&digest) {
+            return Synced::Unchanged;
+        }
+        let (package, pulled) = match Package::pull(reference, &access).await {
+            Ok(pulled) => pulled,
+            Err(error) => return failed(&error),
+        };
+        if let Err(error) = package.verify(&self.policy, source) {
+            return failed(&error);
+        }
+        let manifest = match package.parsed_manifest(source) {
+            Ok(manifest) => manifest,
+            Err(error) => return failed(&error),
+        };
+        let dir = self.dir.clone();
+        let name = source.to_owned();
+        let written = tokio::task::spawn_blocking(move || package.install(&dir, &name)).await;
+        match written {
+            Ok(Ok(path)) => {
+                tracing::info!(source = %source, digest = %pulled, path = %path.display(), "plugin version pulled");
+                installed.insert(source.to_owned(), digest.clone());
+                Synced::Installed {
+                    source: source.to_owned(),
+                    system: manifest.accounting_system,
+                    version: manifest.version,
+                    digest: pulled,
+                }
+            }
+            Ok(Err(error)) => failed(&error),
+            Err(error) => failed(&error),
+        }
+    }
+
+    /// Follows the sources every `interval` until `stop` resolves, having
+    /// `registry` load each installed version at once (whether or not the
+    /// directory is watched).
+    pub async fn run(
+        &self,
+        registry: std::sync::Arc<crate::registry::Registry>,
+        interval: std::time::Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+            for synced in self.sync().await {
+                if let Synced::Installed {
+                    system, version, ..
+                } = synced
+                {
+                    for change in registry.reload_path(&system, Some(&version)).await {
+                        if let Some(error) = change.error {
+                            tracing::warn!(system = %system, version = %version, "a pulled version was refused: {error}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -39,6 +39,15 @@
 //! cacheDir = ".preflight/compiled"  # compiled components; default <stateDir>/compiled
 //! trustedKeys = ["ed25519:…"]  # whose signatures are trusted (`preflight plugins keygen`)
 //! allowUnsigned = false        # load plugins without a signature (a bad one is always refused)
+//! sources = ["oci://registry.example.com/plugins/xero:stable"]   # OCI artifacts followed (a tag,
+//!                              # or @sha256:… pinned); pulled versions land in dir; needs dir
+//! pullIntervalSecs = 60        # how often each tag is looked at again (5 to 86400)
+//!
+//! [[plugins.registries]]       # how to reach a registry of plugins.sources
+//! host = "registry.example.com"
+//! username = "preflight"
+//! passwordEnv = "PREFLIGHT_REGISTRY_PASSWORD"   # or password = "…"
+//! caFile = "/etc/preflight/registry-ca.pem"     # when its TLS certificate is not publicly trusted
 //!
 //! [store]                      # the journal and the decision log
 //! url = "sqlite://.preflight/preflight.db"  # default: <stateDir>/preflight.db, in memory without
@@ -323,6 +332,64 @@ struct RawPlugins {
     trusted_keys: Vec<String>,
     #[serde(default)]
     allow_unsigned: bool,
+    #[serde(default)]
+    sources: Vec<String>,
+    pull_interval_secs: Option<u64>,
+    #[serde(default)]
+    registries: Vec<RawRegistry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawRegistry {
+    host: String,
+    username: Option<String>,
+    password: Option<String>,
+    password_env: Option<String>,
+    ca_file: Option<PathBuf>,
+}
+
+impl RawRegistry {
+    /// The host and how to reach it; errors name `plugins.registries[index]`.
+    fn access(self, index: usize) -> Result<(String, crate::oci::Access), ConfigError> {
+        let field = |name: &str| format!("plugins.registries[{index}].{name}");
+        if self.host.is_empty() || self.host.contains('/') {
+            return Err(error_at(
+                &field("host"),
+                format!(
+                    "'{}': give the registry's host[:port], as in oci://HOST/…",
+                    self.host
+                ),
+            ));
+        }
+        let basic = match self.username {
+            Some(user) => Some((
+                user,
+                secret(
+                    self.password,
+                    self.password_env,
+                    &field("password"),
+                    &field("passwordEnv"),
+                )?,
+            )),
+            None if self.password.is_some() || self.password_env.is_some() => {
+                return Err(error_at(
+                    &field("username"),
+                    "missing: a password needs a username".to_owned(),
+                ));
+            }
+            None => None,
+        };
+        let ca_pem = self
+            .ca_file
+            .map(|path| {
+                crate::input::read(&path, crate::input::Input::Key).map_err(|error| {
+                    error_at(&field("caFile"), format!("{}: {error}", path.display()))
+                })
+            })
+            .transpose()?;
+        Ok((self.host, crate::oci::Access { basic, ca_pem }))
+    }
 }
 
 impl RawPlugins {
@@ -339,6 +406,34 @@ impl RawPlugins {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let sources = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                crate::oci::parse_reference(text)
+                    .map(|reference| (text.clone(), reference))
+                    .map_err(|error| {
+                        error_at(&format!("plugins.sources[{index}]"), error.to_string())
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if !sources.is_empty() && self.dir.is_none() {
+            return Err(error_at(
+                "plugins.sources",
+                "needs plugins.dir: pulled versions are installed there".to_owned(),
+            ));
+        }
+        let mut registries = BTreeMap::new();
+        for (index, raw) in self.registries.into_iter().enumerate() {
+            let (host, access) = raw.access(index)?;
+            if registries.insert(host.clone(), access).is_some() {
+                return Err(error_at(
+                    &format!("plugins.registries[{index}].host"),
+                    format!("'{host}' is listed twice"),
+                ));
+            }
+        }
         Ok(PluginSettings {
             dir: self.dir,
             bundled: self.bundled.unwrap_or(defaults.bundled),
@@ -354,6 +449,14 @@ impl RawPlugins {
                 .or_else(|| state_dir.map(|dir| dir.join("compiled"))),
             trusted_keys,
             allow_unsigned: self.allow_unsigned,
+            sources,
+            registries,
+            pull_interval: bounded_secs(
+                "plugins.pullIntervalSecs",
+                self.pull_interval_secs,
+                5..=86_400,
+                defaults.pull_interval,
+            )?,
         })
     }
 }

@@ -119,6 +119,13 @@ pub struct PluginSettings {
     pub trusted_keys: Vec<crate::signature::PublicKey>,
     /// Whether plugins without a signature are loaded.
     pub allow_unsigned: bool,
+    /// OCI artifacts to follow (`plugins.sources`): a tag is pulled again
+    /// when it moves, a digest once; pulled versions land in `dir`.
+    pub sources: Vec<(String, oci_client::Reference)>,
+    /// How to reach each registry host (`plugins.registries`).
+    pub registries: BTreeMap<String, crate::oci::Access>,
+    /// How often the sources are looked at again.
+    pub pull_interval: Duration,
 }
 
 impl Default for PluginSettings {
@@ -131,6 +138,9 @@ impl Default for PluginSettings {
             cache_dir: None,
             trusted_keys: Vec::new(),
             allow_unsigned: false,
+            sources: Vec::new(),
+            registries: BTreeMap::new(),
+            pull_interval: Duration::from_secs(60),
         }
     }
 }

@@ -1,10 +1,18 @@
-//! The plugin author's path, as the README's "Writing a plugin" walks it:
+//! The plugin author's path, as `docs/writing-a-plugin.md` walks it:
 //! `preflight new` into a directory outside this repository, `cargo test`
 //! of the rules natively, the component built, its cassettes run offline,
-//! a rule broken and caught, and the component benchmarked.
+//! the component benchmarked, packaged, signed and pushed to an OCI registry
+//! (the real one `scripts/oci-registry` runs, over TLS with basic auth), a
+//! running `serve` following its tag and validating a job with it, a new
+//! version pushed to the tag and swapped in, and a rule broken and caught.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use preflight_emulators::pleo::{PleoConfig, PleoEmulator, SeedJob};
+
+use crate::serve::{OperatorToml, ready, spawn_serve};
+use crate::support;
 
 const PREFLIGHT: &str = env!("CARGO_BIN_EXE_preflight");
 
@@ -47,8 +55,8 @@ fn text(output: &Output) -> String {
     )
 }
 
-#[test]
-fn a_new_plugin_builds_tests_and_benches_outside_the_repository() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_plugin_is_built_tested_benched_shipped_through_a_registry_and_served() {
     let root = outside("ledgerly");
     let output = run(
         PREFLIGHT,
@@ -150,6 +158,10 @@ fn a_new_plugin_builds_tests_and_benches_outside_the_repository() {
     assert!(memory["median"].as_f64().unwrap() > 0.0);
     figure("ledgerly.wasm / bundled xero: instantiate + validate offline");
 
+    if let Some(registry) = support::oci_registry() {
+        ship_through_the_registry(&root, &project, &registry).await;
+    }
+
     // A rule broken: the journal is asked for at the wrong path. The native
     // tests and the cassettes both catch it, the cassettes with the diff and
     // the request that was not on the tape.
@@ -182,4 +194,287 @@ fn a_new_plugin_builds_tests_and_benches_outside_the_repository() {
         assert!(report.contains(line), "{line}\n{report}");
     }
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The Ledgerly API the scaffolded plugin validates against: a real HTTP
+/// server on loopback that knows the company and no journal at all.
+async fn ledgerly_api() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::routing::get;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&calls);
+    let app = axum::Router::new()
+        .route(
+            "/company",
+            get(|| async { axum::Json(serde_json::json!({"name": "Demo Ltd"})) }),
+        )
+        .route(
+            "/journals/{code}",
+            get(|| async {
+                (
+                    axum::http::StatusCode::NOT_FOUND,
+                    axum::Json(serde_json::json!({"error": "no such journal"})),
+                )
+            }),
+        )
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let counted = std::sync::Arc::clone(&counted);
+                async move {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    next.run(request).await
+                }
+            },
+        ));
+    let listener = tokio::net::TcpListener::bind(support::loopback())
+        .await
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, calls)
+}
+
+/// Builds the project at `version` (its crate and its manifest).
+fn build_version(project: &Path, version: &str) {
+    for file in ["Cargo.toml", "preflight-plugin.toml"] {
+        let path = project.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let current = text
+            .lines()
+            .find(|line| line.starts_with("version = "))
+            .unwrap()
+            .to_owned();
+        std::fs::write(
+            &path,
+            text.replacen(&current, &format!("version = \"{version}\""), 1),
+        )
+        .unwrap();
+    }
+    let built = cargo(
+        project,
+        &["build", "--release", "--target", "wasm32-wasip2"],
+    );
+    assert!(built.status.success(), "{}", text(&built));
+}
+
+/// Packages the component as built now, signed with `key`, and pushes it
+/// to `reference`.
+fn package_and_push(
+    project: &Path,
+    key: &Path,
+    out: &Path,
+    reference: &str,
+    registry: &support::OciRegistry,
+) {
+    let packaged = run(
+        PREFLIGHT,
+        project,
+        &[
+            "plugins",
+            "package",
+            "target/wasm32-wasip2/release/ledgerly.wasm",
+            "--manifest",
+            "preflight-plugin.toml",
+            "--key",
+            key.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(packaged.status.code(), Some(0), "{}", text(&packaged));
+    assert!(text(&packaged).contains("signed"), "{}", text(&packaged));
+    let pushed = Command::new(PREFLIGHT)
+        .args(["plugins", "push", out.to_str().unwrap(), reference])
+        .args(["--username", &registry.user, "--ca-file", &registry.ca])
+        .env("PREFLIGHT_REGISTRY_PASSWORD", &registry.password)
+        .output()
+        .unwrap();
+    assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
+}
+
+/// Signs, packages and pushes the component; a `serve` that follows the tag
+/// pulls it, validates a job with it, and swaps in the next version pushed
+/// to the same tag.
+async fn ship_through_the_registry(root: &Path, project: &Path, registry: &support::OciRegistry) {
+    let key = root.join("signing.key");
+    let keygen = run(
+        PREFLIGHT,
+        root,
+        &["plugins", "keygen", "--secret-key", key.to_str().unwrap()],
+    );
+    assert_eq!(keygen.status.code(), Some(0), "{}", text(&keygen));
+    let public = String::from_utf8(keygen.stdout).unwrap().trim().to_owned();
+    let repository = format!("e2e-{}/ledgerly", uuid::Uuid::new_v4().simple());
+    let reference = format!("oci://{}/{repository}:stable", registry.address);
+    package_and_push(
+        project,
+        &key,
+        &root.join("artifact-0.1.0"),
+        &reference,
+        registry,
+    );
+
+    // A pull without the author's key is refused before anything is
+    // written; with it, the version lands in the directory's layout.
+    let pull = |out: &Path, trusted: &[&str]| {
+        let mut command = Command::new(PREFLIGHT);
+        command
+            .args([
+                "plugins",
+                "pull",
+                &reference,
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .args(["--username", &registry.user, "--ca-file", &registry.ca])
+            .env("PREFLIGHT_REGISTRY_PASSWORD", &registry.password);
+        for key in trusted {
+            command.args(["--trusted-key", key]);
+        }
+        command.output().unwrap()
+    };
+    let untrusted = root.join("untrusted");
+    let refused = pull(&untrusted, &[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("no trusted keys"),
+        "{}",
+        text(&refused)
+    );
+    assert!(!untrusted.join("ledgerly").exists(), "nothing written");
+    let pulled_dir = root.join("pulled");
+    let pulled = pull(&pulled_dir, &[&public]);
+    assert_eq!(pulled.status.code(), Some(0), "{}", text(&pulled));
+    assert_eq!(
+        std::fs::read(pulled_dir.join("ledgerly/0.1.0/plugin.wasm")).unwrap(),
+        std::fs::read(project.join("target/wasm32-wasip2/release/ledgerly.wasm")).unwrap(),
+        "the component comes back byte for byte"
+    );
+
+    // serve follows the tag, with the registry's CA, user and password.
+    let (api_url, calls) = ledgerly_api().await;
+    let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
+        .await
+        .unwrap();
+    let company = uuid::Uuid::new_v4();
+    let plugins = root.join("plugins");
+    let operator = OperatorToml {
+        extra: format!(
+            r#"
+[plugins]
+dir = "{plugins}"
+trustedKeys = ["{public}"]
+sources = ["{reference}"]
+pullIntervalSecs = 5
+
+[[plugins.registries]]
+host = "{host}"
+username = "{user}"
+password = "{password}"
+caFile = "{ca}"
+
+[[companies]]
+companyId = "{company}"
+accountingSystem = "ledgerly"
+baseUrl = "{api_url}"
+credentials = {{ type = "bearer", token = "ledgerly-demo-token" }}
+settings = {{ journal = "GEN" }}
+"#,
+            plugins = plugins.display(),
+            host = registry.address,
+            user = registry.user,
+            password = registry.password,
+            ca = registry.ca,
+        ),
+        ..OperatorToml::new(pleo.url(), Some(root.join("state")), Vec::new())
+    };
+    let config = root.join("preflight.toml");
+    std::fs::write(&config, operator.to_string()).unwrap();
+    let (mut serving, api) = spawn_serve(&config);
+    let http = reqwest::Client::new();
+    ready(&http, &api).await;
+    let job = pleo.seed_job(SeedJob::pending(company));
+    let failed = support::eventually("the job failed by the pulled plugin", async || {
+        let job = pleo.job(job)?;
+        (job["status"] == "failed").then_some(job)
+    })
+    .await;
+    assert_eq!(
+        failed["failureReasonType"], "missing_configuration",
+        "{failed}"
+    );
+    assert!(
+        failed["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("Ledgerly has no journal GEN"),
+        "{failed}"
+    );
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "company, journal"
+    );
+    let active = |versions: &serde_json::Value| {
+        versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["accountingSystem"] == "ledgerly" && v["state"] == "active")
+            .map(|v| v["version"].as_str().unwrap().to_owned())
+    };
+    let versions: serde_json::Value = http
+        .get(format!("{api}/v1/plugins"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(active(&versions).as_deref(), Some("0.1.0"), "{versions}");
+
+    // The next version, pushed to the same tag, is pulled and swapped in
+    // without a restart.
+    build_version(project, "0.1.1");
+    package_and_push(
+        project,
+        &key,
+        &root.join("artifact-0.1.1"),
+        &reference,
+        registry,
+    );
+    support::eventually_within(
+        std::time::Duration::from_secs(60),
+        "0.1.1 active after the tag moved",
+        async || {
+            let versions: serde_json::Value = http
+                .get(format!("{api}/v1/plugins"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            (active(&versions).as_deref() == Some("0.1.1")).then_some(())
+        },
+    )
+    .await;
+    let metrics = http
+        .get(format!("{api}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "preflight_plugin_pulls_total{{result=\"pulled\",source=\"{reference}\"}} 2"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        !serving.logs().contains(&registry.password),
+        "the registry password is never logged"
+    );
+    assert_eq!(serving.stop(), Some(0));
 }

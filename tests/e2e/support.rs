@@ -223,3 +223,48 @@ pub async fn text(http: &reqwest::Client, url: &str) -> String {
         .await
         .unwrap_or_else(|error| panic!("GET {url}: {error}"))
 }
+
+/// The OCI registry the tests push to: `scripts/oci-registry` runs it, and
+/// `scripts/test` sets `PREFLIGHT_TEST_OCI_REGISTRY` (host:port),
+/// `PREFLIGHT_TEST_OCI_CA`, `PREFLIGHT_TEST_OCI_USER` and
+/// `PREFLIGHT_TEST_OCI_PASSWORD`.
+pub struct OciRegistry {
+    /// `127.0.0.1:<port>`.
+    pub address: String,
+    /// The CA certificate that signed its TLS certificate.
+    pub ca: String,
+    /// The basic-authentication user.
+    pub user: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// The tests' OCI registry; `None` skips what needs it, unless
+/// `PREFLIGHT_REQUIRE_OCI_REGISTRY=1` (CI), where a missing one is a
+/// failure.
+pub fn oci_registry() -> Option<OciRegistry> {
+    let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    match (
+        var("PREFLIGHT_TEST_OCI_REGISTRY"),
+        var("PREFLIGHT_TEST_OCI_CA"),
+        var("PREFLIGHT_TEST_OCI_USER"),
+        var("PREFLIGHT_TEST_OCI_PASSWORD"),
+    ) {
+        (Some(address), Some(ca), Some(user), Some(password)) => Some(OciRegistry {
+            address,
+            ca,
+            user,
+            password,
+        }),
+        _ => {
+            assert!(
+                std::env::var("PREFLIGHT_REQUIRE_OCI_REGISTRY").as_deref() != Ok("1"),
+                "PREFLIGHT_REQUIRE_OCI_REGISTRY=1 but PREFLIGHT_TEST_OCI_REGISTRY, _CA, _USER and _PASSWORD are not all set"
+            );
+            eprintln!(
+                "skipped: no OCI registry (set PREFLIGHT_TEST_OCI_REGISTRY, _CA, _USER, _PASSWORD)"
+            );
+            None
+        }
+    }
+}

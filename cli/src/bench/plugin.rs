@@ -12,9 +12,10 @@
 //! - each as a ratio to the bundled Xero plugin's figure (its offline rules:
 //!   settings parsed and checked, the company context rule decides).
 //!
-//! Without a cassette, the validation runs the job and configuration the
-//! host-overhead benchmark uses, with the component's own accounting system
-//! and empty settings: it measures the settings rule and the host around it.
+//! Without a cassette, the validation runs the job the host-overhead
+//! benchmark uses, with the component's own accounting system, a loopback
+//! base URL and empty settings: it measures the settings rule and the host
+//! around it.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -121,6 +122,10 @@ pub async fn run(
     if subject.cassette.is_none() {
         config.accounting_system = plugin.info().accounting_system.clone();
         config.settings = serde_json::json!({});
+        // A loopback base URL, which any manifest's plugin may be configured
+        // with here (the benchmarks allow plain http to loopback); nothing
+        // is sent: the tape is empty.
+        config.base_url = url::Url::parse("http://127.0.0.1:9").expect("a static URL");
     }
     let mut validate_us = Vec::with_capacity(effort.iterations);
     let mut peak_memory = 0usize;

@@ -55,6 +55,18 @@ pub async fn run(args: ServeArgs) -> u8 {
         Err(code) => return code,
     };
     let metrics = Arc::new(Metrics::default());
+    // Sources followed in OCI registries are pulled before the directory is
+    // first read, so start-up loads them; a registry that cannot be reached
+    // leaves what the directory holds, and is tried again at each interval.
+    let follower =
+        preflight::oci::Follower::new(&config.plugins, Arc::clone(&metrics)).map(Arc::new);
+    if let Some(follower) = &follower {
+        for synced in follower.sync().await {
+            if let preflight::oci::Synced::Failed { source, error } = synced {
+                eprintln!("warning: plugins.sources: {source}: {error}");
+            }
+        }
+    }
     let registry = match start_registry(&args.config, &config, runtime, Arc::clone(&metrics)).await
     {
         Ok(registry) => registry,
@@ -148,6 +160,18 @@ pub async fn run(args: ServeArgs) -> u8 {
             }
         })
     });
+    let following = follower.map(|follower| {
+        let mut stop = stop_rx.clone();
+        let registry = Arc::clone(runner.registry());
+        let interval = config.plugins.pull_interval;
+        tokio::spawn(async move {
+            follower
+                .run(registry, interval, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+        })
+    });
     tracing::info!(pleo = %config.pleo.base_url, companies = config.companies.len(), store = runner.store().location(), "preflight serving");
     // The bound address, first on stdout, so scripts and tests started with
     // port 0 learn where the API is.
@@ -184,6 +208,9 @@ pub async fn run(args: ServeArgs) -> u8 {
     let _ = server.await;
     if let Some(pruning) = pruning {
         let _ = pruning.await;
+    }
+    if let Some(following) = following {
+        let _ = following.await;
     }
     EXIT_OK
 }
