@@ -29,11 +29,14 @@
 //!   a soak of two replicas under Pleo faults;
 //! - `webhooks`: Pleo's signed webhook waking `serve`;
 //! - `replay`: recorded validations replayed offline;
+//! - `cassettes`: `check --record` against each system's emulator, then
+//!   `preflight test` with the emulator stopped; `--mask-field`;
 //! - `cli`: `preflight check`, `emulate`, `plugins` and `demo` as a user runs
 //!   them, including the `examples/xero` walkthrough.
 
 mod author;
 mod business_central;
+mod cassettes;
 mod cli;
 mod companies;
 mod contract;

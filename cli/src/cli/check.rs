@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::Args;
 use preflight::input::Input;
 use preflight::{ExportJob, IntegrationConfig, Limits, Outcome, RuntimeOptions, Verdict};
+use preflight_runtime::cassette::Cassette;
 use preflight_runtime::report::CheckStatus;
+use preflight_runtime::sandbox::redact;
 
 use super::{EXIT_BAD_INPUT, EXIT_FAIL, EXIT_OK, EXIT_PLUGIN_FAULT};
 
@@ -39,6 +41,20 @@ pub struct CheckArgs {
     /// verdict and checks), for `preflight test` to run offline.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Mask field NAME in the cassette --record writes (repeatable; JSON
+    /// keys and query parameters, any case), as the decision log masks
+    /// `maskFields`: in the job, the configuration's settings, and every
+    /// exchange's URL, headers and JSON bodies. A masked cassette may no
+    /// longer replay to the recorded verdict when the plugin depends on a
+    /// masked value (an account code it looks up in a masked body, a masked
+    /// query parameter the tape then finds nothing recorded for).
+    #[arg(
+        long = "mask-field",
+        value_name = "NAME",
+        requires = "record",
+        value_parser = clap::builder::NonEmptyStringValueParser::new()
+    )]
+    mask_fields: Vec<String>,
     /// Wall-time limit of the validation, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     wall_time_ms: u64,
@@ -133,8 +149,8 @@ pub async fn run(args: CheckArgs) -> u8 {
                         None => document,
                     })
                     .unwrap_or_default();
-                let cassette =
-                    preflight_runtime::cassette::Cassette::record(job_document, &config, &outcome);
+                let mut cassette = Cassette::record(job_document, &config, &outcome);
+                mask(&mut cassette, &args.mask_fields);
                 let text = serde_json::to_string_pretty(&cassette).expect("cassettes serialise");
                 if let Err(error) = std::fs::write(path, text + "\n") {
                     eprintln!("error: {}: {error}", path.display());
@@ -254,6 +270,25 @@ async fn stored_config(
     }
 }
 
+/// Masks the values of `fields` (JSON keys or query parameters, compared
+/// without regard to case) in `cassette` as the decision log masks
+/// `maskFields`: in the job, the configuration's settings, and every
+/// exchange's URL, headers and JSON bodies. The configuration's
+/// `accountingSystem`, `baseUrl` and `tenantId` are kept: a replay reads them.
+fn mask(cassette: &mut Cassette, fields: &[String]) {
+    if fields.is_empty() {
+        return;
+    }
+    let fields: Vec<String> = fields.iter().map(|f| f.to_ascii_lowercase()).collect();
+    redact::mask_value(&mut cassette.job, &fields);
+    if let Some(settings) = cassette.config.get_mut("settings") {
+        redact::mask_value(settings, &fields);
+    }
+    for exchange in &mut cassette.exchanges {
+        redact::mask_exchange(exchange, &fields);
+    }
+}
+
 fn read(path: &Path, input: Input) -> Result<String, String> {
     preflight::input::read_text(path, input).map_err(|error| format!("{}: {error}", path.display()))
 }
@@ -320,5 +355,123 @@ fn print_table(outcome: &Outcome) {
             println!("failureReasonType: {reason}");
             println!("failureReason: {message}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+    use preflight_runtime::cassette::{Expectation, VERSION};
+    use preflight_runtime::sandbox::outbound::Exchange;
+    use preflight_runtime::sandbox::record::Captured;
+    use serde_json::json;
+
+    use super::*;
+
+    /// `preflight check …` with `extra` flags, parsed.
+    fn parse(extra: &[&str]) -> Result<CheckArgs, clap::Error> {
+        let base = [
+            "preflight",
+            "check",
+            "--plugin",
+            "xero",
+            "--job",
+            "job.json",
+        ];
+        let args = base.iter().chain(["--config", "config.json"].iter());
+        match super::super::Cli::try_parse_from(args.chain(extra.iter()))?.command {
+            super::super::Command::Check(args) => Ok(args),
+            other => panic!("parsed as another command: {other:?}"),
+        }
+    }
+
+    /// A recorded cassette holding an e-mail address in the job, the
+    /// settings, a URL's query, a request header, a response header and a
+    /// response body.
+    fn cassette() -> Cassette {
+        let body = r#"{"Contacts": [{"EmailAddress": "ap@acme.test", "Name": "Acme"}]}"#;
+        Cassette {
+            cassette: VERSION,
+            job: json!({ "id": "job-1", "submitter": { "Email": "ap@acme.test" } }),
+            config: json!({
+                "accountingSystem": "xero",
+                "baseUrl": "http://127.0.0.1:4011",
+                "tenantId": "tenant-1",
+                "settings": { "organisationName": "Acme ApS", "accounts": { "expenses": "429" } },
+            }),
+            exchanges: vec![Exchange {
+                method: "GET".to_owned(),
+                url: "http://127.0.0.1:4011/Contacts?email=ap%40acme.test&page=1".to_owned(),
+                status: Some(200),
+                request_headers: vec![("X-Contact".to_owned(), "ap@acme.test".to_owned())],
+                response_headers: vec![("x-contact".to_owned(), "ap@acme.test".to_owned())],
+                response_body: Some(Captured {
+                    text: Some(body.to_owned()),
+                    base64: None,
+                    size: body.len(),
+                    truncated: false,
+                }),
+                ..Exchange::default()
+            }],
+            expect: Expectation {
+                verdict: "proceed".to_owned(),
+                reason: None,
+                checks: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn mask_field_is_repeatable_and_refused_without_record() {
+        let masks = ["--mask-field", "Name", "--mask-field", "EMAIL"];
+        let args = parse(&[&["--record", "c.json"][..], &masks].concat())
+            .expect("--mask-field with --record parses");
+        assert_eq!(args.mask_fields, ["Name", "EMAIL"]);
+        assert!(parse(&[]).expect("no flag parses").mask_fields.is_empty());
+        let error = parse(&["--mask-field", "Name"]).expect_err("--record is required");
+        assert_eq!(error.kind(), ErrorKind::MissingRequiredArgument);
+        assert!(error.to_string().contains("--record"), "{error}");
+        let error = parse(&["--record", "c.json", "--mask-field", ""]).expect_err("an empty name");
+        assert_eq!(error.kind(), ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn a_cassette_is_masked_in_the_job_settings_and_exchanges_in_any_case() {
+        let mut masked = cassette();
+        let fields = ["email", "EmailAddress", "X-CONTACT", "OrganisationName"];
+        mask(&mut masked, &fields.map(str::to_owned));
+        assert_eq!(masked.job["submitter"]["Email"], redact::MASKED);
+        assert_eq!(masked.job["id"], "job-1");
+        let settings = &masked.config["settings"];
+        assert_eq!(settings["organisationName"], redact::MASKED);
+        assert_eq!(settings["accounts"]["expenses"], "429");
+        let exchange = &masked.exchanges[0];
+        assert_eq!(
+            exchange.url,
+            "http://127.0.0.1:4011/Contacts?email=%5Bmasked%5D&page=1"
+        );
+        assert_eq!(exchange.request_headers[0].1, redact::MASKED);
+        assert_eq!(exchange.response_headers[0].1, redact::MASKED);
+        let body = exchange.response_body.as_ref().and_then(|b| b.text.clone());
+        assert_eq!(
+            body.as_deref(),
+            Some(r#"{"Contacts": [{"EmailAddress": "[masked]", "Name": "Acme"}]}"#)
+        );
+        let text = serde_json::to_string(&masked).expect("cassettes serialise");
+        assert!(!text.contains("ap@acme.test") && !text.contains("ap%40acme.test"));
+        assert!(!text.contains("Acme ApS"), "{text}");
+
+        // Outside the settings the configuration is kept: a replay reads it.
+        let mut kept = cassette();
+        mask(&mut kept, &["tenantid".to_owned(), "baseurl".to_owned()]);
+        assert_eq!(kept.config, cassette().config);
+        // No field named: nothing changes.
+        let mut unmasked = cassette();
+        mask(&mut unmasked, &[]);
+        assert_eq!(
+            serde_json::to_value(&unmasked).unwrap(),
+            serde_json::to_value(cassette()).unwrap()
+        );
     }
 }
