@@ -737,3 +737,165 @@ impl Follower {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = "name = \"ledgerly\"\nversion = \"0.1.0\"\naccountingSystem = \"ledgerly\"\nwit = \"preflight:plugin@0.2.0\"\nallowedOrigins = [\"https://api.ledgerly.example\"]\n";
+
+    fn package(signature: Option<&str>) -> Package {
+        Package {
+            component: b"\0asm\x0d\0\x01\0 pretend component".to_vec(),
+            manifest: MANIFEST.as_bytes().to_vec(),
+            signature: signature.map(str::to_owned),
+        }
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("preflight-oci-{name}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn references_name_a_registry_and_a_repository() {
+        let tagged = parse_reference("oci://127.0.0.1:5000/plugins/xero:stable").unwrap();
+        assert_eq!(tagged.registry(), "127.0.0.1:5000");
+        assert_eq!(tagged.repository(), "plugins/xero");
+        assert_eq!(tagged.tag(), Some("stable"));
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let pinned = parse_reference(&format!("oci://registry.example.com/xero@{digest}")).unwrap();
+        assert_eq!(pinned.digest(), Some(digest.as_str()));
+        for bad in [
+            "https://registry.example.com/xero:1",
+            "oci://xero",
+            "oci://plugins/xero:1",
+            "oci://registry.example.com/Xero:1",
+        ] {
+            assert!(parse_reference(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_image_layout_reads_back_as_written_with_one_digest() {
+        let dir = temp("layout");
+        let written = package(Some("ed25519:c2lnbmF0dXJl"))
+            .artifact("test")
+            .unwrap();
+        written.write_layout(&dir).unwrap();
+        let read = Artifact::read_layout(&dir).unwrap();
+        assert_eq!(read.package, written.package);
+        assert_eq!(
+            read.digest(),
+            written.digest(),
+            "the same image manifest bytes"
+        );
+        let image: serde_json::Value = serde_json::from_slice(&read.image).unwrap();
+        assert_eq!(image["config"]["mediaType"], CONFIG_MEDIA_TYPE);
+        let media: Vec<&str> = image["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|layer| layer["mediaType"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            media,
+            [WASM_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, SIGNATURE_MEDIA_TYPE]
+        );
+        assert_eq!(image["annotations"][SYSTEM_ANNOTATION], "ledgerly");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_layout_with_an_edited_blob_is_refused() {
+        let dir = temp("edited");
+        let artifact = package(None).artifact("test").unwrap();
+        artifact.write_layout(&dir).unwrap();
+        let component = sha256(&artifact.package.component);
+        let path = dir
+            .join("blobs/sha256")
+            .join(component.trim_start_matches("sha256:"));
+        std::fs::write(&path, b"\0asm something else").unwrap();
+        let error = Artifact::read_layout(&dir).unwrap_err().to_string();
+        assert!(error.contains("does not match its digest"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn only_one_component_one_manifest_and_one_signature_make_an_artifact() {
+        let layers = |media: &[&str]| -> Vec<(String, Vec<u8>)> {
+            media
+                .iter()
+                .map(|m| ((*m).to_owned(), b"x".to_vec()))
+                .collect()
+        };
+        let refused = |config: &str, media: &[&str]| {
+            Package::from_layers("test", config, layers(media))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            refused(
+                "application/vnd.oci.image.config.v1+json",
+                &[WASM_MEDIA_TYPE, MANIFEST_MEDIA_TYPE]
+            )
+            .contains("its config is")
+        );
+        assert!(
+            refused(CONFIG_MEDIA_TYPE, &[WASM_MEDIA_TYPE])
+                .contains("no application/vnd.preflight.plugin.manifest")
+        );
+        assert!(
+            refused(
+                CONFIG_MEDIA_TYPE,
+                &[WASM_MEDIA_TYPE, WASM_MEDIA_TYPE, MANIFEST_MEDIA_TYPE]
+            )
+            .contains("two layers")
+        );
+        assert!(
+            refused(
+                CONFIG_MEDIA_TYPE,
+                &[
+                    WASM_MEDIA_TYPE,
+                    MANIFEST_MEDIA_TYPE,
+                    "application/octet-stream"
+                ]
+            )
+            .contains("a layer of media type")
+        );
+        assert!(
+            Package::from_layers(
+                "test",
+                CONFIG_MEDIA_TYPE,
+                layers(&[MANIFEST_MEDIA_TYPE, WASM_MEDIA_TYPE])
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_install_replaces_the_version_whole_and_leaves_no_staging_names() {
+        let dir = temp("install");
+        let first = package(None).install(&dir, "test").unwrap();
+        assert_eq!(first, dir.join("ledgerly").join("0.1.0"));
+        assert!(!first.join("plugin.sig").exists());
+        let again = package(Some("ed25519:c2ln")).install(&dir, "test").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(again.join("plugin.sig")).unwrap(),
+            "ed25519:c2ln"
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.join("ledgerly"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["0.1.0"], "no staging or replaced directory is left");
+        let hostile = Package {
+            manifest: MANIFEST.replace("0.1.0", "../../etc").into_bytes(),
+            ..package(None)
+        };
+        assert!(hostile.install(&dir, "test").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

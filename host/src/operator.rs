@@ -1173,4 +1173,50 @@ mod tests {
         .unwrap_err();
         assert_eq!(error.field, "plugins.trustedKeys[0]");
     }
+
+    #[test]
+    fn oci_sources_need_a_directory_and_registries_name_each_bad_key() {
+        let with =
+            |plugins: &str| OperatorConfig::from_toml(&format!("{FILE}\n[plugins]\n{plugins}"));
+        let config = with(
+            "dir = \"/srv/plugins\"\nsources = [\"oci://127.0.0.1:5000/plugins/xero:stable\"]\n\
+             pullIntervalSecs = 30\n[[plugins.registries]]\nhost = \"127.0.0.1:5000\"\n\
+             username = \"u\"\npassword = \"p\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.plugins.sources.len(), 1);
+        assert_eq!(config.plugins.pull_interval, Duration::from_secs(30));
+        let access = &config.plugins.registries["127.0.0.1:5000"];
+        assert_eq!(access.basic.as_ref().unwrap().1.expose(), "p");
+        assert!(access.ca_pem.is_none());
+
+        let field = |plugins: &str| with(plugins).unwrap_err().field;
+        assert_eq!(
+            field("sources = [\"oci://127.0.0.1:5000/plugins/xero:1\"]\n"),
+            "plugins.sources"
+        );
+        assert_eq!(
+            field("dir = \"/p\"\nsources = [\"https://127.0.0.1:5000/xero:1\"]\n"),
+            "plugins.sources[0]"
+        );
+        assert_eq!(field("pullIntervalSecs = 1\n"), "plugins.pullIntervalSecs");
+        assert_eq!(
+            field(
+                "[[plugins.registries]]\nhost = \"r\"\nusername = \"u\"\npasswordEnv = \"PREFLIGHT_TEST_UNSET_VARIABLE\"\n"
+            ),
+            "plugins.registries[0].passwordEnv"
+        );
+        assert_eq!(
+            field("[[plugins.registries]]\nhost = \"r\"\ncaFile = \"/nonexistent/ca.pem\"\n"),
+            "plugins.registries[0].caFile"
+        );
+        assert_eq!(
+            field("[[plugins.registries]]\nhost = \"oci://r\"\n"),
+            "plugins.registries[0].host"
+        );
+        assert_eq!(
+            field("[[plugins.registries]]\nhost = \"r\"\n[[plugins.registries]]\nhost = \"r\"\n"),
+            "plugins.registries[1].host"
+        );
+    }
 }

@@ -264,7 +264,7 @@ fn package_and_push(
     out: &Path,
     reference: &str,
     registry: &support::OciRegistry,
-) {
+) -> String {
     let packaged = run(
         PREFLIGHT,
         project,
@@ -282,6 +282,12 @@ fn package_and_push(
     );
     assert_eq!(packaged.status.code(), Some(0), "{}", text(&packaged));
     assert!(text(&packaged).contains("signed"), "{}", text(&packaged));
+    let digest = text(&packaged)
+        .split_whitespace()
+        .find(|word| word.starts_with("sha256:"))
+        .expect("package prints the digest")
+        .trim_end_matches(',')
+        .to_owned();
     let pushed = Command::new(PREFLIGHT)
         .args(["plugins", "push", out.to_str().unwrap(), reference])
         .args(["--username", &registry.user, "--ca-file", &registry.ca])
@@ -289,6 +295,11 @@ fn package_and_push(
         .output()
         .unwrap();
     assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed));
+    assert!(
+        text(&pushed).contains(&digest),
+        "the registry holds what was packaged"
+    );
+    digest
 }
 
 /// Signs, packages and pushes the component; a `serve` that follows the tag
@@ -305,7 +316,7 @@ async fn ship_through_the_registry(root: &Path, project: &Path, registry: &suppo
     let public = String::from_utf8(keygen.stdout).unwrap().trim().to_owned();
     let repository = format!("e2e-{}/ledgerly", uuid::Uuid::new_v4().simple());
     let reference = format!("oci://{}/{repository}:stable", registry.address);
-    package_and_push(
+    let digest = package_and_push(
         project,
         &key,
         &root.join("artifact-0.1.0"),
@@ -344,6 +355,23 @@ async fn ship_through_the_registry(root: &Path, project: &Path, registry: &suppo
     let pulled_dir = root.join("pulled");
     let pulled = pull(&pulled_dir, &[&public]);
     assert_eq!(pulled.status.code(), Some(0), "{}", text(&pulled));
+    assert!(text(&pulled).contains(&digest), "{}", text(&pulled));
+    // Pinned by digest, the same artifact.
+    let pinned = Command::new(PREFLIGHT)
+        .args(["plugins", "pull"])
+        .arg(format!("oci://{}/{repository}@{digest}", registry.address))
+        .args([
+            "--out",
+            root.join("pinned").to_str().unwrap(),
+            "--trusted-key",
+            &public,
+        ])
+        .args(["--username", &registry.user, "--ca-file", &registry.ca])
+        .env("PREFLIGHT_REGISTRY_PASSWORD", &registry.password)
+        .output()
+        .unwrap();
+    assert_eq!(pinned.status.code(), Some(0), "{}", text(&pinned));
+    assert!(root.join("pinned/ledgerly/0.1.0/plugin.sig").is_file());
     assert_eq!(
         std::fs::read(pulled_dir.join("ledgerly/0.1.0/plugin.wasm")).unwrap(),
         std::fs::read(project.join("target/wasm32-wasip2/release/ledgerly.wasm")).unwrap(),
@@ -435,13 +463,14 @@ settings = {{ journal = "GEN" }}
     // The next version, pushed to the same tag, is pulled and swapped in
     // without a restart.
     build_version(project, "0.1.1");
-    package_and_push(
+    let next = package_and_push(
         project,
         &key,
         &root.join("artifact-0.1.1"),
         &reference,
         registry,
     );
+    assert_ne!(next, digest, "the tag moved to another artifact");
     support::eventually_within(
         std::time::Duration::from_secs(60),
         "0.1.1 active after the tag moved",
