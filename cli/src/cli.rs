@@ -10,6 +10,7 @@ mod new;
 mod outcomes;
 mod plugins;
 mod replay;
+mod rollout;
 mod secrets;
 mod serve;
 mod test;

@@ -169,6 +169,21 @@ pub const TOKEN_REFRESHES: Metric = Metric {
     name: "preflight_token_refreshes_total",
     help: "OAuth token refreshes, per accounting system and result (refreshed, revoked, failed, lost-lease).",
 };
+/// `preflight_jobs_monitored_total`: Jobs in monitor mode handed over although their verdict would have failed them, per accounting system and reason.
+pub const JOBS_MONITORED: Metric = Metric {
+    name: "preflight_jobs_monitored_total",
+    help: "Jobs in monitor mode handed over although their verdict would have failed them, per accounting system and reason.",
+};
+/// `preflight_shadow_validations_total`: Live validations a version in shadow was run beside, per system, candidate and result (same, differs, fault).
+pub const SHADOW_VALIDATIONS: Metric = Metric {
+    name: "preflight_shadow_validations_total",
+    help: "Live validations a version in shadow was run beside, per system, candidate and result (same, differs, fault).",
+};
+/// `preflight_shadow_misses_total`: Requests a version in shadow made that were not on the live tape (answered unreachable), per system and candidate.
+pub const SHADOW_MISSES: Metric = Metric {
+    name: "preflight_shadow_misses_total",
+    help: "Requests a version in shadow made that were not on the live tape (answered unreachable), per system and candidate.",
+};
 /// `preflight_plugin_pulls_total`: Plugin versions followed in OCI registries, per source and result (pulled, unchanged, failed).
 pub const PLUGIN_PULLS: Metric = Metric {
     name: "preflight_plugin_pulls_total",
@@ -204,6 +219,9 @@ pub const ALL: &[Metric] = &[
     COMPANY_WRITES,
     TOKEN_REFRESHES,
     PLUGIN_PULLS,
+    JOBS_MONITORED,
+    SHADOW_VALIDATIONS,
+    SHADOW_MISSES,
 ];
 
 impl Metrics {

@@ -31,12 +31,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use oci_client::Client;
+/// An OCI reference: registry, repository, tag or digest.
+pub use oci_client::Reference;
 use oci_client::client::{
     Certificate, CertificateEncoding, ClientConfig, ClientProtocol, Config, ImageLayer,
 };
 use oci_client::manifest::OciImageManifest;
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
 use sha2::Digest as _;
 
 use crate::signature::{SignaturePolicy, Signer};

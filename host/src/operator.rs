@@ -25,6 +25,8 @@
 //! handoverCommand = ["/usr/local/bin/export", "{jobId}"]  # optional
 //! detectionConcurrency = 16    # companies listed at once (1 to 1024)
 //! shutdownGraceSecs = 20       # at SIGTERM, time the jobs in flight get to finish (1 to 3600)
+//! monitorSystems = []          # monitor mode: these systems' jobs are validated and recorded,
+//! monitorCompanies = []        # never failed (handed over, the would-be verdict logged and counted)
 //!
 //! [server]
 //! listen = "127.0.0.1:8080"
@@ -594,6 +596,10 @@ struct RawRunner {
     handover_command: Option<Vec<String>>,
     detection_concurrency: Option<usize>,
     shutdown_grace_secs: Option<u64>,
+    #[serde(default)]
+    monitor_systems: Vec<String>,
+    #[serde(default)]
+    monitor_companies: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1055,6 +1061,23 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
         1..=3_600,
         defaults.shutdown_grace,
     )?;
+    let companies = raw
+        .monitor_companies
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            text.parse::<uuid::Uuid>().map_err(|_| {
+                error_at(
+                    &format!("runner.monitorCompanies[{index}]"),
+                    format!("'{text}' is not a company id (a UUID)"),
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let monitor = crate::runner::Monitor {
+        systems: raw.monitor_systems.into_iter().collect(),
+        companies,
+    };
     Ok(RunnerSettings {
         retry_attempts,
         retry_window,
@@ -1066,6 +1089,7 @@ fn runner_settings(raw: RawRunner) -> Result<RunnerSettings, ConfigError> {
         handover_key,
         detection_concurrency,
         shutdown_grace,
+        monitor,
     })
 }
 

@@ -29,6 +29,8 @@
 //! - `book`: one accounting system's versions, their states, activation and
 //!   rollback;
 //! - [`error`]: [`RegistryError`], why a candidate was refused;
+//! - `rollout`: a version in shadow beside the active one, promoted or
+//!   discarded;
 //! - [`source`]: the plugin directory's layout, reading one version's files,
 //!   the order of versions (the one owner of the layout: `replay` finds
 //!   versions through it too);
@@ -40,6 +42,7 @@
 
 mod book;
 pub mod error;
+mod rollout;
 pub mod source;
 pub mod watch;
 
@@ -60,6 +63,7 @@ use preflight_runtime::plugin::{Compiled, Plugin};
 
 use self::book::{Book, Entry};
 pub use self::error::{FilesError, RegistryError};
+pub use self::rollout::{ShadowError, bucket};
 pub use self::watch::Watch;
 
 /// How the registry finds, checks and keeps plugins.
@@ -159,6 +163,12 @@ pub enum VersionState {
     RolledBack,
     /// Refused; `error` says why.
     Failed,
+    /// Run offline beside the active version on each live validation's
+    /// recorded exchanges, never acted on, until promoted or discarded.
+    Shadow,
+    /// Serving a share of the companies (a stable hash of the company id),
+    /// the active version the rest, until promoted or rolled back.
+    Canary,
 }
 
 impl VersionState {
@@ -170,6 +180,8 @@ impl VersionState {
             VersionState::Standby => "standby",
             VersionState::RolledBack => "rolled-back",
             VersionState::Failed => "failed",
+            VersionState::Shadow => "shadow",
+            VersionState::Canary => "canary",
         }
     }
 }
@@ -303,6 +315,11 @@ pub struct Registry {
     metrics: Arc<Metrics>,
     /// The active plugin of each system: the hot path, read per validation.
     active: RwLock<BTreeMap<String, Arc<Plugin>>>,
+    /// The plugin in shadow of each system that has one, also read per
+    /// validation.
+    shadows: RwLock<BTreeMap<String, Arc<Plugin>>>,
+    /// The canary of each system that has one, with its share in percent.
+    canaries: RwLock<BTreeMap<String, (Arc<Plugin>, u8)>>,
     /// Everything else, per system.
     books: Mutex<BTreeMap<String, Book>>,
     /// One reload, rollback or load at a time.
@@ -330,6 +347,8 @@ impl Registry {
             options,
             metrics,
             active: RwLock::default(),
+            shadows: RwLock::default(),
+            canaries: RwLock::default(),
             books: Mutex::default(),
             changing: tokio::sync::Mutex::new(()),
         }
@@ -465,13 +484,33 @@ impl Registry {
     }
 
     /// Returns `accounting_system` to the version active before the current
-    /// one, for the next validation.
+    /// one, for the next validation; with a canary, ends it instead: every
+    /// company gets the active version again.
     pub async fn rollback(&self, accounting_system: &str) -> Result<VersionView, RollbackError> {
         let _changing = self.changing.lock().await;
         let mut books = self.books.lock().expect("registry lock");
         let book = books
             .get_mut(accounting_system)
             .ok_or_else(|| RollbackError::UnknownSystem(accounting_system.to_owned()))?;
+        if let Some(from) = book.end_canary() {
+            self.canaries
+                .write()
+                .expect("registry lock")
+                .remove(accounting_system);
+            let active = book.history.last().cloned().unwrap_or_default();
+            self.metrics.inc(
+                crate::metrics::PLUGIN_SWAPS,
+                &[
+                    ("accounting_system", accounting_system),
+                    ("kind", "rollback"),
+                ],
+            );
+            tracing::warn!(system = accounting_system, from = %from, to = %active, "canary rolled back");
+            return book
+                .entry_mut(&active)
+                .map(|entry| entry.view(accounting_system))
+                .ok_or_else(|| RollbackError::NoPrevious(accounting_system.to_owned()));
+        }
         let (from, to) = book
             .roll_back()
             .ok_or_else(|| RollbackError::NoPrevious(accounting_system.to_owned()))?;
@@ -795,6 +834,22 @@ impl Registry {
             );
             tracing::info!(system = %system, plugin = plugin.label(), source = %source, cache = cache.as_ref().map_or("none", CacheUse::as_str), load_ms = load_time.as_secs_f64() * 1e3, "plugin version active");
             ChangeResult::Activated
+        } else if book.shadow.as_deref() == Some(source.as_str()) {
+            self.shadows
+                .write()
+                .expect("registry lock")
+                .insert(system.clone(), Arc::clone(&plugin));
+            tracing::info!(system = %system, plugin = plugin.label(), source = %source, "plugin version in shadow reloaded");
+            ChangeResult::Standby
+        } else if let Some((_, percent)) =
+            book.canary.as_ref().filter(|(canary, _)| canary == &source)
+        {
+            self.canaries
+                .write()
+                .expect("registry lock")
+                .insert(system.clone(), (Arc::clone(&plugin), *percent));
+            tracing::info!(system = %system, plugin = plugin.label(), source = %source, "canary plugin version reloaded");
+            ChangeResult::Standby
         } else {
             tracing::info!(system = %system, plugin = plugin.label(), source = %source, "plugin version loaded on standby: a newer version is active");
             ChangeResult::Standby
@@ -885,6 +940,16 @@ impl Registry {
             return None;
         }
         let version = entry.version.clone();
+        if book.shadow.as_deref() == Some(source) {
+            self.shadows.write().expect("registry lock").remove(system);
+        }
+        if book
+            .canary
+            .as_ref()
+            .is_some_and(|(canary, _)| canary == source)
+        {
+            self.canaries.write().expect("registry lock").remove(system);
+        }
         book.remove(source);
         book.history.retain(|s| s != source);
         Some(Change {

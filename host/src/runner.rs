@@ -32,6 +32,7 @@ mod attempt;
 mod detection;
 pub mod handover;
 mod lifecycle;
+pub mod shadow;
 
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
@@ -122,6 +123,30 @@ pub struct RunnerSettings {
     pub detection_concurrency: usize,
     /// Time the jobs in flight get to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// The systems and companies in monitor mode.
+    pub monitor: Monitor,
+}
+
+/// Monitor mode (`runner.monitorSystems`, `runner.monitorCompanies`), for
+/// onboarding an accounting system or a company without risk: its jobs are
+/// validated and recorded as usual, but never failed. Each is handed over,
+/// and the verdict it would have had is logged and counted
+/// (`preflight_jobs_monitored_total`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Monitor {
+    /// Accounting systems whose every company is monitored.
+    pub systems: std::collections::BTreeSet<String>,
+    /// Companies monitored whatever their system.
+    pub companies: std::collections::BTreeSet<uuid::Uuid>,
+}
+
+impl Monitor {
+    /// Whether a job of `company`, on `system` when its configuration was
+    /// read, is in monitor mode.
+    pub fn covers(&self, company: uuid::Uuid, system: Option<&str>) -> bool {
+        self.companies.contains(&company)
+            || system.is_some_and(|system| self.systems.contains(system))
+    }
 }
 
 impl Default for RunnerSettings {
@@ -137,6 +162,7 @@ impl Default for RunnerSettings {
             handover_key: None,
             detection_concurrency: 16,
             shutdown_grace: Duration::from_secs(20),
+            monitor: Monitor::default(),
         }
     }
 }

@@ -90,6 +90,10 @@ pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSet
     let changes = Router::new()
         .route("/v1/plugins/reload", post(plugins::reload))
         .route("/v1/plugins/{system}/rollback", post(plugins::rollback))
+        .route("/v1/plugins/{system}/shadow", post(plugins::shadow))
+        .route("/v1/plugins/{system}/canary", post(plugins::canary))
+        .route("/v1/plugins/{system}/promote", post(plugins::promote))
+        .route("/v1/plugins/{system}/discard", post(plugins::discard))
         .route(
             "/v1/companies/{company}",
             put(companies::put)
@@ -106,6 +110,7 @@ pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSet
         .route("/v1/decisions", get(decisions::list))
         .route("/v1/jobs/{job}", get(decisions::job))
         .route("/v1/plugins", get(plugins::list))
+        .route("/v1/plugins/{system}/shadow", get(plugins::shadow_diff))
         .route("/v1/companies", get(companies::list))
         .route("/v1/companies/{company}", get(companies::show))
         .route("/v1/validate", post(validate::validate))

@@ -115,7 +115,7 @@ impl Expectation {
             checks
                 .iter()
                 .find(|check| check.id == id)
-                .map(|check| format!("{:?}", check.status).to_ascii_lowercase())
+                .map(|check| check.status.as_str().to_owned())
         };
         let mut ids: Vec<&str> = self.checks.iter().map(|c| c.id.as_str()).collect();
         for check in &actual.checks {

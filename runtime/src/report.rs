@@ -75,6 +75,18 @@ pub enum CheckStatus {
     Unverified,
 }
 
+impl CheckStatus {
+    /// The status's name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Passed => "passed",
+            CheckStatus::Failed => "failed",
+            CheckStatus::Skipped => "skipped",
+            CheckStatus::Unverified => "unverified",
+        }
+    }
+}
+
 /// One rule's outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Check {

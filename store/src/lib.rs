@@ -24,6 +24,8 @@
 //!   audited, secrets sealed) and its OAuth tokens with the refresh lease;
 //! - [`secrets`]: the AEAD that seals credential values at rest, and its
 //!   keys;
+//! - [`shadow`]: a candidate plugin version's runs on live validations'
+//!   tapes, beside the live decisions;
 //! - `migrations`: the schema, per database.
 
 pub mod companies;
@@ -31,6 +33,7 @@ pub mod decisions;
 pub mod journal;
 mod migrations;
 pub mod secrets;
+pub mod shadow;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -290,6 +293,12 @@ impl Store {
             .await
             .map_err(|e| self.error(e))?
             .rows_affected();
+        // Shadow comparisons go with the decisions they sat beside.
+        sqlx::query("DELETE FROM shadow_results WHERE at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
         tx.commit().await.map_err(|e| self.error(e))?;
         Ok(Pruned {
             decisions,

@@ -150,6 +150,32 @@ const MIGRATIONS: &[Migration] = &[
             )",
         ],
     },
+    Migration {
+        version: 4,
+        name: "shadow comparisons",
+        statements: &[
+            // One row per live validation a shadow candidate was run on:
+            // both verdicts, the checks that differ and the requests the
+            // candidate needed that were not on the tape (JSON lists).
+            "CREATE TABLE shadow_results (
+                id {serial},
+                job_id TEXT NOT NULL,
+                company_id TEXT NOT NULL,
+                accounting_system TEXT NOT NULL,
+                live TEXT NOT NULL,
+                candidate TEXT NOT NULL,
+                live_verdict TEXT NOT NULL,
+                live_reason TEXT,
+                candidate_verdict TEXT NOT NULL,
+                candidate_reason TEXT,
+                changed TEXT NOT NULL,
+                misses TEXT NOT NULL,
+                fault TEXT,
+                at BIGINT NOT NULL
+            )",
+            "CREATE INDEX shadow_results_candidate ON shadow_results (accounting_system, candidate, id)",
+        ],
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -56,6 +56,8 @@ struct Setup<'a> {
     retry: RetryPolicy,
     settings: RunnerSettings,
     handover: Handover,
+    /// The plugins; the bundled ones when `None`.
+    registry: Option<Arc<Registry>>,
 }
 
 impl<'a> Setup<'a> {
@@ -76,14 +78,17 @@ impl<'a> Setup<'a> {
                 ..RunnerSettings::default()
             },
             handover: Handover::Record,
+            registry: None,
         }
     }
 
     async fn runner(self) -> Runner {
-        let runtime = support::runtime();
-        let registry = Registry::bundled(&runtime)
-            .await
-            .expect("bundled plugins load");
+        let registry = match self.registry {
+            Some(registry) => registry,
+            None => Registry::bundled(&support::runtime())
+                .await
+                .expect("bundled plugins load"),
+        };
         let mut polled: Vec<uuid::Uuid> =
             self.companies.keys().copied().chain(self.watched).collect();
         polled.sort();
@@ -174,6 +179,270 @@ async fn a_good_job_is_handed_over_with_only_a_started_event() {
             .iter()
             .all(|item| item["status"] == "pending"),
         "items are never touched"
+    );
+}
+
+#[tokio::test]
+async fn a_company_in_monitor_mode_is_handed_over_with_the_would_be_verdict_recorded() {
+    let pleo = pleo_emulator(Faults::default()).await;
+    let xero = support::xero_emulator(&[Scenario::AccountsMissing]).await;
+    let (monitored, enforced) = (company(1), company(2));
+    let monitored_job = seed(&pleo, monitored, false);
+    let enforced_job = seed(&pleo, enforced, false);
+    let mut setup = Setup::new(&pleo);
+    for company in [monitored, enforced] {
+        setup
+            .companies
+            .insert(company, support::xero_config(&xero.url()));
+    }
+    setup.settings.monitor.companies.insert(monitored);
+    let runner = setup.runner().await;
+    drain(&runner, 3).await;
+
+    let outcome = |job: uuid::Uuid| {
+        runner
+            .outcomes()
+            .into_iter()
+            .find(|o| o.job_id == job)
+            .expect("the job has an outcome")
+    };
+    // Monitored: validated to the same failing verdict, but handed over,
+    // with only `started` posted.
+    let watched = outcome(monitored_job);
+    assert_eq!(
+        watched.verdict.reason(),
+        Some(FailureReason::MissingConfiguration)
+    );
+    assert_eq!(watched.action, Action::HandedOver);
+    assert_eq!(pleo.job(monitored_job).unwrap()["status"], "in_progress");
+    assert_eq!(accepted(&pleo, monitored_job, "started"), 1);
+    assert_eq!(accepted(&pleo, monitored_job, "failed"), 0);
+    // The other company of the same system is failed as ever.
+    assert_eq!(outcome(enforced_job).action, Action::FailedEarly);
+    assert_eq!(pleo.job(enforced_job).unwrap()["status"], "failed");
+    // The would-be verdict is counted and in the decision log.
+    assert_eq!(
+        runner.metrics().counter(
+            preflight::metrics::JOBS_MONITORED,
+            &[("reason", "missing_configuration"), ("system", "xero")]
+        ),
+        1
+    );
+    let decisions = runner
+        .store()
+        .decisions(&preflight_store::DecisionFilter {
+            job: Some(monitored_job),
+            ..preflight_store::DecisionFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].verdict, "fail", "{:?}", decisions[0]);
+
+    // Per system: every company of it.
+    let pleo = pleo_emulator(Faults::default()).await;
+    let job = seed(&pleo, enforced, false);
+    let mut setup = Setup::new(&pleo);
+    setup
+        .companies
+        .insert(enforced, support::xero_config(&xero.url()));
+    setup.settings.monitor.systems.insert("xero".to_owned());
+    let runner = setup.runner().await;
+    drain(&runner, 3).await;
+    assert_eq!(pleo.job(job).unwrap()["status"], "in_progress");
+    assert_eq!(accepted(&pleo, job, "failed"), 0);
+}
+
+#[tokio::test]
+async fn a_version_in_shadow_is_compared_on_the_live_tape_and_changes_nothing() {
+    let pleo = pleo_emulator(Faults::default()).await;
+    let xero = support::xero_emulator(&[]).await;
+    // Xero 0.1.0 (bundled) and the stricter 0.3.0, which requires a tax
+    // type, from a plugin directory.
+    let dir = support::temp_dir("shadow-plugins");
+    support::land_xero_strict(&dir);
+    let registry = Registry::start(
+        support::runtime(),
+        preflight::registry::RegistryOptions {
+            dir: Some(dir.clone()),
+            signatures: preflight::signature::SignaturePolicy {
+                trusted: Vec::new(),
+                allow_unsigned: true,
+            },
+            ..preflight::registry::RegistryOptions::default()
+        },
+        Arc::new(Metrics::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(registry.get("xero").unwrap().info().version, "0.3.0");
+    let shadowed = registry.shadow("xero", "0.3.0").await.unwrap();
+    assert_eq!(shadowed.state, preflight::registry::VersionState::Shadow);
+    assert_eq!(
+        registry.get("xero").unwrap().info().version,
+        "0.1.0",
+        "the version before it serves again"
+    );
+
+    // Four companies: two with a tax type, two without.
+    let mut setup = Setup::new(&pleo);
+    let mut untaxed = Vec::new();
+    let mut jobs = Vec::new();
+    for n in 1..=4 {
+        let mut config = support::xero_config(&xero.url());
+        if n % 2 == 0 {
+            config.settings.as_object_mut().unwrap().remove("taxType");
+        }
+        setup.companies.insert(company(n), config);
+        let job = seed(&pleo, company(n), false);
+        if n % 2 == 0 {
+            untaxed.push(job);
+        }
+        jobs.push(job);
+    }
+    setup.registry = Some(Arc::clone(&registry));
+    let runner = setup.runner().await;
+    drain(&runner, 3).await;
+    // Live: every job proceeds on 0.1.0, handed over.
+    for job in &jobs {
+        assert_eq!(pleo.job(*job).unwrap()["status"], "in_progress");
+        assert_eq!(accepted(&pleo, *job, "failed"), 0);
+    }
+    let requests = xero.requests().len();
+    let results = support::eventually("the shadow comparisons", async || {
+        let results = runner
+            .store()
+            .shadow_results("xero", "xero@0.3.0")
+            .await
+            .unwrap();
+        (results.len() == jobs.len()).then_some(results)
+    })
+    .await;
+    assert_eq!(
+        xero.requests().len(),
+        requests,
+        "the shadow sent nothing: it ran on the live tape"
+    );
+    let summary = preflight::runner::shadow::summarise("xero", "xero@0.3.0", &results);
+    assert_eq!(summary.jobs_compared, 4);
+    assert_eq!(summary.same_verdict, 2);
+    assert_eq!(summary.would_now_pass, 0);
+    assert_eq!(
+        summary.would_now_fail,
+        BTreeMap::from([("missing_configuration".to_owned(), 2)])
+    );
+    let mut differing: Vec<uuid::Uuid> = summary.differing.iter().map(|r| r.job_id).collect();
+    differing.sort();
+    untaxed.sort();
+    assert_eq!(differing, untaxed, "exactly the jobs whose verdict changes");
+    assert!(summary.differing.iter().all(|r| r.live == "xero@0.1.0"));
+    assert!(
+        summary
+            .rules_removed
+            .contains(&"xero.accounts.expenses".to_owned()),
+        "{summary:?}"
+    );
+    assert_eq!(
+        runner.metrics().counter(
+            preflight::metrics::SHADOW_VALIDATIONS,
+            &[
+                ("candidate", "xero@0.3.0"),
+                ("result", "differs"),
+                ("system", "xero")
+            ]
+        ),
+        2
+    );
+
+    // Promoted: the next validation is 0.3.0's, and nothing is in shadow.
+    let promoted = registry.promote("xero").await.unwrap();
+    assert_eq!(promoted.state, preflight::registry::VersionState::Active);
+    assert_eq!(registry.get("xero").unwrap().info().version, "0.3.0");
+    assert!(registry.shadow_of("xero").is_none());
+    assert!(
+        registry.discard("xero").await.is_err(),
+        "nothing left in shadow"
+    );
+}
+
+#[tokio::test]
+async fn a_canary_keeps_each_company_on_one_version_and_a_rollback_moves_all_back() {
+    let pleo = pleo_emulator(Faults::default()).await;
+    let xero = support::xero_emulator(&[]).await;
+    let dir = support::temp_dir("canary-plugins");
+    support::land_xero_strict(&dir);
+    let registry = Registry::start(
+        support::runtime(),
+        preflight::registry::RegistryOptions {
+            dir: Some(dir.clone()),
+            signatures: preflight::signature::SignaturePolicy {
+                trusted: Vec::new(),
+                allow_unsigned: true,
+            },
+            ..preflight::registry::RegistryOptions::default()
+        },
+        Arc::new(Metrics::default()),
+    )
+    .await
+    .unwrap();
+    let view = registry.canary("xero", "0.3.0", 50).await.unwrap();
+    assert_eq!(view.state, preflight::registry::VersionState::Canary);
+    assert!(
+        registry.canary("xero", "0.3.0", 0).await.is_err(),
+        "0 % is no canary"
+    );
+    let companies: Vec<uuid::Uuid> = (1..=100).map(company).collect();
+    let mut setup = Setup::new(&pleo);
+    for company in &companies {
+        setup
+            .companies
+            .insert(*company, support::xero_config(&xero.url()));
+    }
+    setup.settings.max_concurrent_jobs = 16;
+    setup.registry = Some(Arc::clone(&registry));
+    let runner = setup.runner().await;
+    // Which version decided each company's job, round by round.
+    let round = async || {
+        let jobs: BTreeMap<uuid::Uuid, uuid::Uuid> = companies
+            .iter()
+            .map(|company| (seed(&pleo, *company, false), *company))
+            .collect();
+        drain(&runner, 5).await;
+        let mut versions = BTreeMap::new();
+        for outcome in runner.outcomes() {
+            if let Some(company) = jobs.get(&outcome.job_id) {
+                versions.insert(*company, outcome.plugin.clone().unwrap_or_default());
+            }
+        }
+        assert_eq!(versions.len(), companies.len(), "every job was validated");
+        versions
+    };
+    let first = round().await;
+    let second = round().await;
+    assert_eq!(first, second, "each company always gets the same version");
+    let canaried = first
+        .values()
+        .filter(|plugin| plugin.contains("0.3.0"))
+        .count();
+    assert!(
+        (35..=65).contains(&canaried),
+        "{canaried} of 100 on the canary"
+    );
+    for (company, plugin) in &first {
+        let expected = if preflight::registry::bucket(*company) < 50 {
+            "0.3.0"
+        } else {
+            "0.1.0"
+        };
+        assert!(plugin.contains(expected), "{company}: {plugin}");
+    }
+    // A rollback ends the canary: every company on 0.1.0 from the next job.
+    let active = registry.rollback("xero").await.unwrap();
+    assert_eq!(active.version, "0.1.0");
+    let third = round().await;
+    assert!(
+        third.values().all(|plugin| plugin.contains("0.1.0")),
+        "{third:?}"
     );
 }
 

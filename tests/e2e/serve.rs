@@ -613,3 +613,96 @@ async fn serve_swaps_plugins_from_its_directory_and_the_cli_drives_its_registry(
     assert_eq!(serving.stop(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stricter_version_in_shadow_is_compared_from_the_cli_then_promoted() {
+    let pleo = PleoEmulator::start(PleoConfig::default(), support::loopback())
+        .await
+        .unwrap();
+    let xero = support::xero_emulator(&[]).await;
+    let companies = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()];
+    let dir = support::temp_dir("serve-shadow");
+    let plugins = dir.join("plugins");
+    support::land_xero_strict(&plugins);
+    let config = OperatorToml {
+        extra: format!(
+            "\n[server]\ntoken = \"op-token\"\n\n[plugins]\ndir = \"{}\"\nallowUnsigned = true\n",
+            plugins.display()
+        ),
+        ..OperatorToml::new(
+            pleo.url(),
+            Some(dir.join("state")),
+            companies.iter().map(|c| (*c, xero.url())).collect(),
+        )
+    };
+    let config_path = dir.join("preflight.toml");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let (mut serving, api) = spawn_serve(&config_path);
+    let http = reqwest::Client::new();
+    ready(&http, &api).await;
+    let run = |args: &[&str]| {
+        let mut all = vec!["plugins"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--server", &api]);
+        let output = preflight(&all, Some("op-token"));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+
+    // 0.3.0 landed and went active; in shadow, 0.1.0 serves again.
+    assert!(run(&["shadow", "xero", "0.3.0"]).contains("xero: 0.3.0 is in shadow"));
+    let jobs: Vec<uuid::Uuid> = companies
+        .iter()
+        .map(|company| pleo.seed_job(SeedJob::pending(*company)))
+        .collect();
+    for job in &jobs {
+        let outcome = outcome_of(&http, &api, Some("op-token"), *job).await;
+        assert_eq!(outcome["plugin"], "xero 0.1.0", "{outcome}");
+        assert_eq!(outcome["verdict"]["verdict"], "proceed", "{outcome}");
+    }
+    let requests = xero.requests().len();
+    let summary = support::eventually("both jobs compared", async || {
+        let text = run(&["shadow-diff", "xero", "--json"]);
+        let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+        (summary["jobsCompared"] == 2).then_some(summary)
+    })
+    .await;
+    assert_eq!(summary["candidate"], "xero@0.3.0");
+    assert_eq!(summary["sameVerdict"], 0);
+    assert_eq!(
+        summary["wouldNowFail"]["missing_configuration"], 2,
+        "{summary}"
+    );
+    assert_eq!(summary["requestsNotOnTape"], 0, "{summary}");
+    assert_eq!(xero.requests().len(), requests, "the shadow sent nothing");
+    let table = run(&["shadow-diff", "xero"]);
+    for job in &jobs {
+        assert!(table.contains(&job.to_string()), "{table}");
+    }
+    assert!(
+        table.contains("proceed → fail (missing_configuration)"),
+        "{table}"
+    );
+
+    // Promoted, 0.3.0 decides the next job.
+    assert!(run(&["promote", "xero"]).contains("xero: 0.3.0 is active"));
+    let job = pleo.seed_job(SeedJob::pending(companies[0]));
+    let outcome = outcome_of(&http, &api, Some("op-token"), job).await;
+    assert_eq!(outcome["plugin"], "xero 0.3.0", "{outcome}");
+    assert_eq!(
+        pleo.job(job).unwrap()["failureReasonType"],
+        "missing_configuration"
+    );
+    let refused = preflight(
+        &["plugins", "discard", "xero", "--server", &api],
+        Some("op-token"),
+    );
+    assert_eq!(refused.status.code(), Some(2), "nothing in shadow any more");
+    assert_eq!(serving.stop(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -400,8 +400,8 @@ async fn the_schema_is_migrated_once_and_bad_urls_are_named() {
     for url in urls("schema") {
         let first = open(&url, "replica-a", MINUTE).await;
         let second = open(&url, "replica-b", MINUTE).await;
-        assert_eq!(first.schema_version().await.unwrap(), 3);
-        assert_eq!(second.schema_version().await.unwrap(), 3);
+        assert_eq!(first.schema_version().await.unwrap(), 4);
+        assert_eq!(second.schema_version().await.unwrap(), 4);
     }
     let error = Store::open("mysql://db/preflight", Identity::default())
         .await
@@ -602,6 +602,59 @@ async fn one_holder_at_a_time_refreshes_a_company_s_tokens() {
         assert!(
             !store.reseal_tokens(company, 1, "x", "y").await.unwrap(),
             "{url}: stale generation"
+        );
+    }
+}
+
+#[tokio::test]
+async fn shadow_comparisons_read_back_as_kept_and_are_pruned_with_the_log() {
+    use preflight_store::shadow::{ChangedCheck, ShadowResult};
+    for url in urls("shadow") {
+        let store = open(&url, "replica-a", MINUTE).await;
+        let candidate = format!("xero@0.3.0-{}", uuid::Uuid::new_v4().simple());
+        let result = |at: i64, fault: Option<&str>| ShadowResult {
+            job_id: uuid::Uuid::new_v4(),
+            company_id: uuid::Uuid::new_v4(),
+            accounting_system: "xero".to_owned(),
+            live: "xero@0.1.0".to_owned(),
+            candidate: candidate.clone(),
+            live_verdict: "proceed".to_owned(),
+            live_reason: None,
+            candidate_verdict: "fail".to_owned(),
+            candidate_reason: Some("missing_configuration".to_owned()),
+            changed: vec![ChangedCheck {
+                id: "xero.tax-type".to_owned(),
+                live: Some("skipped".to_owned()),
+                candidate: Some("failed".to_owned()),
+            }],
+            misses: vec!["GET https://api.xero.com/api.xro/2.0/TaxRates".to_owned()],
+            fault: fault.map(str::to_owned),
+            at,
+        };
+        // One from the first second after the epoch, one from now.
+        let (old, new) = (
+            result(1_000, None),
+            result(preflight_store::now_millis(), Some("trap")),
+        );
+        store.record_shadow(&old).await.unwrap();
+        store.record_shadow(&new).await.unwrap();
+        let read = store.shadow_results("xero", &candidate).await.unwrap();
+        assert_eq!(read, [old, new.clone()], "{url}");
+        assert!(
+            store
+                .shadow_results("fortnox", &candidate)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        store
+            .prune(std::time::UNIX_EPOCH + Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.shadow_results("xero", &candidate).await.unwrap(),
+            [new],
+            "{url}"
         );
     }
 }

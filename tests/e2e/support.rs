@@ -268,3 +268,23 @@ pub fn oci_registry() -> Option<OciRegistry> {
         }
     }
 }
+
+/// Writes the stricter Xero fixture (0.3.0: a tax type must be configured)
+/// into the plugin directory `dir` as `xero/0.3.0/plugin.wasm|.toml`,
+/// unsigned; the version's directory.
+pub fn land_xero_strict(dir: &std::path::Path) -> std::path::PathBuf {
+    let version = dir.join("xero").join("0.3.0");
+    std::fs::create_dir_all(&version).unwrap();
+    std::fs::copy(
+        preflight_artifacts::fixtures::XERO_STRICT,
+        version.join("plugin.wasm"),
+    )
+    .unwrap();
+    std::fs::write(
+        version.join("plugin.toml"),
+        "name = \"xero\"\nversion = \"0.3.0\"\naccountingSystem = \"xero\"\n\
+         wit = \"preflight:plugin@0.2.0\"\nallowedOrigins = [\"https://api.xero.com\"]\n",
+    )
+    .unwrap();
+    version
+}

@@ -114,6 +114,22 @@ impl RegistryFlags {
     }
 }
 
+/// The reference and how to reach its registry; an error is printed.
+fn target(
+    reference: &str,
+    flags: &RegistryFlags,
+) -> Result<(preflight::oci::Reference, Access), u8> {
+    let reference = preflight::oci::parse_reference(reference).map_err(|error| {
+        eprintln!("error: {error}");
+        EXIT_BAD_INPUT
+    })?;
+    let access = flags.access().map_err(|error| {
+        eprintln!("error: {error}");
+        EXIT_BAD_INPUT
+    })?;
+    Ok((reference, access))
+}
+
 /// Runs `preflight plugins package`.
 pub fn package(args: &PackageArgs) -> u8 {
     let manifest_path = args
@@ -214,19 +230,9 @@ pub fn package(args: &PackageArgs) -> u8 {
 
 /// Runs `preflight plugins push`.
 pub async fn push(args: &PushArgs) -> u8 {
-    let (reference, access) = match (
-        preflight::oci::parse_reference(&args.reference),
-        args.registry.access(),
-    ) {
-        (Ok(reference), Ok(access)) => (reference, access),
-        (Err(error), _) => {
-            eprintln!("error: {error}");
-            return EXIT_BAD_INPUT;
-        }
-        (_, Err(error)) => {
-            eprintln!("error: {error}");
-            return EXIT_BAD_INPUT;
-        }
+    let (reference, access) = match target(&args.reference, &args.registry) {
+        Ok(target) => target,
+        Err(code) => return code,
     };
     let artifact = match Artifact::read_layout(&args.artifact) {
         Ok(artifact) => artifact,
@@ -263,19 +269,9 @@ pub async fn pull(args: &PullArgs) -> u8 {
         trusted,
         allow_unsigned: args.allow_unsigned,
     };
-    let (reference, access) = match (
-        preflight::oci::parse_reference(&args.reference),
-        args.registry.access(),
-    ) {
-        (Ok(reference), Ok(access)) => (reference, access),
-        (Err(error), _) => {
-            eprintln!("error: {error}");
-            return EXIT_BAD_INPUT;
-        }
-        (_, Err(error)) => {
-            eprintln!("error: {error}");
-            return EXIT_BAD_INPUT;
-        }
+    let (reference, access) = match target(&args.reference, &args.registry) {
+        Ok(target) => target,
+        Err(code) => return code,
     };
     let (package, digest) = match Package::pull(&reference, &access).await {
         Ok(pulled) => pulled,

@@ -22,13 +22,13 @@ pub struct PluginsArgs {
 
 /// Where a registry is read from.
 #[derive(Debug, Args)]
-struct Target {
+pub(super) struct Target {
     /// Ask a running `preflight serve` at this URL (its operator API).
     #[arg(long, value_name = "URL")]
-    server: Option<url::Url>,
+    pub(super) server: Option<url::Url>,
     /// Environment variable holding the operator token for --server.
     #[arg(long, value_name = "NAME", default_value = "PREFLIGHT_OPERATOR_TOKEN")]
-    token_env: String,
+    pub(super) token_env: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +86,24 @@ enum PluginsCommand {
         #[arg(value_name = "COMPONENT")]
         component: PathBuf,
     },
+    /// Put a loaded version of a running server's accounting system in
+    /// shadow: it runs offline beside the active one on every live
+    /// validation's recorded exchanges, never acted on (when it is the
+    /// active one, the version before it serves again).
+    Shadow(super::rollout::ShadowArgs),
+    /// Sum up how the version in shadow compares with the live one: jobs
+    /// compared, same verdict, would now fail (by reason), would now pass,
+    /// rules added, removed and changed, requests not on the tape, and the
+    /// jobs that differ.
+    ShadowDiff(super::rollout::ShadowDiffArgs),
+    /// Let a loaded version serve a share of a running server's companies
+    /// (a stable hash of the company id), the active one the rest; run
+    /// again to move the share, `rollback` to end it.
+    Canary(super::rollout::CanaryArgs),
+    /// Make the version in shadow (or the canary) active (a hot swap).
+    Promote(super::rollout::SystemArgs),
+    /// Take the version in shadow out of it; the active one stays.
+    Discard(super::rollout::SystemArgs),
     /// Put a component, its manifest and its signature in one OCI artifact
     /// (an OCI image layout directory), signing it with --key.
     Package(super::distribute::PackageArgs),
@@ -142,7 +160,7 @@ pub async fn run(args: PluginsArgs) -> u8 {
                 },
             json,
             ..
-        } => match api::<Vec<VersionView>>(&server, &token_env, "GET", "v1/plugins").await {
+        } => match api::<Vec<VersionView>>(&server, &token_env, "GET", "v1/plugins", None).await {
             Ok(versions) => print_versions(&versions, json),
             Err(code) => code,
         },
@@ -152,7 +170,14 @@ pub async fn run(args: PluginsArgs) -> u8 {
                 eprintln!("error: reload needs --server URL (the running preflight serve)");
                 return EXIT_BAD_INPUT;
             };
-            match api::<Vec<Change>>(&server, &target.token_env, "POST", "v1/plugins/reload").await
+            match api::<Vec<Change>>(
+                &server,
+                &target.token_env,
+                "POST",
+                "v1/plugins/reload",
+                None,
+            )
+            .await
             {
                 Ok(changes) => print_changes(&changes, json),
                 Err(code) => code,
@@ -164,7 +189,7 @@ pub async fn run(args: PluginsArgs) -> u8 {
                 return EXIT_BAD_INPUT;
             };
             let path = format!("v1/plugins/{system}/rollback");
-            match api::<VersionView>(&server, &target.token_env, "POST", &path).await {
+            match api::<VersionView>(&server, &target.token_env, "POST", &path, None).await {
                 Ok(view) => {
                     println!(
                         "{}: {} is active again ({})",
@@ -178,6 +203,11 @@ pub async fn run(args: PluginsArgs) -> u8 {
         PluginsCommand::Keygen { secret_key } => keygen(&secret_key),
         PluginsCommand::Sign { key, component } => sign(&key, &component),
         PluginsCommand::Verify { trusted, component } => verify(&trusted, &component),
+        PluginsCommand::Shadow(args) => super::rollout::shadow(&args).await,
+        PluginsCommand::ShadowDiff(args) => super::rollout::shadow_diff(&args).await,
+        PluginsCommand::Canary(args) => super::rollout::canary(&args).await,
+        PluginsCommand::Promote(args) => super::rollout::end(&args, "promote").await,
+        PluginsCommand::Discard(args) => super::rollout::end(&args, "discard").await,
         PluginsCommand::Package(args) => super::distribute::package(&args),
         PluginsCommand::Push(args) => super::distribute::push(&args).await,
         PluginsCommand::Pull(args) => super::distribute::pull(&args).await,
@@ -330,11 +360,12 @@ fn print_changes(changes: &[Change], json: bool) -> u8 {
 }
 
 /// Calls the operator API; errors are printed and turned into exit codes.
-async fn api<T: serde::de::DeserializeOwned>(
+pub(super) async fn api<T: serde::de::DeserializeOwned>(
     server: &url::Url,
     token_env: &str,
     method: &str,
     path: &str,
+    body: Option<serde_json::Value>,
 ) -> Result<T, u8> {
     let url = server.join(path).map_err(|error| {
         eprintln!("error: --server {server}: {error}");
@@ -347,6 +378,9 @@ async fn api<T: serde::de::DeserializeOwned>(
     };
     if let Ok(token) = std::env::var(token_env) {
         request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
     }
     let response = request.send().await.map_err(|error| {
         eprintln!("error: {url}: {error}");

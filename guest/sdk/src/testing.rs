@@ -12,7 +12,7 @@
 //! Each request gets the first unused answer canned for its method and URL
 //! (a URL that does not start with `http` is taken relative to the base
 //! URL). A request with none left is answered
-//! [`HttpError::Unreachable`](crate::http::HttpError::Unreachable) and listed
+//! [`HttpError::Unreachable`] and listed
 //! in [`Run::unmatched`]: the rule that cannot get its answer reports what it
 //! reports when the accounting system is down, as the host's offline replay
 //! does with a cassette.

@@ -24,7 +24,8 @@ pub(crate) struct Resolved {
     /// The company's integration configuration: the version read when the
     /// job's validation began, kept by every attempt of it.
     pub(crate) config: Arc<IntegrationConfig>,
-    /// The active plugin for its accounting system.
+    /// The plugin for its accounting system: the active one, or the
+    /// canary for the company's share.
     pub(crate) plugin: Arc<Plugin>,
 }
 
@@ -107,7 +108,7 @@ pub(crate) async fn resolve(parts: &RunnerParts, job: &ExportJob) -> Result<Reso
         .ok_or(HostVerdict::NoConfiguration)?;
     let plugin = parts
         .registry
-        .get(&config.accounting_system)
+        .get_for(&config.accounting_system, job.company_id)
         .ok_or_else(|| HostVerdict::UnsupportedSystem {
             system: config.accounting_system.clone(),
             supported: supported_names(&parts.registry),
@@ -226,6 +227,9 @@ pub(crate) async fn run(
                 budgeted,
             };
             write_decision(parts, job, Some(config), Some(plugin), entry, written).await;
+            if let Some(candidate) = parts.registry.shadow_of(&config.accounting_system) {
+                super::shadow::compare(parts, job, &resolved.config, plugin, &outcome, candidate);
+            }
             (outcome.verdict.clone(), Some(outcome))
         }
         Err(error) => {

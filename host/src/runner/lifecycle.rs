@@ -202,8 +202,14 @@ impl Run<'_> {
         let decided = decide(self.parts, &self.job).await;
         let (verdict, plugin, attempts) = (decided.verdict, decided.plugin, decided.attempts);
         self.accounting_system = decided.accounting_system;
+        let monitored = verdict.reason().is_some()
+            && self
+                .parts
+                .settings
+                .monitor
+                .covers(self.job.company_id, self.accounting_system.as_deref());
         let action = match (verdict.reason(), verdict.message()) {
-            (Some(reason), Some(message)) => {
+            (Some(reason), Some(message)) if !monitored => {
                 let intent = Stage::Failing {
                     reason,
                     message: message.to_owned(),
@@ -215,6 +221,21 @@ impl Run<'_> {
                 self.fail(reason, message).await?
             }
             _ => {
+                if let (true, Some(reason), Some(message)) =
+                    (monitored, verdict.reason(), verdict.message())
+                {
+                    tracing::warn!(
+                        reason = reason.as_str(),
+                        "monitor mode: handing over a job the verdict would have failed: {message}"
+                    );
+                    self.parts.metrics.inc(
+                        crate::metrics::JOBS_MONITORED,
+                        &[
+                            ("system", self.accounting_system.as_deref().unwrap_or("-")),
+                            ("reason", reason.as_str()),
+                        ],
+                    );
+                }
                 if let Err(error) = record(self.parts, self.job.id, &Stage::HandingOver).await {
                     tracing::error!(%error, "cannot record the verdict; not handing over: the job is validated again later");
                     return None;
