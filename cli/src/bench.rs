@@ -22,6 +22,7 @@
 //!   request body they may;
 //! - [`detection`]: the runner's sweep over many watched companies, and how
 //!   long a new job waits for its claim, polling and with Pleo's webhook;
+//! - [`shadow`]: what a version in shadow costs per live validation;
 //! - [`plugin`]: `bench --plugin`, an author's figures for their own
 //!   component beside the bundled plugins';
 //! - `fixtures`: the jobs and configurations the benchmarks share.
@@ -38,6 +39,7 @@ pub mod native;
 pub mod overhead;
 pub mod plugin;
 pub mod registry;
+pub mod shadow;
 pub mod throughput;
 
 use std::time::Duration;
@@ -248,6 +250,7 @@ pub const GROUPS: &[&str] = &[
     "registry",
     "end-to-end",
     "detection",
+    "shadow",
 ];
 
 /// Runs the benchmark groups whose names contain `filter` (all when empty),
@@ -310,6 +313,9 @@ pub async fn suite(
     }
     if wanted("detection") {
         keep(detection::run(runtime, effort).await?);
+    }
+    if wanted("shadow") {
+        keep(shadow::run(runtime, effort).await?);
     }
     progress.advance();
     Ok(figures)

@@ -9,19 +9,23 @@
 //! - `GET /v1/decisions`, `GET /v1/jobs/{job}`: the decision log and one
 //!   job's journal, from the store (`decisions`);
 //! - `GET /v1/plugins`, `POST /v1/plugins/reload`,
-//!   `POST /v1/plugins/{system}/rollback`: the plugin registry (`plugins`);
+//!   `POST /v1/plugins/{system}/rollback|shadow|canary|promote|discard`,
+//!   `GET /v1/plugins/{system}/shadow`: the plugin registry and rollouts
+//!   (`plugins`);
 //! - `GET /v1/companies`, `GET/PUT/PATCH/DELETE /v1/companies/{companyId}`:
 //!   companies' configurations, managed at runtime (`companies`);
 //! - `POST /v1/validate` `{"jobId": …}`: validate a job on demand, for
 //!   integrations that run the rest of the lifecycle themselves (`validate`);
 //! - `POST /webhooks/pleo`: Pleo's signed webhooks wake the runner
-//!   (`webhooks`; authenticated by signature, not by the operator token).
+//!   (`webhooks`; authenticated by signature, not by the operator token);
+//! - `/console`: the operator console, server-rendered pages (`console`).
 //!
 //! With `server.token` configured every `/v1` request needs it as a bearer
 //! token; without one, reads are open and changes are refused (`auth`).
 
 mod auth;
 mod companies;
+mod console;
 mod decisions;
 mod detection;
 mod health;
@@ -135,6 +139,12 @@ pub fn router(runner: Runner, token: Option<Secret>, webhooks: Option<WebhookSet
             )),
         )
         .merge(v1)
+        .merge(
+            console::router(state.clone()).layer(axum::middleware::from_fn_with_state(
+                (state.clone(), API_BODY_BYTES, "console"),
+                within,
+            )),
+        )
         .with_state(state)
 }
 

@@ -39,6 +39,7 @@ mod business_central;
 mod cassettes;
 mod cli;
 mod companies;
+mod console;
 mod contract;
 mod durable;
 mod emulators;

@@ -129,6 +129,18 @@ impl Registry {
         }
     }
 
+    /// Every loaded version of `accounting_system`, in the order they were
+    /// first seen (a replay looks for the one that made a decision).
+    pub fn plugins_of(&self, accounting_system: &str) -> Vec<Arc<Plugin>> {
+        let books = self.books.lock().expect("registry lock");
+        books.get(accounting_system).map_or_else(Vec::new, |book| {
+            book.entries
+                .iter()
+                .filter_map(|entry| entry.plugin.clone())
+                .collect()
+        })
+    }
+
     /// The version of `accounting_system` in shadow, if any.
     pub fn shadow_of(&self, accounting_system: &str) -> Option<Arc<Plugin>> {
         self.shadows
