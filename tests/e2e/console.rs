@@ -182,7 +182,7 @@ async fn the_console_shows_what_failed_and_why_and_drives_the_registry() {
     // Plugins: the versions, and a change the registry refuses, shown.
     let (status, plugins) = page(&http, &format!("{api}/console/plugins"), &cookie).await;
     assert_eq!(status, 200);
-    assert!(plugins.contains("bundled:xero") && plugins.contains("Roll back"));
+    assert!(plugins.contains("bundled:xero") && plugins.contains("Roll back xero"));
     let (status, refused) = post(
         &http,
         &format!("{api}/console/plugins/xero/rollback"),

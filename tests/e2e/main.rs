@@ -35,6 +35,7 @@
 //!   them, including the `examples/xero` walkthrough.
 
 mod author;
+mod browser;
 mod business_central;
 mod cassettes;
 mod cli;

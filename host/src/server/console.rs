@@ -283,6 +283,23 @@ async fn overview(State(state): State<ApiState>) -> Response {
 /// The decision log, filtered and paged.
 async fn decisions(State(state): State<ApiState>, Query(query): Query<DecisionQuery>) -> Response {
     let mut query = query;
+    // The filter form sends every field; an empty one filters nothing.
+    for field in [
+        &mut query.company,
+        &mut query.job,
+        &mut query.plugin,
+        &mut query.reason,
+        &mut query.verdict,
+        &mut query.since,
+        &mut query.until,
+    ] {
+        if field
+            .as_deref()
+            .is_some_and(|value| value.trim().is_empty())
+        {
+            *field = None;
+        }
+    }
     query.limit = Some(PAGE);
     let filter = match query.filter() {
         Ok(filter) => filter,
@@ -634,14 +651,20 @@ async fn plugins(State(state): State<ApiState>) -> Response {
                     "<input type=\"hidden\" name=\"version\" value=\"{}\">",
                     escape(&view.version)
                 );
-                if changes && view.state != crate::registry::VersionState::Failed {
-                    if !matches!(view.state, crate::registry::VersionState::Shadow | crate::registry::VersionState::Active) {
-                        controls.push_str(&action(&format!("{base}/shadow"), &format!("Shadow {}", view.version), &version));
+                // The active version serves already; a refused one cannot.
+                if changes
+                    && !matches!(
+                        view.state,
+                        crate::registry::VersionState::Failed | crate::registry::VersionState::Active
+                    )
+                {
+                    if view.state != crate::registry::VersionState::Shadow {
+                        controls.push_str(&action(&format!("{base}/shadow"), &format!("Shadow {system} {}", view.version), &version));
                     }
                     let id = format!("percent-{}-{}", escape(system), escape(&view.version).replace('.', "-"));
                     controls.push_str(&action(
                         &format!("{base}/canary"),
-                        &format!("Canary {}", view.version),
+                        &format!("Canary {system} {}", view.version),
                         &format!(
                             "{version}<label for=\"{id}\">Share (%)<input id=\"{id}\" name=\"percent\" type=\"number\" min=\"1\" max=\"100\" value=\"10\" required></label>"
                         ),
@@ -675,12 +698,31 @@ async fn plugins(State(state): State<ApiState>) -> Response {
             &rows,
         ));
         if changes {
-            for (change, label) in [
-                ("rollback", "Roll back"),
-                ("promote", "Promote the shadow or canary"),
-                ("discard", "Discard the shadow"),
-            ] {
-                body.push_str(&action(&format!("{base}/{change}"), label, ""));
+            // Labels name the system: each system has its own buttons.
+            let rollout = views.iter().any(|view| {
+                matches!(
+                    view.state,
+                    crate::registry::VersionState::Shadow | crate::registry::VersionState::Canary
+                )
+            });
+            body.push_str(&action(
+                &format!("{base}/rollback"),
+                &format!("Roll back {system}"),
+                "",
+            ));
+            if rollout {
+                body.push_str(&action(
+                    &format!("{base}/promote"),
+                    &format!("Promote {system}'s shadow or canary"),
+                    "",
+                ));
+            }
+            if registry.shadow_of(system).is_some() {
+                body.push_str(&action(
+                    &format!("{base}/discard"),
+                    &format!("Discard {system}'s shadow"),
+                    "",
+                ));
             }
         }
         if let Some(shadow) = registry.shadow_of(system) {

@@ -64,6 +64,7 @@ button{background:var(--accent);color:#fff;border-color:var(--accent);cursor:poi
 .notice{border:1px solid var(--line);border-left:4px solid var(--accent);padding:.5rem 1rem;background:var(--band)}
 .error{border-left-color:var(--fail)}
 ol.timeline{padding-left:1.25rem}
+svg[role=img]{max-width:40rem;height:auto;display:block}
 svg text{font:12px system-ui,sans-serif;fill:var(--ink)}
 ";
 
