@@ -8,6 +8,7 @@
 //! (shared by the CLI and the API) and the rows they read are one schema.
 
 use serde::{Deserialize, Serialize};
+use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use std::time::SystemTime;
@@ -249,7 +250,113 @@ const SUMMARY: &str = "SELECT d.id, d.job_id, d.company_id, d.accounting_system,
 
 const FULL: &str = "SELECT id, job_id, company_id, accounting_system, plugin_name, plugin_version, plugin_digest, wit_version, replica, attempt, at, elapsed_ms, fault, verdict_json, job, config, checks, exchanges FROM decisions";
 
+/// Validations of one accounting system in one hour, by verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HourCount {
+    /// The accounting system (`-` when none was configured).
+    pub accounting_system: String,
+    /// Hours since the start of the window.
+    pub hour: i64,
+    /// Validations that let the job proceed.
+    pub proceed: u64,
+    /// Validations that failed the job.
+    pub fail: u64,
+    /// Validations that asked for a retry.
+    pub retry: u64,
+}
+
+/// A company and how often its validations failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingCompany {
+    /// The company.
+    pub company_id: uuid::Uuid,
+    /// Failed validations in the window.
+    pub failed: u64,
+    /// The reason of the latest of them.
+    pub latest_reason: Option<String>,
+}
+
 impl Store {
+    /// Validations at or after `since` (milliseconds since the epoch), per
+    /// accounting system, hour and verdict: counted by the database, so the
+    /// console's overview costs the same with a million decisions as with
+    /// ten.
+    pub async fn hourly_counts(&self, since: i64) -> Result<Vec<HourCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(accounting_system, '-') AS system, (at - $1) / 3600000 AS hour,
+                 verdict, COUNT(*) AS n
+             FROM decisions WHERE at >= $1 GROUP BY 1, 2, 3 ORDER BY 1, 2",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        let mut counts: Vec<HourCount> = Vec::new();
+        for row in rows {
+            let system: String = row.try_get("system").map_err(|e| self.error(e))?;
+            let hour: i64 = row.try_get("hour").map_err(|e| self.error(e))?;
+            let verdict: String = row.try_get("verdict").map_err(|e| self.error(e))?;
+            let n =
+                u64::try_from(row.try_get::<i64, _>("n").map_err(|e| self.error(e))?).unwrap_or(0);
+            let at = match counts.last_mut() {
+                Some(last) if last.accounting_system == system && last.hour == hour => last,
+                _ => {
+                    counts.push(HourCount {
+                        accounting_system: system,
+                        hour,
+                        ..HourCount::default()
+                    });
+                    counts.last_mut().expect("just pushed")
+                }
+            };
+            match verdict.as_str() {
+                "fail" => at.fail += n,
+                "retry" => at.retry += n,
+                _ => at.proceed += n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The `limit` companies with the most failed validations at or after
+    /// `since`, most first, each with the reason of its latest failure.
+    pub async fn failing_companies(
+        &self,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<FailingCompany>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT company_id, COUNT(*) AS n FROM decisions
+             WHERE at >= $1 AND verdict = 'fail'
+             GROUP BY company_id ORDER BY n DESC, company_id LIMIT $2",
+        )
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        let mut failing = Vec::with_capacity(rows.len());
+        for row in rows {
+            let company: String = row.try_get("company_id").map_err(|e| self.error(e))?;
+            let n: i64 = row.try_get("n").map_err(|e| self.error(e))?;
+            let latest: Option<String> = sqlx::query(
+                "SELECT reason FROM decisions WHERE company_id = $1 AND verdict = 'fail'
+                 ORDER BY at DESC, id DESC LIMIT 1",
+            )
+            .bind(&company)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| self.error(e))?
+            .and_then(|row| row.try_get::<Option<String>, _>("reason").ok().flatten());
+            failing.push(FailingCompany {
+                company_id: company.parse().unwrap_or_default(),
+                failed: u64::try_from(n).unwrap_or(0),
+                latest_reason: latest,
+            });
+        }
+        Ok(failing)
+    }
+
     /// Writes `decision` (masking `mask_fields` first) and returns its id.
     pub async fn log_decision(
         &self,

@@ -44,7 +44,9 @@ use sqlx::{AnyPool, Row as _};
 pub use companies::{
     AuditEntry, CompanyFilter, CompanyWrite, Conflict, StoredCompany, StoredTokens, TokenWrite,
 };
-pub use decisions::{Decision, DecisionFilter, DecisionQuery, DecisionSummary, JobReport};
+pub use decisions::{
+    Decision, DecisionFilter, DecisionQuery, DecisionSummary, FailingCompany, HourCount, JobReport,
+};
 pub use journal::{Acquired, Budget, JobRecord, JobResult, JournalEntry, Stage};
 
 /// Where the store lives (the operator file's `[store]`).

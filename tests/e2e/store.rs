@@ -658,3 +658,54 @@ async fn shadow_comparisons_read_back_as_kept_and_are_pruned_with_the_log() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_overview_counts_come_from_the_database_by_hour_verdict_and_company() {
+    for url in urls("counts") {
+        let store = open(&url, "replica-a", MINUTE).await;
+        // Ten years ahead: no other test's decisions fall in this window.
+        let since = preflight_store::now_millis() + 10 * 365 * 86_400_000;
+        let system = format!("xero-{}", uuid::Uuid::new_v4().simple());
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let mut written = Vec::new();
+        for (company, at, fails) in [
+            (a, since + 1_000, true),
+            (a, since + 2_000, true),
+            (a, since + 3_600_000 + 5, true),
+            (b, since + 10, true),
+            (b, since + 20, false),
+        ] {
+            let mut logged = decision(uuid::Uuid::new_v4(), company, at);
+            logged.accounting_system = Some(system.clone());
+            if !fails {
+                logged.verdict = Verdict::Proceed;
+            }
+            written.push(logged);
+        }
+        for logged in &written {
+            store.log_decision(logged, &[]).await.unwrap();
+        }
+        let counts: Vec<_> = store
+            .hourly_counts(since)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|count| count.accounting_system == system)
+            .map(|count| (count.hour, count.proceed, count.fail, count.retry))
+            .collect();
+        assert_eq!(counts, [(0, 1, 3, 0), (1, 0, 1, 0)], "{url}");
+        let failing = store.failing_companies(since, 10).await.unwrap();
+        let failing: Vec<_> = failing
+            .iter()
+            .map(|c| (c.company_id, c.failed, c.latest_reason.as_deref()))
+            .collect();
+        assert_eq!(
+            failing,
+            [
+                (a, 3, Some("missing_configuration")),
+                (b, 1, Some("missing_configuration"))
+            ],
+            "{url}"
+        );
+    }
+}

@@ -160,17 +160,11 @@ async fn login(State(state): State<ApiState>, Form(form): Form<Login>) -> Respon
 async fn overview(State(state): State<ApiState>) -> Response {
     let runner = &state.runner;
     let since = preflight_store::now_millis() - 24 * 3_600_000;
-    let filter = DecisionFilter {
-        since: Some(since),
-        limit: Some(1_000),
-        ..DecisionFilter::default()
-    };
-    let (rows, store_health) = match runner.store().decisions(&filter).await {
-        Ok(rows) => (rows, "<span class=\"proceed\">reachable</span>".to_owned()),
-        Err(error) => (
-            Vec::new(),
-            format!("<span class=\"fail\">{}</span>", escape(&error.to_string())),
-        ),
+    let store = runner.store();
+    let counts = store.hourly_counts(since).await;
+    let store_health = match &counts {
+        Ok(_) => "<span class=\"proceed\">reachable</span>".to_owned(),
+        Err(error) => format!("<span class=\"fail\">{}</span>", escape(&error.to_string())),
     };
     let mut body = String::from("<h2>Health</h2>");
     let pleo = match runner.last_poll_ok() {
@@ -183,22 +177,20 @@ async fn overview(State(state): State<ApiState>) -> Response {
     let _ = write!(
         body,
         "<ul><li>Store ({}): {store_health}</li><li>Pleo: {pleo}</li></ul>",
-        escape(runner.store().location())
+        escape(store.location())
     );
-    // Validations by hour and verdict, per system.
+    // Validations by hour and verdict, per system, counted by the store.
     let mut systems: BTreeMap<String, BTreeMap<i64, (usize, usize, usize)>> = BTreeMap::new();
-    for row in &rows {
-        let system = row
-            .accounting_system
-            .clone()
-            .unwrap_or_else(|| "-".to_owned());
-        let hour = (row.at - since) / 3_600_000;
-        let counts = systems.entry(system).or_default().entry(hour).or_default();
-        match row.verdict.as_str() {
-            "fail" => counts.1 += 1,
-            "retry" => counts.2 += 1,
-            _ => counts.0 += 1,
-        }
+    for count in counts.unwrap_or_default() {
+        let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        systems.entry(count.accounting_system).or_default().insert(
+            count.hour,
+            (
+                as_usize(count.proceed),
+                as_usize(count.fail),
+                as_usize(count.retry),
+            ),
+        );
     }
     body.push_str("<h2>Validations, last 24 hours</h2>");
     if systems.is_empty() {
@@ -227,29 +219,17 @@ async fn overview(State(state): State<ApiState>) -> Response {
         );
     }
     // The companies failing most.
-    let mut failing: BTreeMap<uuid::Uuid, (usize, String)> = BTreeMap::new();
-    for row in rows.iter().filter(|row| row.verdict == "fail") {
-        let entry = failing.entry(row.company_id).or_default();
-        entry.0 += 1;
-        if entry.1.is_empty() {
-            entry.1 = row
-                .reason
-                .map(|r| r.as_str().to_owned())
-                .unwrap_or_default();
-        }
-    }
-    let mut failing: Vec<_> = failing.into_iter().collect();
-    failing.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    let failing = store.failing_companies(since, 10).await.unwrap_or_default();
     let rows: Vec<Vec<String>> = failing
         .iter()
-        .take(10)
-        .map(|(company, (count, reason))| {
+        .map(|company| {
             vec![
                 format!(
-                    "<a href=\"/console/decisions?company={company}\"><code>{company}</code></a>"
+                    "<a href=\"/console/decisions?company={id}\"><code>{id}</code></a>",
+                    id = company.company_id
                 ),
-                count.to_string(),
-                escape(reason),
+                company.failed.to_string(),
+                escape(company.latest_reason.as_deref().unwrap_or_default()),
             ]
         })
         .collect();
