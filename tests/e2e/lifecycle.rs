@@ -253,18 +253,15 @@ async fn a_company_in_monitor_mode_is_handed_over_with_the_would_be_verdict_reco
     assert_eq!(accepted(&pleo, job, "failed"), 0);
 }
 
-#[tokio::test]
-async fn a_version_in_shadow_is_compared_on_the_live_tape_and_changes_nothing() {
-    let pleo = pleo_emulator(Faults::default()).await;
-    let xero = support::xero_emulator(&[]).await;
-    // Xero 0.1.0 (bundled) and the stricter 0.3.0, which requires a tax
-    // type, from a plugin directory.
-    let dir = support::temp_dir("shadow-plugins");
+/// A registry of the bundled plugins and the stricter Xero 0.3.0 (unsigned,
+/// from a plugin directory of its own), which is active.
+async fn strict_registry(name: &str) -> Arc<Registry> {
+    let dir = support::temp_dir(name);
     support::land_xero_strict(&dir);
-    let registry = Registry::start(
+    Registry::start(
         support::runtime(),
         preflight::registry::RegistryOptions {
-            dir: Some(dir.clone()),
+            dir: Some(dir),
             signatures: preflight::signature::SignaturePolicy {
                 trusted: Vec::new(),
                 allow_unsigned: true,
@@ -274,7 +271,16 @@ async fn a_version_in_shadow_is_compared_on_the_live_tape_and_changes_nothing() 
         Arc::new(Metrics::default()),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_version_in_shadow_is_compared_on_the_live_tape_and_changes_nothing() {
+    let pleo = pleo_emulator(Faults::default()).await;
+    let xero = support::xero_emulator(&[]).await;
+    // Xero 0.1.0 (bundled) and the stricter 0.3.0, which requires a tax
+    // type, from a plugin directory.
+    let registry = strict_registry("shadow-plugins").await;
     assert_eq!(registry.get("xero").unwrap().info().version, "0.3.0");
     let shadowed = registry.shadow("xero", "0.3.0").await.unwrap();
     assert_eq!(shadowed.state, preflight::registry::VersionState::Shadow);
@@ -369,22 +375,7 @@ async fn a_version_in_shadow_is_compared_on_the_live_tape_and_changes_nothing() 
 async fn a_canary_keeps_each_company_on_one_version_and_a_rollback_moves_all_back() {
     let pleo = pleo_emulator(Faults::default()).await;
     let xero = support::xero_emulator(&[]).await;
-    let dir = support::temp_dir("canary-plugins");
-    support::land_xero_strict(&dir);
-    let registry = Registry::start(
-        support::runtime(),
-        preflight::registry::RegistryOptions {
-            dir: Some(dir.clone()),
-            signatures: preflight::signature::SignaturePolicy {
-                trusted: Vec::new(),
-                allow_unsigned: true,
-            },
-            ..preflight::registry::RegistryOptions::default()
-        },
-        Arc::new(Metrics::default()),
-    )
-    .await
-    .unwrap();
+    let registry = strict_registry("canary-plugins").await;
     let view = registry.canary("xero", "0.3.0", 50).await.unwrap();
     assert_eq!(view.state, preflight::registry::VersionState::Canary);
     assert!(
