@@ -493,10 +493,7 @@ impl Registry {
             .get_mut(accounting_system)
             .ok_or_else(|| RollbackError::UnknownSystem(accounting_system.to_owned()))?;
         if let Some(from) = book.end_canary() {
-            self.canaries
-                .write()
-                .expect("registry lock")
-                .remove(accounting_system);
+            self.publish(accounting_system, book);
             let active = book.history.last().cloned().unwrap_or_default();
             self.metrics.inc(
                 crate::metrics::PLUGIN_SWAPS,
@@ -514,18 +511,11 @@ impl Registry {
         let (from, to) = book
             .roll_back()
             .ok_or_else(|| RollbackError::NoPrevious(accounting_system.to_owned()))?;
-        let target = book.entry_mut(&to).expect("history names known entries");
-        let plugin = Arc::clone(
-            target
-                .plugin
-                .as_ref()
-                .expect("a previous version is loaded"),
-        );
-        let view = target.view(accounting_system);
-        self.active
-            .write()
-            .expect("registry lock")
-            .insert(accounting_system.to_owned(), plugin);
+        let view = book
+            .entry_mut(&to)
+            .expect("history names known entries")
+            .view(accounting_system);
+        self.publish(accounting_system, book);
         self.metrics.inc(
             crate::metrics::PLUGIN_SWAPS,
             &[
@@ -535,6 +525,34 @@ impl Registry {
         );
         tracing::warn!(system = accounting_system, from = %from, to = %to, "plugin rolled back");
         Ok(view)
+    }
+
+    /// Makes the plugins validations read (the active one, the shadow, the
+    /// canary with its share) what `book` says `system`'s are: the one place
+    /// the hot-path maps follow the book, after every change to it.
+    fn publish(&self, system: &str, book: &Book) {
+        let loaded = |source: &str| {
+            book.entries
+                .iter()
+                .find(|entry| entry.source == source)
+                .and_then(|entry| entry.plugin.clone())
+        };
+        let active = book.history.last().and_then(|source| loaded(source));
+        let shadow = book.shadow.as_deref().and_then(loaded);
+        let canary = book
+            .canary
+            .as_ref()
+            .and_then(|(source, percent)| loaded(source).map(|plugin| (plugin, *percent)));
+        fn set<T>(map: &RwLock<BTreeMap<String, T>>, system: &str, value: Option<T>) {
+            let mut map = map.write().expect("registry lock");
+            match value {
+                Some(value) => map.insert(system.to_owned(), value),
+                None => map.remove(system),
+            };
+        }
+        set(&self.active, system, active);
+        set(&self.shadows, system, shadow);
+        set(&self.canaries, system, canary);
     }
 
     /// Scans the directory (or a part of it) with `changing` held.
@@ -823,32 +841,22 @@ impl Registry {
             entry.cache.clone(),
             entry.load_time,
         );
-        let result = if book.place(entry) {
-            self.active
-                .write()
-                .expect("registry lock")
-                .insert(system.clone(), Arc::clone(&plugin));
+        let activated = book.place(entry);
+        self.publish(&system, book);
+        let result = if activated {
             self.metrics.inc(
                 crate::metrics::PLUGIN_SWAPS,
                 &[("accounting_system", &system), ("kind", "activate")],
             );
             tracing::info!(system = %system, plugin = plugin.label(), source = %source, cache = cache.as_ref().map_or("none", CacheUse::as_str), load_ms = load_time.as_secs_f64() * 1e3, "plugin version active");
             ChangeResult::Activated
-        } else if book.shadow.as_deref() == Some(source.as_str()) {
-            self.shadows
-                .write()
-                .expect("registry lock")
-                .insert(system.clone(), Arc::clone(&plugin));
-            tracing::info!(system = %system, plugin = plugin.label(), source = %source, "plugin version in shadow reloaded");
-            ChangeResult::Standby
-        } else if let Some((_, percent)) =
-            book.canary.as_ref().filter(|(canary, _)| canary == &source)
+        } else if book.shadow.as_deref() == Some(source.as_str())
+            || book
+                .canary
+                .as_ref()
+                .is_some_and(|(canary, _)| canary == &source)
         {
-            self.canaries
-                .write()
-                .expect("registry lock")
-                .insert(system.clone(), (Arc::clone(&plugin), *percent));
-            tracing::info!(system = %system, plugin = plugin.label(), source = %source, "canary plugin version reloaded");
+            tracing::info!(system = %system, plugin = plugin.label(), source = %source, "plugin version in a rollout reloaded");
             ChangeResult::Standby
         } else {
             tracing::info!(system = %system, plugin = plugin.label(), source = %source, "plugin version loaded on standby: a newer version is active");
@@ -940,18 +948,9 @@ impl Registry {
             return None;
         }
         let version = entry.version.clone();
-        if book.shadow.as_deref() == Some(source) {
-            self.shadows.write().expect("registry lock").remove(system);
-        }
-        if book
-            .canary
-            .as_ref()
-            .is_some_and(|(canary, _)| canary == source)
-        {
-            self.canaries.write().expect("registry lock").remove(system);
-        }
         book.remove(source);
         book.history.retain(|s| s != source);
+        self.publish(system, book);
         Some(Change {
             source: source.to_owned(),
             accounting_system: system.to_owned(),

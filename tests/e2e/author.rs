@@ -442,22 +442,7 @@ settings = {{ journal = "GEN" }}
         2,
         "company, journal"
     );
-    // The active ledgerly version, as the operator API lists it.
-    let active = async || -> Option<String> {
-        let versions: serde_json::Value = http
-            .get(format!("{api}/v1/plugins"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        versions
-            .as_array()?
-            .iter()
-            .find(|v| v["accountingSystem"] == "ledgerly" && v["state"] == "active")
-            .map(|v| v["version"].as_str().unwrap_or_default().to_owned())
-    };
+    let active = async || support::active_version(&http, &api, None, "ledgerly").await;
     assert_eq!(active().await.as_deref(), Some("0.1.0"));
 
     // The next version, pushed to the same tag, is pulled and swapped in

@@ -288,3 +288,24 @@ pub fn land_xero_strict(dir: &std::path::Path) -> std::path::PathBuf {
     .unwrap();
     version
 }
+
+/// The version of `system` a running `serve` at `api` lists as active
+/// (`GET /v1/plugins`, with `token` if the API needs one); `None` when none
+/// is, or the API did not answer.
+pub async fn active_version(
+    http: &reqwest::Client,
+    api: &str,
+    token: Option<&str>,
+    system: &str,
+) -> Option<String> {
+    let mut request = http.get(format!("{api}/v1/plugins"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let versions: serde_json::Value = request.send().await.ok()?.json().await.ok()?;
+    versions
+        .as_array()?
+        .iter()
+        .find(|v| v["accountingSystem"] == system && v["state"] == "active")
+        .and_then(|v| v["version"].as_str().map(str::to_owned))
+}

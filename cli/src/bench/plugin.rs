@@ -21,8 +21,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use preflight_runtime::cassette::Cassette;
+use preflight_runtime::config::IntegrationConfig;
 use preflight_runtime::engine::Runtime;
+use preflight_runtime::job::ExportJob;
 use preflight_runtime::manifest::Manifest;
+use preflight_runtime::plugin::Plugin;
+use preflight_runtime::sandbox::outbound::Exchange;
 use preflight_runtime::sandbox::record::Tape;
 
 use super::fixtures::{offline_config, offline_job};
@@ -41,12 +45,6 @@ pub struct Subject {
     pub cassette: Option<(String, Cassette)>,
 }
 
-/// What one compiled component measured, for the ratios.
-struct Measured {
-    compile_ms: Vec<f64>,
-    validate_us: Vec<f64>,
-}
-
 /// Every figure of `subject`, then the bundled Xero plugin's and the ratios.
 pub async fn run(
     runtime: &Runtime,
@@ -62,18 +60,15 @@ pub async fn run(
         None,
     )];
     let compilations = effort.compilations.max(3);
-    let mut compile_ms = Vec::new();
-    let mut plugin = None;
-    for _ in 0..compilations {
-        let started = Instant::now();
-        let loaded = runtime
-            .load(label, &subject.bytes, subject.manifest.clone())
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        compile_ms.push(millis(started.elapsed()));
-        plugin = Some(loaded);
-    }
-    let plugin = plugin.expect("compiled at least once");
+    let (compile_ms, plugin) = compiled(
+        runtime,
+        label,
+        &subject.bytes,
+        subject.manifest.clone(),
+        compilations,
+    )
+    .await
+    .map_err(&fail)?;
     figures.push(Figure::from_samples(
         format!("{label}: compile + load"),
         "ms",
@@ -98,13 +93,10 @@ pub async fn run(
 
     let (job, mut config, exchanges, what) = match &subject.cassette {
         Some((file, cassette)) => {
-            let job = preflight_runtime::job::ExportJob::from_value(cassette.job.clone())
+            let job = ExportJob::from_value(cassette.job.clone())
                 .map_err(|e| fail(format!("{file}: job: {e}")))?;
-            let config = preflight_runtime::config::IntegrationConfig::from_value(
-                cassette.config.clone(),
-                "config.",
-            )
-            .map_err(|e| fail(format!("{file}: {e}")))?;
+            let config = IntegrationConfig::from_value(cassette.config.clone(), "config.")
+                .map_err(|e| fail(format!("{file}: {e}")))?;
             (
                 job,
                 config,
@@ -127,23 +119,9 @@ pub async fn run(
         // is sent: the tape is empty.
         config.base_url = url::Url::parse("http://127.0.0.1:9").expect("a static URL");
     }
-    let mut validate_us = Vec::with_capacity(effort.iterations);
-    let mut peak_memory = 0usize;
-    let mut requests = 0usize;
-    for round in 0..effort.warmup + effort.iterations {
-        let tape = Arc::new(Tape::new(exchanges.clone()));
-        let started = Instant::now();
-        let outcome = plugin
-            .replay(&job, &config, tape)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        let elapsed = started.elapsed();
-        peak_memory = peak_memory.max(outcome.peak_memory);
-        requests = requests.max(outcome.exchanges.len());
-        if round >= effort.warmup {
-            validate_us.push(micros(elapsed));
-        }
-    }
+    let (validate_us, peak_memory, requests) = replayed(&plugin, &job, &config, &exchanges, effort)
+        .await
+        .map_err(&fail)?;
     figures.push(Figure::from_samples(
         format!("{label}: instantiate + validate offline ({what})"),
         "µs",
@@ -164,26 +142,36 @@ pub async fn run(
         Some(limits.requests as f64),
     ));
 
-    let bundled = bundled_xero(runtime, effort, compilations)
-        .await
-        .map_err(&fail)?;
+    // The bundled Xero plugin, measured the same way: its offline rules.
+    let xero =
+        preflight::bundled::find("xero").ok_or_else(|| fail("xero is not bundled".into()))?;
+    let manifest = preflight::bundled::manifest(xero).map_err(|e| fail(e.to_string()))?;
+    let (xero_compile_ms, xero_plugin) = compiled(
+        runtime,
+        &format!("bundled:{}", xero.name),
+        xero.bytes,
+        Some(manifest),
+        compilations,
+    )
+    .await
+    .map_err(&fail)?;
+    let (xero_validate_us, _, _) =
+        replayed(&xero_plugin, &offline_job(), &offline_config(), &[], effort)
+            .await
+            .map_err(&fail)?;
     figures.push(Figure::from_samples(
         "bundled xero: compile + load",
         "ms",
-        bundled.compile_ms.clone(),
+        xero_compile_ms.clone(),
         None,
     ));
     figures.push(Figure::from_samples(
         "bundled xero: instantiate + validate offline (its offline rules)",
         "µs",
-        bundled.validate_us.clone(),
+        xero_validate_us.clone(),
         None,
     ));
-    let median = |samples: &[f64]| {
-        let mut sorted = samples.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        sorted[sorted.len() / 2]
-    };
+    let median = |samples: &[f64]| Figure::from_samples("", "", samples.to_vec(), None).median;
     let ratio = |ours: &[f64], theirs: &[f64]| {
         let theirs = median(theirs);
         ours.iter().map(|value| value / theirs).collect::<Vec<_>>()
@@ -191,14 +179,14 @@ pub async fn run(
     figures.push(Figure::summarise(
         format!("{label} / bundled xero: compile + load"),
         "×",
-        ratio(&compile_ms, &bundled.compile_ms),
+        ratio(&compile_ms, &xero_compile_ms),
         None,
         Better::Lower,
     ));
     figures.push(Figure::summarise(
         format!("{label} / bundled xero: instantiate + validate offline"),
         "×",
-        ratio(&validate_us, &bundled.validate_us),
+        ratio(&validate_us, &xero_validate_us),
         None,
         Better::Lower,
     ));
@@ -216,40 +204,54 @@ pub async fn run(
     Ok(figures)
 }
 
-/// The bundled Xero plugin's compile and offline validation times, as the
-/// host-overhead benchmark measures them.
-async fn bundled_xero(
+/// `loads` timed loads (in ms) of the component `bytes` as `name`, and the
+/// plugin the last one made.
+async fn compiled(
     runtime: &Runtime,
-    effort: Effort,
-    compilations: usize,
-) -> Result<Measured, String> {
-    let artifact = preflight::bundled::find("xero").ok_or("xero is not bundled")?;
-    let mut compile_ms = Vec::new();
+    name: &str,
+    bytes: &[u8],
+    manifest: Option<Manifest>,
+    loads: usize,
+) -> Result<(Vec<f64>, Plugin), String> {
+    let mut times = Vec::with_capacity(loads);
     let mut plugin = None;
-    for _ in 0..compilations {
+    for _ in 0..loads.max(1) {
         let started = Instant::now();
-        let loaded = preflight::bundled::load_artifact(runtime, artifact)
+        let loaded = runtime
+            .load(name, bytes, manifest.clone())
             .await
             .map_err(|e| e.to_string())?;
-        compile_ms.push(millis(started.elapsed()));
+        times.push(millis(started.elapsed()));
         plugin = Some(loaded);
     }
-    let plugin = plugin.expect("compiled at least once");
-    let (job, config) = (offline_job(), offline_config());
-    let mut validate_us = Vec::with_capacity(effort.iterations);
+    Ok((times, plugin.expect("loaded at least once")))
+}
+
+/// Offline validations of `job` by `plugin`, every request answered from
+/// `exchanges`: their times in µs after the warm-up, the largest linear
+/// memory of an instance, and the most requests one made.
+async fn replayed(
+    plugin: &Plugin,
+    job: &ExportJob,
+    config: &IntegrationConfig,
+    exchanges: &[Exchange],
+    effort: Effort,
+) -> Result<(Vec<f64>, usize, usize), String> {
+    let mut times = Vec::with_capacity(effort.iterations);
+    let (mut peak_memory, mut requests) = (0, 0);
     for round in 0..effort.warmup + effort.iterations {
-        let tape = Arc::new(Tape::new(Vec::new()));
+        let tape = Arc::new(Tape::new(exchanges.to_vec()));
         let started = Instant::now();
-        plugin
-            .replay(&job, &config, tape)
+        let outcome = plugin
+            .replay(job, config, tape)
             .await
             .map_err(|e| e.to_string())?;
+        let elapsed = started.elapsed();
+        peak_memory = peak_memory.max(outcome.peak_memory);
+        requests = requests.max(outcome.exchanges.len());
         if round >= effort.warmup {
-            validate_us.push(micros(started.elapsed()));
+            times.push(micros(elapsed));
         }
     }
-    Ok(Measured {
-        compile_ms,
-        validate_us,
-    })
+    Ok((times, peak_memory, requests))
 }

@@ -93,18 +93,11 @@ impl Registry {
         let source = book
             .set_canary(version, percent)
             .map_err(|refusal| refused(refusal, accounting_system, version))?;
-        let entry = book.entry_mut(&source).expect("the canary is an entry");
-        let view = entry.view(accounting_system);
-        let canary = Arc::clone(entry.plugin.as_ref().expect("a canary is loaded"));
-        self.sync_active(book, accounting_system);
-        self.shadows
-            .write()
-            .expect("registry lock")
-            .remove(accounting_system);
-        self.canaries
-            .write()
-            .expect("registry lock")
-            .insert(accounting_system.to_owned(), (canary, percent));
+        let view = book
+            .entry_mut(&source)
+            .expect("the canary is an entry")
+            .view(accounting_system);
+        self.publish(accounting_system, book);
         tracing::warn!(
             system = accounting_system,
             version,
@@ -112,21 +105,6 @@ impl Registry {
             "canary plugin version"
         );
         Ok(view)
-    }
-
-    /// Makes the active plugin of `accounting_system` the book's.
-    fn sync_active(&self, book: &mut super::book::Book, accounting_system: &str) {
-        let active = book
-            .history
-            .last()
-            .cloned()
-            .and_then(|active| book.entry_mut(&active).and_then(|e| e.plugin.clone()));
-        if let Some(active) = active {
-            self.active
-                .write()
-                .expect("registry lock")
-                .insert(accounting_system.to_owned(), active);
-        }
     }
 
     /// Every loaded version of `accounting_system`, in the order they were
@@ -166,18 +144,11 @@ impl Registry {
         let source = book
             .set_shadow(version)
             .map_err(|refusal| refused(refusal, accounting_system, version))?;
-        let entry = book.entry_mut(&source).expect("the shadow is an entry");
-        let view = entry.view(accounting_system);
-        let shadow = Arc::clone(entry.plugin.as_ref().expect("a shadow is loaded"));
-        self.sync_active(book, accounting_system);
-        self.canaries
-            .write()
-            .expect("registry lock")
-            .remove(accounting_system);
-        self.shadows
-            .write()
-            .expect("registry lock")
-            .insert(accounting_system.to_owned(), shadow);
+        let view = book
+            .entry_mut(&source)
+            .expect("the shadow is an entry")
+            .view(accounting_system);
+        self.publish(accounting_system, book);
         tracing::warn!(
             system = accounting_system,
             version,
@@ -213,23 +184,8 @@ impl Registry {
             book.discard()
         };
         let source = ended.ok_or_else(|| ShadowError::NoShadow(accounting_system.to_owned()))?;
-        self.shadows
-            .write()
-            .expect("registry lock")
-            .remove(accounting_system);
+        self.publish(accounting_system, book);
         if promote {
-            self.canaries
-                .write()
-                .expect("registry lock")
-                .remove(accounting_system);
-        }
-        let entry = book.entry_mut(&source).expect("the shadow is an entry");
-        if promote {
-            let plugin = Arc::clone(entry.plugin.as_ref().expect("a shadow is loaded"));
-            self.active
-                .write()
-                .expect("registry lock")
-                .insert(accounting_system.to_owned(), plugin);
             self.metrics.inc(
                 crate::metrics::PLUGIN_SWAPS,
                 &[
@@ -238,7 +194,10 @@ impl Registry {
                 ],
             );
         }
-        let view = entry.view(accounting_system);
+        let view = book
+            .entry_mut(&source)
+            .expect("the shadow is an entry")
+            .view(accounting_system);
         tracing::warn!(
             system = accounting_system,
             version = %view.version,
