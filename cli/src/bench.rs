@@ -31,6 +31,7 @@
 //! bundled components, the runtime's own HTTP client.
 
 pub mod concurrency;
+pub mod console;
 pub mod detection;
 pub mod end_to_end;
 mod fixtures;
@@ -175,6 +176,10 @@ pub struct Effort {
     pub detection_interval: Duration,
     /// Jobs it seeds, spread over one interval (per path: polling, webhook).
     pub detection_jobs: usize,
+    /// Decisions in the store behind the console's page loads.
+    pub console_decisions: usize,
+    /// Timed loads per console page.
+    pub console_loads: usize,
 }
 
 impl Effort {
@@ -193,6 +198,8 @@ impl Effort {
         detection_companies: 10_000,
         detection_interval: Duration::from_secs(60),
         detection_jobs: 100,
+        console_decisions: 100_000,
+        console_loads: 20,
     };
     /// A quick run that only proves the benchmarks still work: small loads,
     /// rough figures.
@@ -210,6 +217,8 @@ impl Effort {
         detection_companies: 300,
         detection_interval: Duration::from_secs(2),
         detection_jobs: 10,
+        console_decisions: 500,
+        console_loads: 2,
     };
 }
 
@@ -251,6 +260,7 @@ pub const GROUPS: &[&str] = &[
     "end-to-end",
     "detection",
     "shadow",
+    "console",
 ];
 
 /// Runs the benchmark groups whose names contain `filter` (all when empty),
@@ -316,6 +326,9 @@ pub async fn suite(
     }
     if wanted("shadow") {
         keep(shadow::run(runtime, effort).await?);
+    }
+    if wanted("console") {
+        keep(console::run(effort).await?);
     }
     progress.advance();
     Ok(figures)

@@ -490,210 +490,292 @@ pub async fn run(
     store: preflight_store::Store,
     progress: &crate::progress::Progress,
 ) -> Result<Vec<DemoRow>, DemoError> {
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    // Two Pleo organisations, each with its own OAuth grant whose access
-    // tokens live two seconds: the demo's companies alternate between them,
-    // and their tokens are refreshed while the jobs run.
-    let company_id = |index: usize| {
-        uuid::Uuid::from_u128(
-            0x0000_c3d4_e567_490e_9234_abc5_6e78_fabc | (index as u128 + 1) << 112,
-        )
-    };
-    let organisations: Vec<pleo::Organisation> = (0..2u128)
-        .map(|n| pleo::Organisation {
-            id: uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0a00 | (n + 1)),
-            companies: (0..COMPANIES.len())
-                .filter(|index| *index as u128 % 2 == n)
-                .map(company_id)
-                .collect(),
-            refresh_token: format!("pleo-demo-organisation-{}-refresh-token", n + 1),
-        })
-        .collect();
-    let pleo = PleoEmulator::start(
-        PleoConfig {
-            organisations: organisations.clone(),
-            access_token_lifetime: Duration::from_secs(2),
-            ..PleoConfig::default()
-        },
-        loopback,
-    )
-    .await?;
-    let mut emulators = Vec::new();
-    let mut configs = BTreeMap::new();
-    let mut seeded = Vec::new();
-    let mut polled = Vec::new();
-    for (index, company) in COMPANIES.iter().enumerate() {
-        let company_id = company_id(index);
-        if let Some(config) = configure(company, &mut emulators).await? {
-            configs.insert(company_id, config);
-        }
-        let job = pleo.seed_job(SeedJob {
-            company_id,
-            vendor_based_bookkeeping: company.vendor_based_bookkeeping,
-            number_of_items: 3 + index as u32,
-            is_interactive: true,
-            status: pleo::JobStatus::Pending,
-            expires_in: None,
-        });
-        seeded.push((job, company));
-        polled.push(company_id);
-    }
-    let registry = Registry::bundled(runtime).await?;
-    let metrics = Arc::new(Metrics::default());
-    let companies =
-        preflight::companies::Companies::with(store.clone(), &configs, Arc::clone(&metrics))
-            .await?;
-    companies.set_known_organisations(organisations.iter().map(|o| o.id).collect());
-    let base = url::Url::parse(&pleo.url()).expect("emulator URLs parse");
-    let mut clients = BTreeMap::new();
-    for organisation in &organisations {
-        let oauth = preflight_runtime::config::OAuth::new(
-            base.join("oauth/token").expect("a path joins"),
-            pleo::DEMO_CLIENT_ID.to_owned(),
-            Secret::new(pleo::DEMO_CLIENT_SECRET),
-            Secret::new(String::new()),
-            Secret::new(organisation.refresh_token.clone()),
-        );
-        // No access token yet: the first call refreshes.
-        let mut tokens = oauth.tokens();
-        tokens.expires_at = Some(std::time::UNIX_EPOCH);
-        oauth.adopt(tokens);
-        companies.keep_organisation(organisation.id, &oauth).await?;
-        clients.insert(
-            organisation.id,
-            PleoClient::new(
-                base.clone(),
-                PleoAuth::OAuth2(Arc::new(oauth)),
-                RetryPolicy::default(),
-            )?,
-        );
-        for company in &organisation.companies {
-            if configs.contains_key(company) {
-                let patch = serde_json::json!({ "organisationId": organisation.id.to_string() });
-                companies
-                    .write(
-                        *company,
-                        preflight::companies::Change::Merge(patch),
-                        None,
-                        preflight::companies::Via::File,
-                        None,
-                    )
-                    .await?;
-            }
-        }
-    }
-    let runner = Runner::new(RunnerParts {
-        pleo: PleoClient::new(
-            url::Url::parse(&pleo.url()).expect("emulator URLs parse"),
-            PleoAuth::Bearer(Secret::new(pleo::DEMO_ORG_TOKEN)),
-            RetryPolicy::default(),
-        )?,
-        organisations: clients,
-        companies,
-        polled,
-        poll_interval: Duration::from_secs(1),
-        registry,
-        settings: RunnerSettings {
-            retry_delay: Duration::from_millis(200),
-            retry_window: Duration::from_secs(30),
-            ..RunnerSettings::default()
-        },
-        store,
-        mask_fields: Vec::new(),
-        handover: Handover::Record,
-        metrics,
-    });
-    let ticker = {
-        let (runner, progress) = (runner.clone(), progress.clone());
-        tokio::spawn(async move {
-            loop {
-                progress.set(runner.outcomes().len());
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
-    // Poll until every seeded job has an outcome; a company's second job
-    // would wait for its first, so a few rounds may be needed.
-    let mut swept = Ok(());
-    for _ in 0..10 {
-        swept = runner.poll().await.map(drop);
-        if swept.is_err() {
-            break;
-        }
-        runner.wait_idle().await;
-        if runner.outcomes().len() >= seeded.len() {
-            break;
-        }
-    }
-    ticker.abort();
-    swept?;
-    let outcomes = runner.outcomes();
-    progress.set(outcomes.len());
-    let events = pleo.events();
-    let mut rows = Vec::new();
-    for (job, company) in &seeded {
-        let Some(outcome) = outcomes.iter().find(|o| o.job_id == *job) else {
-            continue;
-        };
-        let pleo_status = pleo
-            .job(*job)
-            .and_then(|j| j["status"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let failed_events = events
-            .iter()
-            .filter(|e| e.job_id == job.to_string() && e.event == "failed" && e.status == 202)
-            .count();
-        let reason = outcome.verdict.reason();
-        let as_expected = reason == company.expected
-            && match reason {
-                Some(_) => {
-                    pleo_status == "failed"
-                        && failed_events == 1
-                        && outcome.action == Action::FailedEarly
-                }
-                None => {
-                    pleo_status == "in_progress"
-                        && failed_events == 0
-                        && outcome.action == Action::HandedOver
-                }
-            };
-        rows.push(DemoRow {
-            job: *job,
-            company: company.name.to_owned(),
-            accounting_system: outcome
-                .accounting_system
-                .clone()
-                .unwrap_or_else(|| "-".to_owned()),
-            verdict: if matches!(outcome.verdict, Verdict::Proceed) {
-                "proceed"
-            } else {
-                "fail"
-            }
-            .to_owned(),
-            reason,
-            message: outcome.verdict.message().map(str::to_owned),
-            attempts: outcome.attempts,
-            millis: outcome.millis,
-            pleo_status,
-            failed_events,
-            as_expected,
-        });
-    }
-    drop(emulators);
-    pleo.shutdown().await;
-    if rows.len() < seeded.len() {
-        return Err(DemoError::Unfinished(seeded.len() - rows.len()));
-    }
-    Ok(rows)
+    let demo = Demo::start(runtime, store, None).await?;
+    let rows = demo.process(progress).await;
+    demo.shutdown().await;
+    rows
 }
 
-/// A demo company's running emulator, stopped when dropped.
-type Server = Box<dyn std::any::Any + Send>;
+/// A demo under way: Pleo and every company's accounting system emulated,
+/// a pending export job seeded per company, and the runner that processes
+/// them. [`Demo::runner`] is what `serve`'s API and console are built on, so
+/// the demo can be watched and operated while it runs.
+pub struct Demo {
+    runner: Runner,
+    pleo: PleoEmulator,
+    emulators: Vec<Emulator>,
+    seeded: Vec<(uuid::Uuid, &'static DemoCompany)>,
+}
+
+impl Demo {
+    /// Starts the emulators, seeds the jobs and builds the runner over
+    /// `store`, with `registry` (the bundled plugins when `None`). Nothing
+    /// is polled until [`Demo::process`].
+    pub async fn start(
+        runtime: &Runtime,
+        store: preflight_store::Store,
+        registry: Option<Arc<Registry>>,
+    ) -> Result<Demo, DemoError> {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        // Two Pleo organisations, each with its own OAuth grant whose access
+        // tokens live two seconds: the demo's companies alternate between
+        // them, and their tokens are refreshed while the jobs run.
+        let organisations: Vec<pleo::Organisation> = (0..2u128)
+            .map(|n| pleo::Organisation {
+                id: uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0a00 | (n + 1)),
+                companies: (0..COMPANIES.len())
+                    .filter(|index| *index as u128 % 2 == n)
+                    .map(company_id)
+                    .collect(),
+                refresh_token: format!("pleo-demo-organisation-{}-refresh-token", n + 1),
+            })
+            .collect();
+        let pleo = PleoEmulator::start(
+            PleoConfig {
+                organisations: organisations.clone(),
+                access_token_lifetime: Duration::from_secs(2),
+                ..PleoConfig::default()
+            },
+            loopback,
+        )
+        .await?;
+        let mut emulators = Vec::new();
+        let mut configs = BTreeMap::new();
+        let mut seeded = Vec::new();
+        let mut polled = Vec::new();
+        for (index, company) in COMPANIES.iter().enumerate() {
+            let company_id = company_id(index);
+            if let Some(config) = configure(company, &mut emulators).await? {
+                configs.insert(company_id, config);
+            }
+            let job = pleo.seed_job(SeedJob {
+                company_id,
+                vendor_based_bookkeeping: company.vendor_based_bookkeeping,
+                number_of_items: 3 + index as u32,
+                is_interactive: true,
+                status: pleo::JobStatus::Pending,
+                expires_in: None,
+            });
+            seeded.push((job, company));
+            polled.push(company_id);
+        }
+        let registry = match registry {
+            Some(registry) => registry,
+            None => Registry::bundled(runtime).await?,
+        };
+        let metrics = Arc::new(Metrics::default());
+        let companies =
+            preflight::companies::Companies::with(store.clone(), &configs, Arc::clone(&metrics))
+                .await?;
+        companies.set_known_organisations(organisations.iter().map(|o| o.id).collect());
+        let base = url::Url::parse(&pleo.url()).expect("emulator URLs parse");
+        let mut clients = BTreeMap::new();
+        for organisation in &organisations {
+            let oauth = preflight_runtime::config::OAuth::new(
+                base.join("oauth/token").expect("a path joins"),
+                pleo::DEMO_CLIENT_ID.to_owned(),
+                Secret::new(pleo::DEMO_CLIENT_SECRET),
+                Secret::new(String::new()),
+                Secret::new(organisation.refresh_token.clone()),
+            );
+            // No access token yet: the first call refreshes.
+            let mut tokens = oauth.tokens();
+            tokens.expires_at = Some(std::time::UNIX_EPOCH);
+            oauth.adopt(tokens);
+            companies.keep_organisation(organisation.id, &oauth).await?;
+            clients.insert(
+                organisation.id,
+                PleoClient::new(
+                    base.clone(),
+                    PleoAuth::OAuth2(Arc::new(oauth)),
+                    RetryPolicy::default(),
+                )?,
+            );
+            for company in &organisation.companies {
+                if configs.contains_key(company) {
+                    let patch =
+                        serde_json::json!({ "organisationId": organisation.id.to_string() });
+                    companies
+                        .write(
+                            *company,
+                            preflight::companies::Change::Merge(patch),
+                            None,
+                            preflight::companies::Via::File,
+                            None,
+                        )
+                        .await?;
+                }
+            }
+        }
+        let runner = Runner::new(RunnerParts {
+            pleo: PleoClient::new(
+                base,
+                PleoAuth::Bearer(Secret::new(pleo::DEMO_ORG_TOKEN)),
+                RetryPolicy::default(),
+            )?,
+            organisations: clients,
+            companies,
+            polled,
+            poll_interval: Duration::from_secs(1),
+            registry,
+            settings: RunnerSettings {
+                retry_delay: Duration::from_millis(200),
+                retry_window: Duration::from_secs(30),
+                ..RunnerSettings::default()
+            },
+            store,
+            mask_fields: Vec::new(),
+            handover: Handover::Record,
+            metrics,
+        });
+        Ok(Demo {
+            runner,
+            pleo,
+            emulators,
+            seeded,
+        })
+    }
+
+    /// The runner processing the demo's jobs.
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    /// The requests the emulators of `accounting_system` have answered so
+    /// far, over every company that exports to it.
+    pub fn requests(&self, accounting_system: &str) -> usize {
+        self.emulators
+            .iter()
+            .filter(|emulator| emulator.accounting_system == accounting_system)
+            .map(|emulator| (emulator.requests)())
+            .sum()
+    }
+
+    /// Polls until every seeded job has an outcome and reports each one, in
+    /// the order of [`COMPANIES`].
+    pub async fn process(
+        &self,
+        progress: &crate::progress::Progress,
+    ) -> Result<Vec<DemoRow>, DemoError> {
+        let (runner, pleo, seeded) = (&self.runner, &self.pleo, &self.seeded);
+        let ticker = {
+            let (runner, progress) = (runner.clone(), progress.clone());
+            tokio::spawn(async move {
+                loop {
+                    progress.set(runner.outcomes().len());
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        };
+        // Poll until every seeded job has an outcome; a company's second job
+        // would wait for its first, so a few rounds may be needed.
+        let mut swept = Ok(());
+        for _ in 0..10 {
+            swept = runner.poll().await.map(drop);
+            if swept.is_err() {
+                break;
+            }
+            runner.wait_idle().await;
+            if runner.outcomes().len() >= seeded.len() {
+                break;
+            }
+        }
+        ticker.abort();
+        swept?;
+        let outcomes = runner.outcomes();
+        progress.set(outcomes.len());
+        let events = pleo.events();
+        let mut rows = Vec::new();
+        for (job, company) in seeded {
+            let Some(outcome) = outcomes.iter().find(|o| o.job_id == *job) else {
+                continue;
+            };
+            let pleo_status = pleo
+                .job(*job)
+                .and_then(|j| j["status"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let failed_events = events
+                .iter()
+                .filter(|e| e.job_id == job.to_string() && e.event == "failed" && e.status == 202)
+                .count();
+            let reason = outcome.verdict.reason();
+            let as_expected = reason == company.expected
+                && match reason {
+                    Some(_) => {
+                        pleo_status == "failed"
+                            && failed_events == 1
+                            && outcome.action == Action::FailedEarly
+                    }
+                    None => {
+                        pleo_status == "in_progress"
+                            && failed_events == 0
+                            && outcome.action == Action::HandedOver
+                    }
+                };
+            rows.push(DemoRow {
+                job: *job,
+                company: company.name.to_owned(),
+                accounting_system: outcome
+                    .accounting_system
+                    .clone()
+                    .unwrap_or_else(|| "-".to_owned()),
+                verdict: if matches!(outcome.verdict, Verdict::Proceed) {
+                    "proceed"
+                } else {
+                    "fail"
+                }
+                .to_owned(),
+                reason,
+                message: outcome.verdict.message().map(str::to_owned),
+                attempts: outcome.attempts,
+                millis: outcome.millis,
+                pleo_status,
+                failed_events,
+                as_expected,
+            });
+        }
+        if rows.len() < seeded.len() {
+            return Err(DemoError::Unfinished(seeded.len() - rows.len()));
+        }
+        Ok(rows)
+    }
+
+    /// Stops the emulators; what the runner kept stays in its store.
+    pub async fn shutdown(self) {
+        drop(self.emulators);
+        self.pleo.shutdown().await;
+    }
+}
+
+/// The id of the demo's `index`th company.
+fn company_id(index: usize) -> uuid::Uuid {
+    uuid::Uuid::from_u128(0x0000_c3d4_e567_490e_9234_abc5_6e78_fabc | (index as u128 + 1) << 112)
+}
+
+/// A demo company's running emulator, stopped when dropped, and what it has
+/// answered.
+struct Emulator {
+    accounting_system: &'static str,
+    requests: Box<dyn Fn() -> usize + Send + Sync>,
+}
+
+impl Emulator {
+    fn new<E: Send + Sync + 'static>(
+        accounting_system: &'static str,
+        emulator: E,
+        requests: fn(&E) -> usize,
+    ) -> Emulator {
+        Emulator {
+            accounting_system,
+            requests: Box::new(move || requests(&emulator)),
+        }
+    }
+}
 
 /// The integration configuration of a demo company, starting its emulator.
 async fn configure(
     company: &DemoCompany,
-    emulators: &mut Vec<Server>,
+    emulators: &mut Vec<Emulator>,
 ) -> std::io::Result<Option<IntegrationConfig>> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let name = company.name;
@@ -703,7 +785,7 @@ async fn configure(
         Option<String>,
         &str,
         serde_json::Value,
-        Server,
+        Emulator,
     ) = match company.setup {
         Setup::Unconfigured => return Ok(None),
         Setup::Xero(_) | Setup::XeroWithoutTenant | Setup::Unsupported(_) => {
@@ -733,7 +815,7 @@ async fn configure(
                 tenant,
                 xero::DEMO_ACCESS_TOKEN,
                 settings,
-                Box::new(emulator),
+                Emulator::new(system, emulator, |e| e.requests().len()),
             )
         }
         Setup::QuickBooks(scenarios) => {
@@ -756,7 +838,7 @@ async fn configure(
                 Some(qbo::DEMO_REALM_ID.to_owned()),
                 qbo::DEMO_ACCESS_TOKEN,
                 settings,
-                Box::new(emulator),
+                Emulator::new("quickbooks", emulator, |e| e.requests().len()),
             )
         }
         Setup::Fortnox(scenarios) => {
@@ -781,7 +863,7 @@ async fn configure(
                 tenant,
                 fortnox::DEMO_ACCESS_TOKEN,
                 settings,
-                Box::new(emulator),
+                Emulator::new("fortnox", emulator, |e| e.requests().len()),
             )
         }
         Setup::BusinessCentral(scenarios) => {
@@ -805,7 +887,7 @@ async fn configure(
                 tenant,
                 bc::DEMO_ACCESS_TOKEN,
                 settings,
-                Box::new(emulator),
+                Emulator::new("business-central", emulator, |e| e.requests().len()),
             )
         }
     };

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use super::{JobRecord, JobResult, JournalEntry, Store, StoreError};
@@ -114,6 +115,10 @@ pub struct DecisionFilter {
     pub since: Option<i64>,
     /// Before, in milliseconds since the epoch.
     pub until: Option<i64>,
+    /// Older than the decision with this id, in the list's order (time,
+    /// then id): the cursor of the next page, which neither skips nor
+    /// repeats decisions made in the same millisecond.
+    pub before: Option<i64>,
     /// At most this many, newest first.
     pub limit: Option<u32>,
 }
@@ -137,6 +142,8 @@ pub struct DecisionQuery {
     pub since: Option<String>,
     /// RFC 3339, or an age back from now.
     pub until: Option<String>,
+    /// A decision's id: only those listed after it (the next page).
+    pub before: Option<String>,
     /// At most this many, newest first.
     pub limit: Option<u32>,
 }
@@ -203,6 +210,16 @@ impl DecisionQuery {
             verdict: self.verdict.clone(),
             since: time("since", &self.since)?,
             until: time("until", &self.until)?,
+            before: self
+                .before
+                .as_deref()
+                .map(|text| {
+                    text.parse::<i64>().map_err(|_| BadField {
+                        field: "before",
+                        message: format!("'{text}' is not a decision id"),
+                    })
+                })
+                .transpose()?,
             limit: self.limit,
         })
     }
@@ -357,6 +374,41 @@ impl Store {
         Ok(failing)
     }
 
+    /// The newest decision of each of `companies` that has one, in one
+    /// statement (the console's companies page shows every company's last
+    /// verdict).
+    pub async fn latest_decisions(
+        &self,
+        companies: &[uuid::Uuid],
+    ) -> Result<BTreeMap<uuid::Uuid, DecisionSummary>, StoreError> {
+        let mut latest = BTreeMap::new();
+        // Within every engine's limit of bound parameters.
+        for chunk in companies.chunks(500) {
+            let placeholders = (1..=chunk.len())
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "{SUMMARY} WHERE d.id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
+                 (PARTITION BY company_id ORDER BY at DESC, id DESC) AS position \
+                 FROM decisions WHERE company_id IN ({placeholders})) ranked WHERE position = 1)"
+            );
+            let mut query = sqlx::query(&sql);
+            for company in chunk {
+                query = query.bind(company.to_string());
+            }
+            let rows = query
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| self.error(e))?;
+            for row in &rows {
+                let summary = self.summary(row)?;
+                latest.insert(summary.company_id, summary);
+            }
+        }
+        Ok(latest)
+    }
+
     /// Writes `decision` (masking `mask_fields` first) and returns its id.
     pub async fn log_decision(
         &self,
@@ -482,6 +534,12 @@ impl Store {
         }
         if let Some(until) = filter.until {
             push("d.at < ?", Bind::Int(until));
+        }
+        if let Some(before) = filter.before {
+            push(
+                "(d.at, d.id) < ((SELECT at FROM decisions WHERE id = ?), ?)",
+                Bind::Int(before),
+            );
         }
         let mut sql = SUMMARY.to_owned();
         if !conditions.is_empty() {
@@ -673,6 +731,19 @@ mod tests {
             ..DecisionQuery::default()
         });
         assert_eq!(bad.field, "verdict");
+        let bad = wrong(DecisionQuery {
+            before: Some("the-last-one".into()),
+            ..DecisionQuery::default()
+        });
+        assert_eq!(bad.field, "before");
+        assert!(bad.message.contains("is not a decision id"), "{bad:?}");
+        let filter = DecisionQuery {
+            before: Some("41".into()),
+            ..DecisionQuery::default()
+        }
+        .filter()
+        .expect("an id is a cursor");
+        assert_eq!(filter.before, Some(41));
         let bad = wrong(DecisionQuery {
             since: Some("yesterday-ish".into()),
             ..DecisionQuery::default()

@@ -669,6 +669,127 @@ fn the_demo_shows_progress_on_a_terminal_and_none_when_piped_or_json() {
     assert_eq!(text(&piped.stderr), "", "nothing but the table when piped");
 }
 
+/// A child process killed if the test ends before it does.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_serves_the_console_while_it_runs_and_until_interrupted() {
+    const TOKEN: &str = "demo-console-token";
+    let mut child = KillOnDrop(
+        Command::new(PREFLIGHT)
+            .args(["demo", "--json", "--listen", "127.0.0.1:0"])
+            .args(["--operator-token-env", "PREFLIGHT_E2E_DEMO_TOKEN"])
+            .env("PREFLIGHT_E2E_DEMO_TOKEN", TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut child.0;
+    let (lines, said) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let next_line = || {
+        said.recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap()
+    };
+    let first = next_line();
+    let console = first
+        .strip_prefix("The console is at ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("the console's address first: {first}"))
+        .to_owned();
+    assert!(first.contains("sign in with the operator token"), "{first}");
+    let api = console.trim_end_matches("/console").to_owned();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // While the jobs run, the console asks for the token.
+    let response = http.get(&console).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let signed_in = http
+        .post(format!("{console}/login"))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+
+    let done = next_line();
+    assert!(done.starts_with("Every job has its outcome"), "{done}");
+    let stdout = child.stdout.take().unwrap();
+    let rows: Vec<serde_json::Value> = BufReader::new(stdout)
+        .lines()
+        .take(preflight_cli::demo::COMPANIES.len())
+        .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
+        .collect();
+    let failed: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|row| row["reason"] == "accounting_system_authentication_failure")
+        .collect();
+    assert!(!failed.is_empty());
+    // After the jobs: the decision log lists the demo's failed jobs, on the
+    // console and in the API, which wants the token too.
+    let page = http
+        .get(format!(
+            "{console}/decisions?reason=accounting_system_authentication_failure"
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    for row in &failed {
+        assert!(page.contains(row["job"].as_str().unwrap()), "{page}");
+    }
+    let refused = http
+        .get(format!("{api}/v1/decisions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let listed: Vec<serde_json::Value> = http
+        .get(format!("{api}/v1/decisions?verdict=fail&limit=500"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.iter().all(|decision| decision["verdict"] == "fail"));
+    for row in &failed {
+        assert!(
+            listed
+                .iter()
+                .any(|decision| decision["jobId"] == row["job"]),
+            "{row} is in the API's decision log"
+        );
+    }
+
+    // Ctrl-C ends it, with the demo's own exit code.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
 #[test]
 fn demo_reaches_every_expected_outcome() {
     let output = preflight(&["demo", "--json"]);

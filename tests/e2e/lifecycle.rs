@@ -256,10 +256,15 @@ async fn a_company_in_monitor_mode_is_handed_over_with_the_would_be_verdict_reco
 /// A registry of the bundled plugins and the stricter Xero 0.3.0 (unsigned,
 /// from a plugin directory of its own), which is active.
 async fn strict_registry(name: &str) -> Arc<Registry> {
+    strict_registry_on(support::runtime(), name).await
+}
+
+/// [`strict_registry`] on `runtime`.
+async fn strict_registry_on(runtime: preflight::Runtime, name: &str) -> Arc<Registry> {
     let dir = support::temp_dir(name);
     support::land_xero_strict(&dir);
     Registry::start(
-        support::runtime(),
+        runtime,
         preflight::registry::RegistryOptions {
             dir: Some(dir),
             signatures: preflight::signature::SignaturePolicy {
@@ -369,6 +374,119 @@ async fn a_version_in_shadow_is_compared_on_the_live_tape_and_changes_nothing() 
         registry.discard("xero").await.is_err(),
         "nothing left in shadow"
     );
+}
+
+/// The verdict and reason of each demo company's last validation, from
+/// `demo`'s decision log.
+async fn last_validations(
+    demo: &preflight_cli::demo::Demo,
+    rows: &[preflight_cli::demo::DemoRow],
+) -> BTreeMap<String, (String, Option<FailureReason>)> {
+    let mut last = BTreeMap::new();
+    for row in rows {
+        let decisions = demo
+            .runner()
+            .store()
+            .decisions(&preflight_store::DecisionFilter {
+                job: Some(row.job),
+                limit: Some(1),
+                ..preflight_store::DecisionFilter::default()
+            })
+            .await
+            .unwrap();
+        if let Some(decision) = decisions.into_iter().next() {
+            last.insert(row.company.clone(), (decision.verdict, decision.reason));
+        }
+    }
+    last
+}
+
+/// The demo's jobs, three times: on Xero 0.1.0 alone; with the stricter
+/// 0.3.0 in shadow beside it; and with 0.3.0 live. The shadow must change
+/// nothing (same outcomes, same requests to the Xero emulators) and its
+/// diff must name exactly the Xero jobs whose last validation 0.3.0 live
+/// ends differently (a retry it would fail at once counts as a change).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shadow_over_the_demo_s_xero_companies_names_exactly_the_jobs_whose_verdict_changes() {
+    use preflight_cli::demo::Demo;
+    let runtime = || preflight::Runtime::new(preflight_cli::demo::runtime_options()).unwrap();
+    let quiet = preflight_cli::progress::Progress::default();
+    let store = async || Store::in_memory(Identity::default()).await.unwrap();
+
+    let demo = Demo::start(&runtime(), store().await, None).await.unwrap();
+    let alone = demo.process(&quiet).await.unwrap();
+    let alone_last = last_validations(&demo, &alone).await;
+    let requests_alone = demo.requests("xero");
+    demo.shutdown().await;
+
+    let live_strict = strict_registry_on(runtime(), "demo-strict-live").await;
+    assert_eq!(live_strict.get("xero").unwrap().info().version, "0.3.0");
+    let demo = Demo::start(&runtime(), store().await, Some(live_strict))
+        .await
+        .unwrap();
+    let strict = demo.process(&quiet).await.unwrap();
+    let strict_last = last_validations(&demo, &strict).await;
+    demo.shutdown().await;
+
+    let shadowed = strict_registry_on(runtime(), "demo-strict-shadow").await;
+    shadowed.shadow("xero", "0.3.0").await.unwrap();
+    let demo = Demo::start(&runtime(), store().await, Some(shadowed))
+        .await
+        .unwrap();
+    let beside = demo.process(&quiet).await.unwrap();
+    let runner = demo.runner().clone();
+    let xero_jobs: Vec<&preflight_cli::demo::DemoRow> = beside
+        .iter()
+        .filter(|row| row.accounting_system == "xero")
+        .collect();
+    assert!(xero_jobs.len() > 10, "the demo exports to Xero a lot");
+    let results = support::eventually("the shadow comparisons", async || {
+        let results = runner
+            .store()
+            .shadow_results("xero", "xero@0.3.0")
+            .await
+            .unwrap();
+        // One comparison per validation, retries included.
+        let validations: u32 = xero_jobs.iter().map(|row| row.attempts).sum();
+        (results.len() >= validations as usize).then_some(results)
+    })
+    .await;
+    // Every comparison is in; any request now would be the shadow's.
+    assert_eq!(
+        demo.requests("xero"),
+        requests_alone,
+        "the Xero emulators answered as many requests with the shadow as without"
+    );
+    assert_eq!(
+        last_validations(&demo, &beside).await,
+        alone_last,
+        "the shadow acted on nothing"
+    );
+    assert!(beside.iter().all(|row| row.as_expected));
+    demo.shutdown().await;
+
+    let summary = preflight::runner::shadow::summarise("xero", "xero@0.3.0", &results);
+    assert_eq!(summary.jobs_compared, xero_jobs.len());
+    let mut named: Vec<&str> = summary
+        .differing
+        .iter()
+        .map(|result| {
+            let row = xero_jobs
+                .iter()
+                .find(|row| row.job == result.job_id)
+                .expect("a compared job is one of the demo's Xero jobs");
+            row.company.as_str()
+        })
+        .collect();
+    named.sort_unstable();
+    let mut changed: Vec<&str> = xero_jobs
+        .iter()
+        .filter(|row| strict_last[&row.company] != alone_last[&row.company])
+        .map(|row| row.company.as_str())
+        .collect();
+    changed.sort_unstable();
+    assert!(!changed.is_empty(), "0.3.0 changes some verdicts");
+    assert_eq!(named, changed, "{summary:?}");
 }
 
 #[tokio::test]

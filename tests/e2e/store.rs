@@ -227,6 +227,43 @@ fn decision(job: uuid::Uuid, company: uuid::Uuid, at: i64) -> Decision {
 }
 
 #[tokio::test]
+async fn pages_of_the_decision_log_neither_skip_nor_repeat_decisions_of_one_millisecond() {
+    for url in urls("decision-pages") {
+        let store = open(&url, "replica-a", MINUTE).await;
+        let company = uuid::Uuid::new_v4();
+        let at = preflight_store::now_millis();
+        let mut ids = Vec::new();
+        // Five decisions in one millisecond, then two in the next.
+        for n in 0..7 {
+            let when = if n < 5 { at } else { at + 1 };
+            let decision = decision(uuid::Uuid::new_v4(), company, when);
+            ids.push(store.log_decision(&decision, &[]).await.unwrap());
+        }
+        let mut listed = Vec::new();
+        let mut before = None;
+        for _ in 0..ids.len() {
+            let page = store
+                .decisions(&DecisionFilter {
+                    company: Some(company),
+                    before,
+                    limit: Some(3),
+                    ..DecisionFilter::default()
+                })
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            before = Some(last.id);
+            listed.extend(page.iter().map(|row| row.id));
+        }
+        // Newest first: the later millisecond's two, then the five, each
+        // millisecond's by id, descending.
+        let mut expected: Vec<i64> = ids[5..].iter().rev().copied().collect();
+        expected.extend(ids[..5].iter().rev());
+        assert_eq!(listed, expected, "{url}");
+    }
+}
+
+#[tokio::test]
 async fn the_decision_log_round_trips_masked_and_filters() {
     for url in urls("decisions") {
         let store = open(&url, "replica-a", MINUTE).await;

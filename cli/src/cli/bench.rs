@@ -21,7 +21,7 @@ pub struct BenchArgs {
     json: bool,
     /// Run only the groups whose name contains this (overhead,
     /// wasm-vs-native, compile, throughput, concurrency, memory, registry,
-    /// end-to-end, detection, shadow).
+    /// end-to-end, detection, shadow, console).
     #[arg(long, value_name = "GROUP", default_value = "")]
     only: String,
     /// Write /tmp/perf-<pid>.map so that a perf profile names the plugins'

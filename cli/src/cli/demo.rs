@@ -17,6 +17,17 @@ pub struct DemoArgs {
     /// `preflight outcomes` and `preflight replay` afterwards.
     #[arg(long, value_name = "URL")]
     store: Option<String>,
+    /// Serve the operator API and console on this address while the demo
+    /// runs, and keep serving after its jobs end until interrupted
+    /// (Ctrl-C), for looking around: `--listen 127.0.0.1:8080`, then open
+    /// `http://127.0.0.1:8080/console`. The address is printed on stderr.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// With `--listen`: the environment variable holding the operator token
+    /// the API and console's sign-in require. Without it the console is
+    /// read-only, as `serve`'s is without `server.token`.
+    #[arg(long, value_name = "NAME", requires = "listen")]
+    operator_token_env: Option<String>,
 }
 
 /// Runs `preflight demo`.
@@ -36,17 +47,72 @@ pub async fn run(args: DemoArgs) -> u8 {
             return super::EXIT_BAD_INPUT;
         }
     };
+    let token = match &args.operator_token_env {
+        Some(name) => match std::env::var(name) {
+            Ok(token) if !token.is_empty() => Some(preflight_runtime::config::Secret::new(token)),
+            _ => {
+                eprintln!("error: --operator-token-env: environment variable {name} is not set");
+                return super::EXIT_BAD_INPUT;
+            }
+        },
+        None => None,
+    };
+    let listener = match args.listen {
+        Some(address) => match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => Some(listener),
+            Err(error) => {
+                eprintln!("error: --listen {address}: {error}");
+                return super::EXIT_BAD_INPUT;
+            }
+        },
+        None => None,
+    };
+    let demo = match preflight_cli::demo::Demo::start(&runtime, store, None).await {
+        Ok(demo) => demo,
+        Err(error) => {
+            eprintln!("error: demo: {error}");
+            return EXIT_INTERNAL;
+        }
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = match listener {
+        Some(listener) => {
+            let address = listener.local_addr().ok();
+            if let Some(address) = address {
+                eprintln!(
+                    "The console is at http://{address}/console ({}); the API at http://{address}/v1",
+                    if token.is_some() {
+                        "sign in with the operator token"
+                    } else {
+                        "read-only: no operator token"
+                    }
+                );
+            }
+            let mut stopped = stopped;
+            Some(tokio::spawn(preflight::server::serve(
+                demo.runner().clone(),
+                token,
+                None,
+                listener,
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
+        }
+        None => None,
+    };
     let progress = preflight_cli::progress::Progress::new(
         preflight_cli::demo::COMPANIES.len(),
         "demo: jobs with an outcome",
         args.json,
     );
-    let rows = preflight_cli::demo::run(&runtime, store.clone(), &progress).await;
+    let rows = demo.process(&progress).await;
     progress.finish();
     let rows = match rows {
         Ok(rows) => rows,
         Err(error) => {
             eprintln!("error: demo: {error}");
+            demo.shutdown().await;
             return EXIT_INTERNAL;
         }
     };
@@ -60,6 +126,19 @@ pub async fn run(args: DemoArgs) -> u8 {
             println!("Every validation is in the decision log: preflight outcomes --store {url}");
         }
     }
+    if let Some(server) = server {
+        // The jobs are done; the console stays up (and the emulators, for
+        // its replay button) until the operator stops it.
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        eprintln!("Every job has its outcome; the console keeps serving until Ctrl-C.");
+        super::shutdown_signal().await;
+        let _ = stop.send(true);
+        if let Ok(Err(error)) = server.await {
+            eprintln!("error: --listen: {error}");
+        }
+    }
+    demo.shutdown().await;
     let unexpected: Vec<&DemoRow> = rows.iter().filter(|row| !row.as_expected).collect();
     if unexpected.is_empty() {
         return EXIT_OK;

@@ -118,6 +118,10 @@ struct ListArgs {
     /// Before this time: RFC 3339 or an age.
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
+    /// Only those listed after the decision with this id (the `id` of
+    /// `--json`): the next page after a list that ended at that decision.
+    #[arg(long, value_name = "ID")]
+    before: Option<String>,
     /// At most this many, newest first.
     #[arg(long, value_name = "N", default_value_t = 50)]
     limit: u32,
@@ -164,6 +168,7 @@ async fn list(args: ListArgs) -> u8 {
         verdict: args.verdict,
         since: args.since,
         until: args.until,
+        before: args.before,
         limit: Some(args.limit),
     };
     let filter = match query.filter() {

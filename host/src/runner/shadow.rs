@@ -133,7 +133,9 @@ pub struct ShadowSummary {
     pub accounting_system: String,
     /// The candidate, `name@version`.
     pub candidate: String,
-    /// Live validations it ran beside.
+    /// Jobs it ran beside; each counts once, by its latest validation (a
+    /// job retried for transient trouble is validated again, and the last
+    /// validation is the one its outcome came from).
     pub jobs_compared: usize,
     /// Those where it came to the live verdict (and reason).
     pub same_verdict: usize,
@@ -156,12 +158,20 @@ pub struct ShadowSummary {
     pub differing: Vec<ShadowResult>,
 }
 
-/// Sums up `results`, the comparisons of one candidate.
+/// Sums up `results`, the comparisons of one candidate, oldest first: per
+/// job, its latest comparison counts.
 pub fn summarise(
     accounting_system: &str,
     candidate: &str,
     results: &[ShadowResult],
 ) -> ShadowSummary {
+    let mut latest = BTreeMap::new();
+    for (index, result) in results.iter().enumerate() {
+        latest.insert(result.job_id, index);
+    }
+    let mut kept: Vec<usize> = latest.into_values().collect();
+    kept.sort_unstable();
+    let results: Vec<&ShadowResult> = kept.into_iter().map(|index| &results[index]).collect();
     let mut summary = ShadowSummary {
         accounting_system: accounting_system.to_owned(),
         candidate: candidate.to_owned(),
@@ -185,7 +195,7 @@ pub fn summarise(
         }
         if result.fault.is_some() {
             summary.faults += 1;
-            summary.differing.push(result.clone());
+            summary.differing.push((*result).clone());
             continue;
         }
         let same = (&result.live_verdict, &result.live_reason)
@@ -205,9 +215,58 @@ pub fn summarise(
             }
             _ => {}
         }
-        summary.differing.push(result.clone());
+        summary.differing.push((*result).clone());
     }
     summary.rules_added = added.into_iter().collect();
     summary.rules_removed = removed.into_iter().collect();
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(
+        job: u128,
+        live: (&str, Option<&str>),
+        candidate: (&str, Option<&str>),
+    ) -> ShadowResult {
+        ShadowResult {
+            job_id: uuid::Uuid::from_u128(job),
+            company_id: uuid::Uuid::from_u128(job),
+            accounting_system: "xero".to_owned(),
+            live: "xero@0.1.0".to_owned(),
+            candidate: "xero@0.3.0".to_owned(),
+            live_verdict: live.0.to_owned(),
+            live_reason: live.1.map(str::to_owned),
+            candidate_verdict: candidate.0.to_owned(),
+            candidate_reason: candidate.1.map(str::to_owned),
+            changed: Vec::new(),
+            misses: Vec::new(),
+            fault: None,
+            at: 0,
+        }
+    }
+
+    #[test]
+    fn a_job_validated_again_counts_once_by_its_latest_comparison() {
+        let rate_limited = ("retry", Some("rate_limited"));
+        let missing = ("fail", Some("missing_configuration"));
+        let results = [
+            // Job 1: retried, then both versions fail it the same way.
+            result(1, rate_limited, ("proceed", None)),
+            result(2, ("proceed", None), missing),
+            result(1, missing, missing),
+        ];
+        let summary = summarise("xero", "xero@0.3.0", &results);
+        assert_eq!(summary.jobs_compared, 2);
+        assert_eq!(summary.same_verdict, 1);
+        assert_eq!(summary.would_now_pass, 0, "job 1's retry no longer counts");
+        assert_eq!(
+            summary.would_now_fail,
+            BTreeMap::from([("missing_configuration".to_owned(), 1)])
+        );
+        let differing: Vec<_> = summary.differing.iter().map(|r| r.job_id).collect();
+        assert_eq!(differing, [uuid::Uuid::from_u128(2)]);
+    }
 }

@@ -35,7 +35,7 @@ use hmac::Mac as _;
 
 use self::page::{action, escape, frame, query_value, table, time, verdict};
 use super::ApiState;
-use preflight_store::{DecisionFilter, DecisionQuery};
+use preflight_store::DecisionQuery;
 
 /// The session cookie's name.
 const COOKIE: &str = "preflight_console";
@@ -272,6 +272,7 @@ async fn decisions(State(state): State<ApiState>, Query(query): Query<DecisionQu
         &mut query.verdict,
         &mut query.since,
         &mut query.until,
+        &mut query.before,
     ] {
         if field
             .as_deref()
@@ -348,7 +349,7 @@ async fn decisions(State(state): State<ApiState>, Query(query): Query<DecisionQu
     if rows.len() == PAGE as usize
         && let Some(oldest) = rows.last()
     {
-        let mut next = format!("/console/decisions?until={}", query_value(&time(oldest.at)));
+        let mut next = format!("/console/decisions?before={}", oldest.id);
         for (name, value) in [
             ("company", &query.company),
             ("job", &query.job),
@@ -356,6 +357,7 @@ async fn decisions(State(state): State<ApiState>, Query(query): Query<DecisionQu
             ("reason", &query.reason),
             ("verdict", &query.verdict),
             ("since", &query.since),
+            ("until", &query.until),
         ] {
             if let Some(value) = value {
                 let _ = write!(next, "&{name}={}", query_value(value));
@@ -828,6 +830,14 @@ async fn companies(State(state): State<ApiState>) -> Response {
         Ok(views) => views,
         Err(error) => return refusal(StatusCode::SERVICE_UNAVAILABLE, &error.to_string()),
     };
+    let ids: Vec<uuid::Uuid> = views.iter().map(|view| view.company_id).collect();
+    // A store that cannot answer leaves the column empty, not the page.
+    let latest = state
+        .runner
+        .store()
+        .latest_decisions(&ids)
+        .await
+        .unwrap_or_default();
     let mut rows = Vec::with_capacity(views.len());
     for view in &views {
         let settings = match state.runner.registry().get(&view.accounting_system) {
@@ -855,27 +865,16 @@ async fn companies(State(state): State<ApiState>) -> Response {
         if let Some(status) = credentials["status"].as_str() {
             let _ = write!(credential, ", {}", escape(status));
         }
-        let last = state
-            .runner
-            .store()
-            .decisions(&DecisionFilter {
-                company: Some(view.company_id),
-                limit: Some(1),
-                ..DecisionFilter::default()
-            })
-            .await
-            .ok()
-            .and_then(|rows| rows.into_iter().next())
-            .map_or_else(
-                || "<span class=\"muted\">none yet</span>".to_owned(),
-                |row| {
-                    format!(
-                        "{} <span class=\"muted\">{}</span>",
-                        verdict(&row.verdict, row.reason.map(|r| r.as_str())),
-                        escape(&time(row.at))
-                    )
-                },
-            );
+        let last = latest.get(&view.company_id).map_or_else(
+            || "<span class=\"muted\">none yet</span>".to_owned(),
+            |row| {
+                format!(
+                    "{} <span class=\"muted\">{}</span>",
+                    verdict(&row.verdict, row.reason.map(|r| r.as_str())),
+                    escape(&time(row.at))
+                )
+            },
+        );
         rows.push(vec![
             format!(
                 "<a href=\"/console/decisions?company={id}\"><code>{id}</code></a>",
