@@ -282,6 +282,20 @@ pub struct HourCount {
     pub retry: u64,
 }
 
+/// Validations of one accounting system that failed or asked for a retry
+/// with one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReasonCount {
+    /// The accounting system (`-` when none was configured).
+    pub accounting_system: String,
+    /// `fail` or `retry`.
+    pub verdict: String,
+    /// The failure reason type.
+    pub reason: String,
+    /// How many.
+    pub count: u64,
+}
+
 /// A company and how often its validations failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailingCompany {
@@ -335,6 +349,32 @@ impl Store {
         Ok(counts)
     }
 
+    /// Failed and retried validations at or after `since` by accounting
+    /// system, verdict and reason, most first within each system: counted
+    /// by the database, like [`Store::hourly_counts`].
+    pub async fn reason_counts(&self, since: i64) -> Result<Vec<ReasonCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT COALESCE(accounting_system, '-') AS system, verdict, reason, COUNT(*) AS n
+             FROM decisions WHERE at >= $1 AND verdict <> 'proceed' AND reason IS NOT NULL
+             GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC, 3",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.error(e))?;
+        rows.iter()
+            .map(|row| {
+                let n: i64 = row.try_get("n").map_err(|e| self.error(e))?;
+                Ok(ReasonCount {
+                    accounting_system: row.try_get("system").map_err(|e| self.error(e))?,
+                    verdict: row.try_get("verdict").map_err(|e| self.error(e))?,
+                    reason: row.try_get("reason").map_err(|e| self.error(e))?,
+                    count: u64::try_from(n).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
     /// The `limit` companies with the most failed validations at or after
     /// `since`, most first, each with the reason of its latest failure.
     pub async fn failing_companies(
@@ -384,14 +424,16 @@ impl Store {
         let mut latest = BTreeMap::new();
         // Within every engine's limit of bound parameters.
         for chunk in companies.chunks(500) {
-            let placeholders = (1..=chunk.len())
-                .map(|n| format!("${n}"))
+            // One index seek per company (`decisions_company`), not a scan of
+            // its decisions.
+            let values = (1..=chunk.len())
+                .map(|n| format!("(${n})"))
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(
-                "{SUMMARY} WHERE d.id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
-                 (PARTITION BY company_id ORDER BY at DESC, id DESC) AS position \
-                 FROM decisions WHERE company_id IN ({placeholders})) ranked WHERE position = 1)"
+                "{SUMMARY} WHERE d.id IN (SELECT (SELECT x.id FROM decisions x \
+                 WHERE x.company_id = wanted.column1 ORDER BY x.at DESC, x.id DESC LIMIT 1) \
+                 FROM (VALUES {values}) AS wanted)"
             );
             let mut query = sqlx::query(&sql);
             for company in chunk {

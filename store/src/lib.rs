@@ -46,6 +46,7 @@ pub use companies::{
 };
 pub use decisions::{
     Decision, DecisionFilter, DecisionQuery, DecisionSummary, FailingCompany, HourCount, JobReport,
+    ReasonCount,
 };
 pub use journal::{Acquired, Budget, JobRecord, JobResult, JournalEntry, Stage};
 

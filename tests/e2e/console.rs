@@ -117,6 +117,13 @@ async fn the_console_shows_what_failed_and_why_and_drives_the_registry() {
         "the good one is not failing"
     );
     assert!(overview.contains("1 proceeded, 1 failed"), "{overview}");
+    assert!(
+        overview.contains("xero: failures and retries by reason")
+            && overview.contains(
+                "<a href=\"/console/decisions?reason=missing_configuration&amp;verdict=fail&amp;since=24h\">missing_configuration</a></td><td>fail</td><td>1</td>"
+            ),
+        "the failures by reason, each linking to its decisions: {overview}"
+    );
     assert!(overview.contains("0.1.0 active"), "{overview}");
     assert!(
         overview.contains("the last sweep listed jobs"),

@@ -260,6 +260,25 @@ async fn pages_of_the_decision_log_neither_skip_nor_repeat_decisions_of_one_mill
         let mut expected: Vec<i64> = ids[5..].iter().rev().copied().collect();
         expected.extend(ids[..5].iter().rev());
         assert_eq!(listed, expected, "{url}");
+
+        // Each company's newest decision, in one statement; a company
+        // without any is left out.
+        let (other, quiet) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let older = store
+            .log_decision(&decision(uuid::Uuid::new_v4(), other, at + 5), &[])
+            .await
+            .unwrap();
+        store
+            .log_decision(&decision(uuid::Uuid::new_v4(), other, at - 5), &[])
+            .await
+            .unwrap();
+        let latest = store
+            .latest_decisions(&[company, other, quiet])
+            .await
+            .unwrap();
+        assert_eq!(latest.len(), 2, "{url}");
+        assert_eq!(latest[&company].id, ids[6], "{url}");
+        assert_eq!(latest[&other].id, older, "newest by time, not by id: {url}");
     }
 }
 
@@ -437,8 +456,8 @@ async fn the_schema_is_migrated_once_and_bad_urls_are_named() {
     for url in urls("schema") {
         let first = open(&url, "replica-a", MINUTE).await;
         let second = open(&url, "replica-b", MINUTE).await;
-        assert_eq!(first.schema_version().await.unwrap(), 4);
-        assert_eq!(second.schema_version().await.unwrap(), 4);
+        assert_eq!(first.schema_version().await.unwrap(), 5);
+        assert_eq!(second.schema_version().await.unwrap(), 5);
     }
     let error = Store::open("mysql://db/preflight", Identity::default())
         .await

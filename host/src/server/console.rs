@@ -3,7 +3,7 @@
 //! from elsewhere, usable with a keyboard and at phone width.
 //!
 //! - `/console`: validations of the last 24 hours by hour and verdict, per
-//!   system; the companies failing most; plugin versions by state; the
+//!   system, and their failures by reason; the companies failing most; plugin versions by state; the
 //!   store's and Pleo's health;
 //! - `/console/decisions`: the decision log with the filters of `preflight
 //!   outcomes`, newest first, paged;
@@ -192,6 +192,13 @@ async fn overview(State(state): State<ApiState>) -> Response {
             ),
         );
     }
+    let mut reasons: BTreeMap<String, Vec<preflight_store::ReasonCount>> = BTreeMap::new();
+    for count in store.reason_counts(since).await.unwrap_or_default() {
+        reasons
+            .entry(count.accounting_system.clone())
+            .or_default()
+            .push(count);
+    }
     body.push_str("<h2>Validations, last 24 hours</h2>");
     if systems.is_empty() {
         body.push_str("<p class=\"muted\">No validation in the last 24 hours.</p>");
@@ -217,6 +224,30 @@ async fn overview(State(state): State<ApiState>) -> Response {
             escape(&title),
             page::chart(&title, &series)
         );
+        let rows: Vec<Vec<String>> = reasons
+            .get(system)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|count| {
+                vec![
+                    format!(
+                        "<a href=\"/console/decisions?reason={reason}&amp;verdict={verdict}&amp;since=24h\">{reason}</a>",
+                        reason = escape(&count.reason),
+                        verdict = escape(&count.verdict),
+                    ),
+                    escape(&count.verdict),
+                    count.count.to_string(),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            body.push_str(&table(
+                &format!("{system}: failures and retries by reason, last 24 hours"),
+                &["Reason", "Verdict", "Validations"],
+                &rows,
+            ));
+        }
     }
     // The companies failing most.
     let failing = store.failing_companies(since, 10).await.unwrap_or_default();
