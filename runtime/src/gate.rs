@@ -2,10 +2,14 @@
 //! before any of its code runs.
 //!
 //! A plugin may import the contract's interfaces (`preflight:plugin/http`,
-//! `log`, `types`, of the version whose validator it exports) and the WASI 0.2 interfaces that Rust's
-//! `wasm32-wasip2` standard library needs, which the host links to an empty
-//! context (no preopened directories, environment, arguments or inherited
-//! stdio). Anything else, sockets and outbound `wasi:http` included, is
+//! `log`, `types`, of the version whose validator it exports) and the WASI
+//! 0.2 interfaces that language runtimes link whether or not the plugin uses
+//! them (Rust's `wasm32-wasip2` standard library, an interpreter's libc):
+//! `cli`, `io`, `clocks`, `filesystem`, `random` and `sockets`. The host
+//! binds them to an empty context that denies at run time what they could
+//! reach (no preopened directory, environment, arguments or inherited
+//! stdio; every socket address refused, no TCP, UDP or name lookup; see
+//! [`crate::sandbox`]). Anything else, outbound `wasi:http` included, is
 //! refused with an error that names the import. The component must export
 //! `preflight:plugin/validator` of a version this host runs
 //! ([`ContractVersion::ALL`]); that export decides which bindings run it.
@@ -26,7 +30,8 @@ const CONTRACT_IMPORTS: &[&str] = &[
 ];
 
 /// WASI interfaces granted (all with an empty context): what `std` on
-/// `wasm32-wasip2` links against, even when the plugin never uses it.
+/// `wasm32-wasip2` and interpreters' libcs link against, even when the
+/// plugin never uses them.
 const WASI_IMPORTS: &[&str] = &[
     "wasi:cli/environment",
     "wasi:cli/exit",
@@ -48,6 +53,15 @@ const WASI_IMPORTS: &[&str] = &[
     "wasi:random/random",
     "wasi:random/insecure",
     "wasi:random/insecure-seed",
+    // Linked, and denied at run time: every address refused, TCP, UDP and
+    // name lookup off.
+    "wasi:sockets/network",
+    "wasi:sockets/instance-network",
+    "wasi:sockets/tcp",
+    "wasi:sockets/tcp-create-socket",
+    "wasi:sockets/udp",
+    "wasi:sockets/udp-create-socket",
+    "wasi:sockets/ip-name-lookup",
 ];
 
 /// Why a component was refused.
@@ -55,7 +69,7 @@ const WASI_IMPORTS: &[&str] = &[
 pub enum GateError {
     /// It imports something the host does not grant.
     #[error(
-        "imports {import}, which the host does not grant (granted: the preflight:plugin interfaces of the exported validator's version and WASI 0.2 cli, io, clocks, filesystem and random with an empty context)"
+        "imports {import}, which the host does not grant (granted: the preflight:plugin interfaces of the exported validator's version and WASI 0.2 cli, io, clocks, filesystem, random and sockets with an empty context)"
     )]
     ForbiddenImport {
         /// The import's full name.
@@ -156,14 +170,16 @@ mod tests {
         assert!(check_import("preflight:plugin/log@0.1.3").is_ok());
         assert!(check_import("wasi:cli/environment@0.2.6").is_ok());
         assert!(check_import("wasi:random/random@0.2.0").is_ok());
+        assert!(check_import("wasi:sockets/tcp@0.2.6").is_ok());
+        assert!(check_import("wasi:sockets/ip-name-lookup@0.2.9").is_ok());
         assert_eq!(
-            check_import("wasi:sockets/tcp@0.2.6"),
+            check_import("wasi:http/outgoing-handler@0.2.6"),
             Err(GateError::ForbiddenImport {
-                import: "wasi:sockets/tcp@0.2.6".to_owned()
+                import: "wasi:http/outgoing-handler@0.2.6".to_owned()
             })
         );
         assert!(matches!(
-            check_import("wasi:http/outgoing-handler@0.2.6"),
+            check_import("wasi:sockets/raw@0.2.6"),
             Err(GateError::ForbiddenImport { .. })
         ));
         assert!(matches!(

@@ -1,8 +1,10 @@
 //! What a plugin gets: the store data of one validation.
 //!
 //! Nothing ambient: WASI is linked to an empty context (no preopened
-//! directories, no environment, no arguments, no sockets; stdin empty, stdout
-//! discarded, stderr captured for trap diagnostics). The only ways out are the
+//! directories, no environment, no arguments; stdin empty, stdout discarded,
+//! stderr captured for trap diagnostics; `wasi:sockets` linked for the
+//! language runtimes that import it, with TCP, UDP and name lookup off and
+//! every socket address refused). The only ways out are the
 //! contract's `log`, tied to the plugin and job, and `http`, which goes through
 //! [`outbound`]'s single checked path.
 //!
@@ -102,8 +104,14 @@ impl PluginCtx {
         refusals: Arc<outbound::Refusals>,
     ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+        // wasmtime-wasi's defaults deny the network already; said here
+        // explicitly so that no change of defaults ever grants it.
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()
             .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
         let outbound = outbound::Outbound::new(grants, client, &limits, refusals);
         PluginCtx {

@@ -279,6 +279,23 @@ async fn strict_registry_on(runtime: preflight::Runtime, name: &str) -> Arc<Regi
     .unwrap()
 }
 
+/// `runner`'s comparisons of the stricter Xero (0.3.0) in shadow, once there
+/// are at least `n`.
+async fn strict_comparisons(
+    runner: &Runner,
+    n: usize,
+) -> Vec<preflight_store::shadow::ShadowResult> {
+    support::eventually("the shadow comparisons", async || {
+        let results = runner
+            .store()
+            .shadow_results("xero", "xero@0.3.0")
+            .await
+            .unwrap();
+        (results.len() >= n).then_some(results)
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_version_in_shadow_is_compared_on_the_live_tape_and_changes_nothing() {
     let pleo = pleo_emulator(Faults::default()).await;
@@ -320,15 +337,7 @@ async fn a_version_in_shadow_is_compared_on_the_live_tape_and_changes_nothing() 
         assert_eq!(accepted(&pleo, *job, "failed"), 0);
     }
     let requests = xero.requests().len();
-    let results = support::eventually("the shadow comparisons", async || {
-        let results = runner
-            .store()
-            .shadow_results("xero", "xero@0.3.0")
-            .await
-            .unwrap();
-        (results.len() == jobs.len()).then_some(results)
-    })
-    .await;
+    let results = strict_comparisons(&runner, jobs.len()).await;
     assert_eq!(
         xero.requests().len(),
         requests,
@@ -440,17 +449,9 @@ async fn a_shadow_over_the_demo_s_xero_companies_names_exactly_the_jobs_whose_ve
         .filter(|row| row.accounting_system == "xero")
         .collect();
     assert!(xero_jobs.len() > 10, "the demo exports to Xero a lot");
-    let results = support::eventually("the shadow comparisons", async || {
-        let results = runner
-            .store()
-            .shadow_results("xero", "xero@0.3.0")
-            .await
-            .unwrap();
-        // One comparison per validation, retries included.
-        let validations: u32 = xero_jobs.iter().map(|row| row.attempts).sum();
-        (results.len() >= validations as usize).then_some(results)
-    })
-    .await;
+    // One comparison per validation, retries included.
+    let validations: u32 = xero_jobs.iter().map(|row| row.attempts).sum();
+    let results = strict_comparisons(&runner, validations as usize).await;
     // Every comparison is in; any request now would be the shadow's.
     assert_eq!(
         demo.requests("xero"),

@@ -199,17 +199,10 @@ async fn refused_versions_show_why_and_the_good_one_serves_on_until_a_rollback()
         &v2_manifest.replace("version = \"0.2.0\"", "version = \"0.4.0\""),
         None,
     );
-    // A component that imports sockets, correctly signed.
-    let sockets = std::fs::read(preflight_artifacts::hostile::SOCKETS).unwrap();
-    let sockets_manifest = v2_manifest.replace("version = \"0.2.0\"", "version = \"0.5.0\"");
-    land(
-        &dir,
-        "xero",
-        "0.5.0",
-        &sockets,
-        &sockets_manifest,
-        Some(&key),
-    );
+    // A component of the wrong world, correctly signed.
+    let wrong = std::fs::read(preflight_artifacts::hostile::WRONG_WORLD).unwrap();
+    let wrong_manifest = v2_manifest.replace("version = \"0.2.0\"", "version = \"0.5.0\"");
+    land(&dir, "xero", "0.5.0", &wrong, &wrong_manifest, Some(&key));
     // Signed by another key.
     let stranger = SecretKey::generate().unwrap();
     land(
@@ -239,7 +232,7 @@ async fn refused_versions_show_why_and_the_good_one_serves_on_until_a_rollback()
     );
     assert!(error("0.4.0").contains("unsigned"), "{}", error("0.4.0"));
     assert!(
-        error("0.5.0").contains("wasi:sockets"),
+        error("0.5.0").contains("exports the wrong world"),
         "{}",
         error("0.5.0")
     );

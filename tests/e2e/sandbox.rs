@@ -262,22 +262,63 @@ async fn a_log_flood_is_stopped_at_the_log_limit() {
 }
 
 #[tokio::test]
-async fn components_asking_for_more_than_granted_are_refused_at_load() {
+async fn a_component_of_the_wrong_world_is_refused_at_load() {
     let runtime = support::runtime();
-    for (path, expected) in [
-        (hostile::SOCKETS, "refused: imports wasi:sockets/"),
-        (
-            hostile::WRONG_WORLD,
-            // The host runs two contract versions side by side now, and
-            // says so.
-            "refused: exports the wrong world: expected preflight:plugin/validator of version 0.1.0, 0.2.0, found [greet]",
-        ),
-    ] {
-        let bytes = std::fs::read(path).unwrap();
-        let error = runtime.load(path, &bytes, None).await.expect_err("refused");
-        let text = error.to_string();
-        assert!(text.starts_with(path) && text.contains(expected), "{text}");
+    let path = hostile::WRONG_WORLD;
+    let bytes = std::fs::read(path).unwrap();
+    let error = runtime.load(path, &bytes, None).await.expect_err("refused");
+    let text = error.to_string();
+    // The host runs two contract versions side by side, and says so.
+    let expected = "refused: exports the wrong world: expected preflight:plugin/validator of version 0.1.0, 0.2.0, found [greet]";
+    assert!(text.starts_with(path) && text.contains(expected), "{text}");
+}
+
+#[tokio::test]
+async fn a_plugin_that_opens_sockets_loads_and_every_connect_is_refused() {
+    let runtime = support::runtime();
+    // It imports wasi:sockets, as interpreters' libcs do: it loads.
+    let plugin = support::plugin_from(&runtime, hostile::SOCKETS).await;
+    let listener = std::net::TcpListener::bind(support::loopback()).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let target = listener.local_addr().unwrap();
+    let mut config = support::xero_config("https://api.xero.com");
+    config.settings = serde_json::json!({ "address": target.to_string() });
+
+    let outcome = plugin
+        .validate(&support::job(false), &config)
+        .await
+        .expect("a refused socket is no fault");
+    let ids: Vec<&str> = outcome
+        .report
+        .checks
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(ids, ["hostile.socket", "hostile.lookup"]);
+    for check in &outcome.report.checks {
+        assert_eq!(
+            check.status,
+            CheckStatus::Failed,
+            "{}: {}",
+            check.id,
+            check.message
+        );
     }
+    assert!(
+        outcome.report.checks[0]
+            .message
+            .starts_with(&target.to_string()),
+        "{}",
+        outcome.report.checks[0].message
+    );
+    assert!(
+        matches!(
+            listener.accept(),
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock
+        ),
+        "nothing connected to {target}"
+    );
+    assert!(outcome.exchanges.is_empty(), "and nothing went out by http");
 }
 
 #[tokio::test]
