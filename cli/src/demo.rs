@@ -482,20 +482,6 @@ pub enum DemoError {
     Unfinished(usize),
 }
 
-/// Runs the demo: seeds, processes every job, and reports each outcome.
-/// The journal and decision log go to `store`; `progress` counts the jobs
-/// that have an outcome.
-pub async fn run(
-    runtime: &Runtime,
-    store: preflight_store::Store,
-    progress: &crate::progress::Progress,
-) -> Result<Vec<DemoRow>, DemoError> {
-    let demo = Demo::start(runtime, store, None).await?;
-    let rows = demo.process(progress).await;
-    demo.shutdown().await;
-    rows
-}
-
 /// A demo under way: Pleo and every company's accounting system emulated,
 /// a pending export job seeded per company, and the runner that processes
 /// them. [`Demo::runner`] is what `serve`'s API and console are built on, so

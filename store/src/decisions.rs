@@ -415,8 +415,8 @@ impl Store {
     }
 
     /// The newest decision of each of `companies` that has one, in one
-    /// statement (the console's companies page shows every company's last
-    /// verdict).
+    /// statement per 500 companies (the console's companies page shows
+    /// every company's last verdict).
     pub async fn latest_decisions(
         &self,
         companies: &[uuid::Uuid],

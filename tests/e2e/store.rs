@@ -751,8 +751,11 @@ async fn the_overview_counts_come_from_the_database_by_hour_verdict_and_company(
             .collect();
         assert_eq!(counts, [(0, 1, 3, 0), (1, 0, 1, 0)], "{url}");
         let failing = store.failing_companies(since, 10).await.unwrap();
+        // Only this run's companies: an earlier run against the same
+        // database wrote its own within the hour after its window began.
         let failing: Vec<_> = failing
             .iter()
+            .filter(|c| [a, b].contains(&c.company_id))
             .map(|c| (c.company_id, c.failed, c.latest_reason.as_deref()))
             .collect();
         assert_eq!(

@@ -3,8 +3,8 @@
 //! from elsewhere, usable with a keyboard and at phone width.
 //!
 //! - `/console`: validations of the last 24 hours by hour and verdict, per
-//!   system, and their failures by reason; the companies failing most; plugin versions by state; the
-//!   store's and Pleo's health;
+//!   system, and their failures by reason; the companies failing most;
+//!   plugin versions by state; the store's and Pleo's health;
 //! - `/console/decisions`: the decision log with the filters of `preflight
 //!   outcomes`, newest first, paged;
 //! - `/console/jobs/{job}`: the journal as a timeline, every validation with
