@@ -180,11 +180,19 @@ async fn within(
             .metrics()
             .inc(crate::metrics::INPUTS_REFUSED, &[("input", input)]);
         tracing::warn!(input, limit, "refused a request body over its limit");
-        error(
+        // The rest of the body is never read, so the connection cannot carry
+        // another request: say so, or a client reuses it and its next request
+        // fails on a connection the server has dropped.
+        let mut response = error(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("the body is over the limit of {} KiB", limit >> 10),
         )
-        .into_response()
+        .into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        response
     };
     let declared = request
         .headers()

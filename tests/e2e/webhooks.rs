@@ -236,6 +236,13 @@ impl Harness {
 
     /// Sends `delivery` to `POST /webhooks/pleo`; its status and body.
     async fn deliver(&self, delivery: Delivery<'_>) -> (u16, String) {
+        let response = self.send(delivery).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// Posts `delivery` and returns the response whole.
+    async fn send(&self, delivery: Delivery<'_>) -> reqwest::Response {
         let mut request = self
             .http
             .post(format!("{}/webhooks/pleo", self.api))
@@ -249,9 +256,7 @@ impl Harness {
         if let Some(signature) = delivery.signature {
             request = request.header("webhook-signature", signature);
         }
-        let response = request.body(delivery.body).send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap())
+        request.body(delivery.body).send().await.unwrap()
     }
 
     /// The job's status in Pleo.
@@ -407,9 +412,15 @@ async fn a_badly_signed_webhook_is_refused_and_only_a_valid_one_wakes_serve() {
         "x".repeat(preflight::server::WEBHOOK_BODY_BYTES)
     )
     .into_bytes();
-    let (status, answer) = harness
-        .deliver(Delivery::signed(SECRET, "msg_oversized", now(), oversized))
+    let response = harness
+        .send(Delivery::signed(SECRET, "msg_oversized", now(), oversized))
         .await;
+    assert_eq!(
+        response.headers()["connection"],
+        "close",
+        "the unread rest of the body ends the connection"
+    );
+    let (status, answer) = (response.status(), response.text().await.unwrap());
     assert_eq!(status, 413, "{answer}");
     assert!(answer.contains("over the limit of 64 KiB"), "{answer}");
     assert!(
